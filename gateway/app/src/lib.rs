@@ -1,0 +1,161 @@
+//! The composition root: builds every stage from the validated config and serves the
+//! client-facing and admin listeners.
+//!
+//! Owns: the order of things. `stack.rs` holds the request-agnostic tower shell (request id,
+//! sensitive headers, tracing); `pipeline.rs` holds the LLM lifecycle as one ordered function
+//! (authenticate → read body → forward → relay; quota, redaction and transcripts slot in
+//! between, in that order); `routes.rs` the route table.
+//!
+//! Invariants:
+//! - every route needs a credential except the probes named in `routes.rs`;
+//! - the admin routes are served only on the admin listener;
+//! - every refusal is a response in the envelope of the provider API called;
+//! - on shutdown, both listeners stop accepting, readiness turns false, and in-flight requests
+//!   run on up to the drain timeout.
+//!
+//! Not here: parsing config (gateway-config), sockets and TLS (gateway-server), provider I/O
+//! (gateway-upstream), credentials (gateway-auth).
+
+mod body;
+mod pipeline;
+mod routes;
+mod stack;
+
+use std::{convert::Infallible, sync::Arc};
+
+use bytes::Bytes;
+use gateway_admin::Readiness;
+use gateway_auth::Authenticator;
+use gateway_config::Config;
+use gateway_server::{Drained, ServeOptions};
+use gateway_upstream::{Provider, Upstreams};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use body::ResponseBody;
+pub use stack::REQUEST_ID_HEADER;
+
+/// The admin listener drains quickly: its requests are short.
+const ADMIN_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Admin connections served at once.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+
+/// The gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The upstream client could not be built.
+    #[error(transparent)]
+    Client(#[from] gateway_upstream::ClientError),
+    /// The server certificate or key is unusable.
+    #[error("server.tls: {0}")]
+    Tls(#[from] gateway_server::tls::TlsError),
+}
+
+/// Everything a request needs, built once from the config.
+#[derive(Debug)]
+pub struct Gateway {
+    auth: Authenticator,
+    upstreams: Upstreams,
+    prefixes: Vec<String>,
+    body_max_bytes: usize,
+    readiness: Readiness,
+}
+
+impl Gateway {
+    /// Builds every stage.
+    pub fn new(config: &Config) -> Result<Self, StartError> {
+        let upstreams = Upstreams::new(config)?;
+        let served = [Provider::Anthropic, Provider::OpenAi]
+            .into_iter()
+            .filter(|p| upstreams.has(*p))
+            .map(Provider::as_label)
+            .collect();
+        Ok(Self {
+            auth: Authenticator::new(&config.auth),
+            upstreams,
+            prefixes: config.server.path_prefixes.clone(),
+            body_max_bytes: config.server.request_body_max_bytes,
+            readiness: Readiness::new(served),
+        })
+    }
+}
+
+/// Pre-bound listeners: the binary binds the configured addresses, tests bind port 0.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Client-facing.
+    pub proxy: TcpListener,
+    /// Admin.
+    pub admin: TcpListener,
+}
+
+/// Serves both listeners until `shutdown` is cancelled, then drains. Returns how the proxy
+/// listener's drain ended.
+pub async fn run(
+    config: &Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<Drained, StartError> {
+    let gw = Arc::new(Gateway::new(config)?);
+    let tls = match &config.server.tls {
+        Some(files) => Some(gateway_server::tls::acceptor(
+            &files.cert_file,
+            &files.key_file,
+        )?),
+        None => None,
+    };
+    let proxy_options = ServeOptions {
+        tls,
+        max_connections: config.server.max_connections,
+        drain_timeout: config.server.drain_timeout,
+        name: "proxy",
+    };
+    let admin_options = ServeOptions {
+        tls: None,
+        max_connections: ADMIN_MAX_CONNECTIONS,
+        drain_timeout: ADMIN_DRAIN_TIMEOUT,
+        name: "admin",
+    };
+    let readiness = gw.readiness.clone();
+    let stopping = {
+        let shutdown = shutdown.clone();
+        let readiness = readiness.clone();
+        async move {
+            shutdown.cancelled().await;
+            readiness.set_draining();
+        }
+    };
+    let proxy_gw = gw.clone();
+    let proxy = gateway_server::serve(
+        listeners.proxy,
+        move |peer| stack::proxy_service(proxy_gw.clone(), peer),
+        proxy_options,
+        stopping,
+    );
+    let admin = gateway_server::serve(
+        listeners.admin,
+        move |_peer| admin_service(readiness.clone()),
+        admin_options,
+        shutdown.cancelled_owned(),
+    );
+    let (drained, _) = tokio::join!(proxy, admin);
+    Ok(drained)
+}
+
+fn admin_service(
+    readiness: Readiness,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<ResponseBody>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<ResponseBody>, Infallible>>,
+> + Send
++ 'static {
+    hyper::service::service_fn(move |req: Request<Incoming>| {
+        let response: Response<Bytes> =
+            gateway_admin::respond(req.method(), req.uri().path(), &readiness);
+        std::future::ready(Ok(response.map(ResponseBody::from)))
+    })
+}

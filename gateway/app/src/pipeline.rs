@@ -1,0 +1,190 @@
+//! The request lifecycle, in order. Generic concerns (request id, sensitive headers, tracing)
+//! sit in `stack.rs`; everything that depends on who is calling and what they ask for is here,
+//! one stage per line, each with the reason it sits where it does.
+
+use bytes::Bytes;
+use gateway_core::{ErrorKind, GatewayError, Surface};
+use gateway_upstream::Outbound;
+use http::{HeaderMap, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+
+use crate::{
+    Gateway, ResponseBody,
+    routes::{self, Endpoint, Resolved},
+};
+
+/// Handles one client request. Never fails: every refusal becomes a response in the
+/// provider's error envelope.
+pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<ResponseBody> {
+    let request_id = crate::stack::request_id(req.headers()).to_owned();
+    let resolved = routes::resolve(req.method(), req.uri().path(), &gw.prefixes);
+    let (endpoint, product) = match resolved {
+        // Startup probes: no credential, no upstream, no body.
+        Resolved::Probe => return Response::new(ResponseBody::empty()),
+        Resolved::Route { endpoint, product } => (endpoint, product.map(str::to_owned)),
+        Resolved::WrongMethod(endpoint) => {
+            let e = GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!(
+                    "{} {} is not served; use {} {}",
+                    req.method(),
+                    endpoint.path(),
+                    endpoint.method(),
+                    endpoint.path()
+                ),
+            );
+            let mut r = refusal(&e, endpoint.surface(), &request_id);
+            if let Ok(allow) = endpoint.method().as_str().parse() {
+                r.headers_mut().insert(header::ALLOW, allow);
+            }
+            return r;
+        }
+        Resolved::NotFound => {
+            let e = GatewayError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no route for {} {}: this gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models, /v1/chat/completions and /v1/responses; check the base URL",
+                    req.method(),
+                    req.uri().path()
+                ),
+            );
+            return refusal(&e, Surface::Anthropic, &request_id);
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("route", endpoint.as_label());
+    if let Some(p) = &product {
+        span.record("product", p.as_str());
+    }
+    match proxy(gw, endpoint, req).await {
+        Ok(response) => response,
+        Err(e) => {
+            log_refusal(&e);
+            refusal(&e, endpoint.surface(), &request_id)
+        }
+    }
+}
+
+/// The stages of a proxied request.
+async fn proxy(
+    gw: &Gateway,
+    endpoint: Endpoint,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let (head, body) = req.into_parts();
+
+    // 1. Authenticate first: budgets belong to principals, and a stranger must not make us
+    //    read a 32 MiB body or reach the provider.
+    let principal = gw.auth.authenticate(&head.headers).await?;
+    tracing::Span::current().record("subject", principal.subject.as_str());
+
+    // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
+    //    the whole request before anything leaves for the provider.
+    let body = read_body(body, &head.headers, gw.body_max_bytes).await?;
+
+    // 3. Forward: the body's bytes unchanged, the client's headers minus credentials and
+    //    hop-by-hop headers, the provider key injected. Provider errors come back as
+    //    ordinary responses and are relayed unchanged.
+    let response = gw
+        .upstreams
+        .forward(Outbound {
+            provider: endpoint.provider(),
+            method: head.method,
+            path: endpoint.path(),
+            query: head.uri.query(),
+            headers: &head.headers,
+            body,
+            stream_error_frame: Some(stream_error_frame(endpoint)),
+        })
+        .await?;
+
+    // 4. Relay the response as it arrives.
+    Ok(response.map(ResponseBody::Relay))
+}
+
+/// Reads the request body up to `max` bytes; a declared or actual larger body is a 413.
+async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, GatewayError> {
+    let too_large = |size: Option<u64>| {
+        let size = size.map_or_else(|| "more than".to_owned(), |n| format!("{n} bytes,"));
+        GatewayError::new(
+            ErrorKind::RequestTooLarge,
+            format!(
+                "the request body is {size} over this gateway's limit of {max} bytes; shorten the conversation (e.g. compact it) or attach smaller files"
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large(declared));
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(None)),
+        Err(e) => Err(GatewayError::new(
+            ErrorKind::InvalidRequest,
+            "the request body could not be read completely; retry the request",
+        )
+        .with_source(BodyReadError(e.to_string()))),
+    }
+}
+
+/// The client's body stream failed while we read it.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the request body: {0}")]
+struct BodyReadError(String);
+
+/// The SSE event a client sees if the provider's stream breaks between events, in the
+/// client's own protocol.
+fn stream_error_frame(endpoint: Endpoint) -> Bytes {
+    const MESSAGE: &str =
+        "the connection to the model provider was lost mid-stream; retry the request";
+    let frame = match endpoint.surface() {
+        Surface::Anthropic => format!(
+            "event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"api_error\",\"message\":\"{MESSAGE}\"}}}}\n\n"
+        ),
+        Surface::OpenAi if endpoint == Endpoint::Responses => format!(
+            "event: error\ndata: {{\"type\":\"error\",\"code\":\"upstream_disconnected\",\"message\":\"{MESSAGE}\",\"param\":null}}\n\n"
+        ),
+        Surface::OpenAi => format!(
+            "data: {{\"error\":{{\"message\":\"{MESSAGE}\",\"type\":\"server_error\",\"param\":null,\"code\":\"upstream_disconnected\"}}}}\n\n"
+        ),
+    };
+    Bytes::from(frame)
+}
+
+fn refusal(e: &GatewayError, surface: Surface, request_id: &str) -> Response<ResponseBody> {
+    e.to_response(surface, request_id).map(ResponseBody::from)
+}
+
+fn log_refusal(e: &GatewayError) {
+    let cause = std::error::Error::source(e).map(|s| {
+        let mut chain = s.to_string();
+        let mut next = s.source();
+        while let Some(c) = next {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            next = c.source();
+        }
+        chain
+    });
+    let status = e.kind().status();
+    if status.is_server_error() {
+        tracing::warn!(
+            kind = e.kind().as_label(),
+            status = status.as_u16(),
+            cause,
+            "request failed"
+        );
+    } else if status != StatusCode::NOT_FOUND {
+        tracing::info!(
+            kind = e.kind().as_label(),
+            status = status.as_u16(),
+            cause,
+            "request refused"
+        );
+    }
+}

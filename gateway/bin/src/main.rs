@@ -1,0 +1,167 @@
+//! `llm-gateway`: the command line. Thin on purpose: parse arguments, load the config, set up
+//! logging, bind the listeners, hand over to `gateway_app::run`.
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use gateway_config::{Config, LogFormat, ProcessEnvironment};
+use tokio_util::sync::CancellationToken;
+
+/// `EX_CONFIG` from sysexits.h: the configuration is wrong.
+const EXIT_BAD_CONFIG: u8 = 78;
+/// `EX_UNAVAILABLE`: a listener could not be bound or a component could not start.
+const EXIT_CANNOT_START: u8 = 69;
+
+#[derive(Parser)]
+#[command(name = "llm-gateway", version, about = "LLM gateway reverse proxy")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway until SIGTERM or SIGINT, then drain in-flight requests and exit 0.
+    Serve {
+        /// The config file.
+        #[arg(long, default_value = "config/gateway.toml")]
+        config: PathBuf,
+    },
+    /// Check a config file (with GATEWAY__* overrides applied) and print every problem.
+    CheckConfig {
+        /// The config file.
+        #[arg(long, default_value = "config/gateway.toml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::CheckConfig { config } => match Config::load(&config, &ProcessEnvironment) {
+            Ok(_) => {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "{}: configuration is valid",
+                    config.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                let _ = write!(std::io::stderr(), "{}: {problems}", config.display());
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
+        Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
+            Ok(cfg) => serve(cfg),
+            Err(problems) => {
+                let _ = write!(std::io::stderr(), "{}: {problems}", config.display());
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
+    }
+}
+
+fn init_logging(config: &Config) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level).map_err(|e| {
+        format!(
+            "log.level: `{}` is not a valid filter: {e}",
+            config.log.level
+        )
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match config.log.format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn serve(config: Config) -> ExitCode {
+    if let Err(e) = init_logging(&config) {
+        let _ = writeln!(std::io::stderr(), "{e}");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::from(EXIT_CANNOT_START);
+        }
+    };
+    runtime.block_on(async move {
+        let bind = |addr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        };
+        let listeners = match (
+            bind(config.server.listen).await,
+            bind(config.admin.listen).await,
+        ) {
+            (Ok(proxy), Ok(admin)) => gateway_app::Listeners { proxy, admin },
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot start");
+                return ExitCode::from(EXIT_CANNOT_START);
+            }
+        };
+        let (proxy, admin) = (listeners.proxy.local_addr(), listeners.admin.local_addr());
+        let shutdown = CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown signal received");
+            signals.cancel();
+        });
+        let run = gateway_app::run(&config, listeners, shutdown);
+        if let (Ok(proxy), Ok(admin)) = (proxy, admin) {
+            tracing::info!(
+                proxy = %proxy,
+                admin = %admin,
+                tls = config.server.tls.is_some(),
+                version = env!("CARGO_PKG_VERSION"),
+                "listening"
+            );
+        }
+        match run.await {
+            Ok(drained) => {
+                tracing::info!(?drained, "stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                ExitCode::from(EXIT_CANNOT_START)
+            }
+        }
+    })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,179 @@
+//! Real clients through the gateway to the mock: the Python `anthropic` and `openai` SDKs and
+//! the Claude Code CLI, pinned and installed by `scripts/setup-clients`.
+
+use std::process::Command;
+
+use gateway_testkit::{DEV_TOKEN, tools};
+use mock_provider::{MockConfig, Script};
+
+use super::pair;
+
+const REPLY: &str = "Hello from the mock provider.";
+
+fn sdk_call(python: &std::path::Path, base: &str, surface: &str, mode: &str) -> serde_json::Value {
+    let script = gateway_testkit::workspace_root().join("gateway/bin/tests/clients/sdk_call.py");
+    let output = Command::new(python)
+        .arg(script)
+        .args([surface, mode])
+        .env("GATEWAY_URL", base)
+        .env("GATEWAY_TOKEN", DEV_TOKEN)
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{surface} {mode} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json from sdk_call.py")
+}
+
+#[tokio::test]
+async fn python_sdks_get_the_mocks_answer_streamed_and_not() {
+    let Some(python) = tools::python() else {
+        return;
+    };
+    let (mock, gw) = pair().await;
+    let base = gw.url("/wizard");
+    let usage = MockConfig::default().usage;
+    let calls = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for surface in ["anthropic", "openai-chat", "openai-responses"] {
+            for mode in ["json", "stream"] {
+                out.push(sdk_call(&python, &base, surface, mode));
+            }
+        }
+        out
+    })
+    .await
+    .unwrap();
+    for v in &calls {
+        assert_eq!(v["text"], REPLY, "{v}");
+        if v["surface"] == "anthropic" {
+            assert_eq!(v["input_tokens"], usage.input_tokens, "{v}");
+            assert_eq!(v["output_tokens"], usage.output_tokens, "{v}");
+            assert_eq!(v["refusal"]["status"], 401, "{v}");
+            assert_eq!(v["refusal"]["type"], "authentication_error", "{v}");
+        }
+        if v["surface"] == "openai-chat" {
+            assert_eq!(v["refusal"]["status"], 401, "{v}");
+            assert_eq!(v["refusal"]["type"], "invalid_api_key", "{v}");
+        }
+    }
+    assert_eq!(mock.hits("/v1/messages"), 2);
+    assert_eq!(mock.hits("/v1/chat/completions"), 2);
+    assert_eq!(mock.hits("/v1/responses"), 2);
+}
+
+fn claude(
+    bin: &std::path::Path,
+    base: &str,
+    home: &std::path::Path,
+    format: &str,
+) -> std::process::Output {
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "-p",
+        "Reply with hi",
+        "--output-format",
+        format,
+        "--model",
+        "claude-sonnet-4-6",
+    ]);
+    if format == "stream-json" {
+        cmd.arg("--verbose");
+    }
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("ANTHROPIC_BASE_URL", base)
+        .env("ANTHROPIC_AUTH_TOKEN", DEV_TOKEN)
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("CLAUDE_CODE_MAX_RETRIES", "2")
+        .env("API_TIMEOUT_MS", "30000")
+        .output()
+        .expect("run claude")
+}
+
+#[tokio::test]
+async fn claude_code_cli_gets_the_mocks_answer_streamed_and_after_a_fallback() {
+    let Some(bin) = tools::claude() else { return };
+    let (mock, gw) = pair().await;
+    let home = std::env::temp_dir().join(format!("llm-gateway-claude-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let base = gw.url("/wizard");
+
+    let (b, h) = (bin.clone(), home.clone());
+    let base2 = base.clone();
+    let out = tokio::task::spawn_blocking(move || claude(&b, &base2, &h, "json"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "claude failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json result");
+    assert_eq!(v["result"], REPLY, "{v}");
+    assert_eq!(v["is_error"], false, "{v}");
+    let first = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path_and_query.starts_with("/v1/messages"))
+        .expect("a messages call");
+    assert_eq!(first.path_and_query, "/v1/messages?beta=true");
+    assert!(
+        first.headers["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("claude-cli/")
+    );
+    assert!(
+        first.headers.get("anthropic-beta").is_some(),
+        "betas forwarded"
+    );
+    assert!(first.headers.get("authorization").is_none());
+
+    // A stream that breaks with an error event: Claude Code retries without streaming and
+    // still gets the answer.
+    mock.push_script(Script::MidStreamError {
+        after_deltas: 1,
+        error_type: "overloaded_error".into(),
+        message: "Overloaded".into(),
+    });
+    let before = mock.hits("/v1/messages");
+    let out = tokio::task::spawn_blocking(move || claude(&bin, &base, &home, "stream-json"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "claude failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "result")
+        .expect("a result line");
+    assert_eq!(result["result"], REPLY, "{stdout}");
+    assert!(
+        mock.hits("/v1/messages") >= before + 2,
+        "retried after the mid-stream error"
+    );
+    let bodies: Vec<serde_json::Value> = mock
+        .requests()
+        .iter()
+        .skip(before)
+        .filter(|r| r.path_and_query.starts_with("/v1/messages?"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b["stream"] == true),
+        "a streamed call"
+    );
+    assert!(
+        bodies.iter().any(|b| b["stream"] != true),
+        "a non-streamed fallback call"
+    );
+}

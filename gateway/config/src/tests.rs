@@ -1,0 +1,118 @@
+use super::*;
+
+const KEY_HASH: &str = "4c2e9e6da31a64c70623619c449a040968cdbea85945bf384fa30ed2d5d24fa3";
+
+fn env() -> MapEnvironment {
+    MapEnvironment::from_pairs([("ANTHROPIC_API_KEY", "sk-a"), ("OPENAI_API_KEY", "sk-o")])
+}
+
+fn minimal() -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:8080"
+path_prefixes = ["/wizard", "/wizard/beta"]
+[admin]
+listen = "127.0.0.1:9090"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[upstreams.openai]
+base_url = "https://api.openai.com"
+api_key_env = "OPENAI_API_KEY"
+[[auth.keys]]
+sha256 = "{KEY_HASH}"
+subject = "ci-bot"
+"#
+    )
+}
+
+#[test]
+fn minimal_config_validates_with_defaults() {
+    let c = Config::parse(&minimal(), &env()).unwrap();
+    assert_eq!(c.server.listen.port(), 8080);
+    assert_eq!(c.server.path_prefixes, ["/wizard/beta", "/wizard"]);
+    assert_eq!(c.server.request_body_max_bytes, 32 * 1024 * 1024);
+    assert_eq!(c.forwarding.request_timeout, Duration::from_secs(600));
+    assert_eq!(c.upstreams.anthropic.unwrap().api_key.expose(), "sk-a");
+    assert_eq!(c.auth.keys[0].subject, "ci-bot");
+    assert_eq!(c.log.format, LogFormat::Text);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_path() {
+    let text = minimal()
+        .replace("127.0.0.1:8080", "not-an-address")
+        .replace("https://api.openai.com", "ftp://x")
+        .replace(KEY_HASH, "abc")
+        + "\n[log]\nformat = \"xml\"\ncolour = true\n[surprise]\n";
+    let env = MapEnvironment::from_pairs([("OPENAI_API_KEY", "sk-o")]);
+    let errors = Config::parse(&text, &env).unwrap_err();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "server.listen",
+        "upstreams.anthropic.api_key_env",
+        "upstreams.openai.base_url",
+        "auth.keys[0].sha256",
+        "log",
+        "surprise",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {errors}"
+        );
+    }
+    let shown = errors.to_string();
+    assert!(shown.contains("colour"), "unknown key named: {shown}");
+}
+
+#[test]
+fn overrides_apply_and_are_named_in_problems() {
+    let mut env = env();
+    env.0
+        .insert("GATEWAY__SERVER__LISTEN".into(), "127.0.0.1:7000".into());
+    env.0.insert(
+        "GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL".into(),
+        "relative/path".into(),
+    );
+    let errors = Config::parse(&minimal(), &env).unwrap_err();
+    let p = &errors.problems()[0];
+    assert_eq!(p.path, "upstreams.anthropic.base_url");
+    assert_eq!(
+        p.from_env.as_deref(),
+        Some("GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL")
+    );
+    env.0.remove("GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL");
+    let c = Config::parse(&minimal(), &env).unwrap();
+    assert_eq!(c.server.listen.port(), 7000);
+}
+
+#[test]
+fn provider_key_is_never_printed() {
+    let c = Config::parse(&minimal(), &env()).unwrap();
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("sk-a") && !shown.contains("sk-o"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn shipped_configs_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("gateway"))
+        {
+            if let Err(e) = Config::load(&path, &env()) {
+                panic!("{}: {e}", path.display());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected gateway.toml and gateway.example.toml");
+}

@@ -1,0 +1,369 @@
+//! Raw sections → validated [`Config`], collecting every problem.
+
+use std::{net::SocketAddr, time::Duration};
+
+use gateway_core::Secret;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    Admin, Auth, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Server,
+    StaticKey, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+};
+
+/// Default largest request body: the providers' own cap.
+const DEFAULT_BODY_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+struct Collector<'a> {
+    problems: Vec<Problem>,
+    sources: &'a OverrideSources,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, path: &str, message: impl Into<String>) {
+        let mut p = Problem::new(path, message);
+        p.from_env = self
+            .sources
+            .iter()
+            .find(|(k, _)| path == k.as_str() || path.starts_with(&format!("{k}.")))
+            .map(|(_, v)| v.clone());
+        self.problems.push(p);
+    }
+
+    /// Deserializes one section; on failure records the problem and returns `None`.
+    fn section<T: DeserializeOwned>(&mut self, path: &str, value: toml::Value) -> Option<T> {
+        match value.try_into::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(path, e.message().trim().to_owned());
+                None
+            }
+        }
+    }
+
+    fn addr(&mut self, path: &str, value: &str) -> Option<SocketAddr> {
+        match value.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.push(
+                    path,
+                    format!("`{value}` is not a socket address like 127.0.0.1:8080"),
+                );
+                None
+            }
+        }
+    }
+
+    fn millis(&mut self, path: &str, value: Option<u64>, default: u64, min: u64) -> Duration {
+        let ms = value.unwrap_or(default);
+        if ms < min {
+            self.push(path, format!("must be at least {min} ms, got {ms}"));
+        }
+        Duration::from_millis(ms)
+    }
+
+    fn positive(&mut self, path: &str, value: Option<u64>, default: u64) -> usize {
+        let n = value.unwrap_or(default);
+        if n == 0 {
+            self.push(path, "must be greater than 0");
+        }
+        usize::try_from(n).unwrap_or(usize::MAX)
+    }
+}
+
+pub(crate) fn validate(
+    mut table: toml::Table,
+    env: &dyn Environment,
+    sources: &OverrideSources,
+) -> Result<Config, ConfigErrors> {
+    let mut c = Collector {
+        problems: Vec::new(),
+        sources,
+    };
+    for key in table.keys() {
+        if !raw::SECTIONS.contains(&key.as_str()) {
+            c.push(
+                key,
+                format!(
+                    "unknown section; expected one of: {}",
+                    raw::SECTIONS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut take = |name: &str| table.remove(name);
+
+    let server = match take("server") {
+        Some(v) => c
+            .section::<raw::Server>("server", v)
+            .and_then(|s| server(&mut c, s)),
+        None => {
+            c.push("server", "missing section; it needs at least `listen`");
+            None
+        }
+    };
+    let admin = match take("admin") {
+        Some(v) => c
+            .section::<raw::Admin>("admin", v)
+            .and_then(|a| c.addr("admin.listen", &a.listen))
+            .map(|listen| Admin { listen }),
+        None => {
+            c.push("admin", "missing section; it needs at least `listen`");
+            None
+        }
+    };
+    let upstreams = upstreams(&mut c, take("upstreams"), env);
+    let forwarding = forwarding(&mut c, take("forwarding"));
+    let auth = auth(&mut c, take("auth"));
+    let log = log(&mut c, take("log"));
+
+    match (server, admin) {
+        (Some(server), Some(admin)) if c.problems.is_empty() => Ok(Config {
+            server,
+            admin,
+            upstreams,
+            forwarding,
+            auth,
+            log,
+        }),
+        _ => Err(ConfigErrors(c.problems)),
+    }
+}
+
+fn server(c: &mut Collector<'_>, s: raw::Server) -> Option<Server> {
+    let listen = c.addr("server.listen", &s.listen);
+    let mut prefixes = Vec::new();
+    for (i, p) in s.path_prefixes.iter().enumerate() {
+        let path = format!("server.path_prefixes[{i}]");
+        let ok = p.len() > 1
+            && p.starts_with('/')
+            && !p.ends_with('/')
+            && !p.contains(['?', '#', ' ', '%'])
+            && !p.contains("//");
+        if !ok {
+            c.push(
+                &path,
+                format!(
+                    "`{p}` is not a path prefix like \"/wizard\" (leading slash, no trailing slash)"
+                ),
+            );
+        } else if p == "/v1" || p.starts_with("/v1/") {
+            c.push(&path, format!("`{p}` would shadow the /v1 routes"));
+        } else {
+            prefixes.push(p.clone());
+        }
+    }
+    // Longest first, so `/a/b` wins over `/a`.
+    prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let tls = s.tls.map(|t| {
+        for (key, file) in [("cert_file", &t.cert_file), ("key_file", &t.key_file)] {
+            if let Err(e) = std::fs::metadata(file) {
+                c.push(
+                    &format!("server.tls.{key}"),
+                    format!("cannot read {}: {e}", file.display()),
+                );
+            }
+        }
+        TlsFiles {
+            cert_file: t.cert_file,
+            key_file: t.key_file,
+        }
+    });
+    let request_body_max_bytes = c.positive(
+        "server.request_body_max_bytes",
+        s.request_body_max_bytes,
+        DEFAULT_BODY_MAX_BYTES,
+    );
+    let drain_timeout = c.millis("server.drain_timeout_ms", s.drain_timeout_ms, 30_000, 0);
+    let max_connections = c.positive("server.max_connections", s.max_connections, 10_000);
+    Some(Server {
+        listen: listen?,
+        path_prefixes: prefixes,
+        tls,
+        request_body_max_bytes,
+        drain_timeout,
+        max_connections,
+    })
+}
+
+fn upstreams(
+    c: &mut Collector<'_>,
+    value: Option<toml::Value>,
+    env: &dyn Environment,
+) -> Upstreams {
+    let mut out = Upstreams::default();
+    let Some(map) = value.and_then(|v| c.section::<raw::Upstreams>("upstreams", v)) else {
+        return out;
+    };
+    for (name, value) in map {
+        let path = format!("upstreams.{name}");
+        if !raw::UPSTREAMS.contains(&name.as_str()) {
+            c.push(
+                &path,
+                format!(
+                    "unknown upstream; expected one of: {}",
+                    raw::UPSTREAMS.join(", ")
+                ),
+            );
+            continue;
+        }
+        let Some(u) = c.section::<raw::Upstream>(&path, value) else {
+            continue;
+        };
+        let base_url = match url::Url::parse(&u.base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => {
+                Some(url)
+            }
+            Ok(_) => {
+                c.push(
+                    &format!("{path}.base_url"),
+                    format!("`{}` must be an http(s) URL without a query", u.base_url),
+                );
+                None
+            }
+            Err(e) => {
+                c.push(
+                    &format!("{path}.base_url"),
+                    format!("`{}` is not a URL: {e}", u.base_url),
+                );
+                None
+            }
+        };
+        let api_key = match (u.api_key_env, u.api_key_file) {
+            (Some(var), None) => match env.var(&var) {
+                Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
+                _ => {
+                    c.push(
+                        &format!("{path}.api_key_env"),
+                        format!("environment variable {var} is not set or empty; export the provider key in it"),
+                    );
+                    None
+                }
+            },
+            (None, Some(file)) => match std::fs::read_to_string(&file) {
+                Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
+                Ok(_) => {
+                    c.push(
+                        &format!("{path}.api_key_file"),
+                        format!("{} is empty", file.display()),
+                    );
+                    None
+                }
+                Err(e) => {
+                    c.push(
+                        &format!("{path}.api_key_file"),
+                        format!("cannot read {}: {e}", file.display()),
+                    );
+                    None
+                }
+            },
+            _ => {
+                c.push(&path, "set exactly one of `api_key_env` or `api_key_file`");
+                None
+            }
+        };
+        if let (Some(base_url), Some(api_key)) = (base_url, api_key) {
+            let upstream = Some(Upstream { base_url, api_key });
+            match name.as_str() {
+                "anthropic" => out.anthropic = upstream,
+                _ => out.openai = upstream,
+            }
+        }
+    }
+    out
+}
+
+fn forwarding(c: &mut Collector<'_>, value: Option<toml::Value>) -> Forwarding {
+    let f = value
+        .and_then(|v| c.section::<raw::Forwarding>("forwarding", v))
+        .unwrap_or_default();
+    Forwarding {
+        connect_timeout: c.millis(
+            "forwarding.connect_timeout_ms",
+            f.connect_timeout_ms,
+            10_000,
+            1,
+        ),
+        request_timeout: c.millis(
+            "forwarding.request_timeout_ms",
+            f.request_timeout_ms,
+            600_000,
+            1,
+        ),
+        stream_keepalive: c.millis(
+            "forwarding.stream_keepalive_ms",
+            f.stream_keepalive_ms,
+            10_000,
+            0,
+        ),
+        pool_idle_timeout: c.millis(
+            "forwarding.pool_idle_timeout_ms",
+            f.pool_idle_timeout_ms,
+            90_000,
+            0,
+        ),
+        pool_max_idle_per_host: usize::try_from(f.pool_max_idle_per_host.unwrap_or(256))
+            .unwrap_or(usize::MAX),
+        extra_ca_file: f.extra_ca_file.inspect(|file| {
+            if let Err(e) = std::fs::metadata(file) {
+                c.push(
+                    "forwarding.extra_ca_file",
+                    format!("cannot read {}: {e}", file.display()),
+                );
+            }
+        }),
+    }
+}
+
+fn auth(c: &mut Collector<'_>, value: Option<toml::Value>) -> Auth {
+    let a = value
+        .and_then(|v| c.section::<raw::Auth>("auth", v))
+        .unwrap_or_default();
+    let mut keys: Vec<StaticKey> = Vec::new();
+    for (i, value) in a.keys.into_iter().enumerate() {
+        let path = format!("auth.keys[{i}]");
+        let Some(k) = c.section::<raw::StaticKey>(&path, value) else {
+            continue;
+        };
+        let mut digest = [0u8; 32];
+        if hex::decode_to_slice(k.sha256.trim(), &mut digest).is_err() {
+            c.push(
+                &format!("{path}.sha256"),
+                "must be 64 hex characters: the SHA-256 of the key (e.g. `printf %s KEY | sha256sum`), never the key itself",
+            );
+            continue;
+        }
+        if k.subject.trim().is_empty() {
+            c.push(&format!("{path}.subject"), "must not be empty");
+            continue;
+        }
+        if keys.iter().any(|other| other.sha256 == digest) {
+            c.push(&format!("{path}.sha256"), "the same key is listed twice");
+            continue;
+        }
+        keys.push(StaticKey {
+            sha256: digest,
+            subject: k.subject,
+            org: k.org,
+            plan: k.plan,
+        });
+    }
+    Auth { keys }
+}
+
+fn log(c: &mut Collector<'_>, value: Option<toml::Value>) -> Log {
+    let l = value
+        .and_then(|v| c.section::<raw::Log>("log", v))
+        .unwrap_or_default();
+    let format = match l.format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            c.push("log.format", format!("`{other}` is not one of: text, json"));
+            LogFormat::Text
+        }
+    };
+    Log {
+        level: l.level.unwrap_or_else(|| "info".to_owned()),
+        format,
+    }
+}

@@ -1,0 +1,45 @@
+//! [`Secret`]: a wrapper whose `Debug` is masked and which has no `Display` or `Serialize`.
+
+use std::fmt;
+
+/// A secret value (provider key, user token, redacted original). It can only be read through
+/// [`Secret::expose`], which makes every use greppable; printing it shows `Secret(***)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// Reads the secret. Call sites are the places where a secret leaves the type: keep them few.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl<T> From<T> for Secret<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_value() {
+        let s = Secret::new(String::from("sk-ant-api03-very-secret"));
+        let shown = format!("{s:?} {:?}", Some(&s));
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert_eq!(s.expose(), "sk-ant-api03-very-secret");
+    }
+}

@@ -1,0 +1,166 @@
+//! [`TestGateway`]: the real binary as a child process.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{ExitStatus, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::mpsc,
+};
+
+/// How long a gateway may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Builds a [`TestGateway`].
+#[derive(Debug)]
+pub struct TestGatewayBuilder {
+    bin: PathBuf,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl TestGatewayBuilder {
+    /// Uses another config file (default `config/gateway.toml`).
+    pub fn config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config = path.into();
+        self
+    }
+
+    /// Sets an environment variable (e.g. a `GATEWAY__*` override or a provider key).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Points both upstreams at `base_url` with fake provider keys
+    /// `sk-ant-provider-test` and `sk-openai-provider-test`.
+    pub fn upstream(self, base_url: &str) -> Self {
+        self.env("GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL", base_url)
+            .env("GATEWAY__UPSTREAMS__OPENAI__BASE_URL", base_url)
+            .env("ANTHROPIC_API_KEY", crate::tools::ANTHROPIC_PROVIDER_KEY)
+            .env("OPENAI_API_KEY", crate::tools::OPENAI_PROVIDER_KEY)
+    }
+
+    /// Starts the binary on loopback ports chosen by the OS and waits until it listens.
+    pub async fn start(self) -> TestGateway {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&self.config)
+            .current_dir(crate::workspace_root())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GATEWAY__SERVER__LISTEN", "127.0.0.1:0")
+            .env("GATEWAY__ADMIN__LISTEN", "127.0.0.1:0")
+            .env("GATEWAY__LOG__FORMAT", "json")
+            .env(
+                "GATEWAY__LOG__LEVEL",
+                "debug,hyper=info,h2=info,rustls=info,hyper_util=info",
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn llm-gateway");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (tx, mut rx) = mpsc::unbounded_channel::<(SocketAddr, SocketAddr)>();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["message"] == "listening"
+                    && let (Some(p), Some(a)) = (v["proxy"].as_str(), v["admin"].as_str())
+                    && let (Ok(p), Ok(a)) = (p.parse(), a.parse())
+                {
+                    let _ = tx.send((p, a));
+                }
+                let mut logs = sink.lock().expect("logs");
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        match tokio::time::timeout(START_TIMEOUT, rx.recv()).await {
+            Ok(Some((proxy, admin))) => TestGateway {
+                child,
+                proxy,
+                admin,
+                logs,
+            },
+            _ => {
+                let _ = child.kill().await;
+                let status = child.wait().await.ok();
+                panic!(
+                    "llm-gateway did not start (exit: {status:?}); logs:\n{}",
+                    logs.lock().expect("logs")
+                );
+            }
+        }
+    }
+}
+
+/// A running gateway process. Killed on drop (`kill_on_drop`).
+#[derive(Debug)]
+pub struct TestGateway {
+    child: Child,
+    /// The client-facing address.
+    pub proxy: SocketAddr,
+    /// The admin address.
+    pub admin: SocketAddr,
+    logs: Arc<Mutex<String>>,
+}
+
+impl TestGateway {
+    /// A builder for the binary at `bin` (use `env!("CARGO_BIN_EXE_llm-gateway")`).
+    pub fn builder(bin: impl AsRef<Path>) -> TestGatewayBuilder {
+        TestGatewayBuilder {
+            bin: bin.as_ref().to_owned(),
+            config: crate::workspace_root().join("config/gateway.toml"),
+            env: Vec::new(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}` on the client-facing listener.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.proxy)
+    }
+
+    /// `http://127.0.0.1:PORT{path}` on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+
+    /// Everything the gateway logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("gateway still running");
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+}

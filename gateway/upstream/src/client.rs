@@ -1,0 +1,68 @@
+//! The pooled HTTPS client: rustls (ring) with the web PKI roots plus an optional extra CA.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gateway_config::Forwarding;
+use http_body_util::Full;
+use hyper_util::{
+    client::legacy::{self, connect::HttpConnector},
+    rt::{TokioExecutor, TokioTimer},
+};
+use rustls_pki_types::{CertificateDer, pem::PemObject};
+
+pub(crate) type Client = legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client could not be built (bad extra CA file).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The extra CA file has no usable certificate.
+    #[error("forwarding.extra_ca_file: {0}")]
+    ExtraCa(String),
+    /// rustls refused the TLS settings.
+    #[error("tls settings: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+pub(crate) fn build(f: &Forwarding) -> Result<Client, ClientError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &f.extra_ca_file {
+        let certs = CertificateDer::pem_file_iter(file)
+            .map_err(|e| ClientError::ExtraCa(format!("{}: {e}", file.display())))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ClientError::ExtraCa(format!("{}: {e}", file.display())))?;
+        if certs.is_empty() {
+            return Err(ClientError::ExtraCa(format!(
+                "{} holds no PEM certificate",
+                file.display()
+            )));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(ClientError::Tls)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(f.connect_timeout));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+
+    Ok(legacy::Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(f.pool_idle_timeout)
+        .pool_max_idle_per_host(f.pool_max_idle_per_host)
+        .build(https))
+}

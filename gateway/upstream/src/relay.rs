@@ -1,0 +1,140 @@
+//! [`Relay`]: the provider's response body, relayed frame by frame, with an SSE keepalive and
+//! the request deadline.
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
+
+/// The SSE comment sent when the provider has been silent for the keepalive interval.
+const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
+
+/// Error type of the relay body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The provider's body, relayed as it arrives. For SSE it sends `: keepalive` comments during
+/// silences (only between events, so frames are never corrupted), and when the provider's
+/// stream breaks between events it sends the configured error event before ending. The
+/// request's deadline bounds the whole body.
+#[derive(Debug)]
+pub struct Relay {
+    inner: Incoming,
+    deadline: Pin<Box<Sleep>>,
+    keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
+    error_frame: Option<Bytes>,
+    /// The last bytes relayed, to tell whether we sit between two SSE events.
+    tail: [u8; 3],
+    relayed_any: bool,
+    finished: bool,
+}
+
+impl Relay {
+    pub(crate) fn new(
+        inner: Incoming,
+        deadline: Instant,
+        keepalive: Option<Duration>,
+        error_frame: Option<Bytes>,
+    ) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            keepalive: keepalive.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            error_frame,
+            tail: [0; 3],
+            relayed_any: false,
+            finished: false,
+        }
+    }
+
+    /// Between two SSE events (or before the first): a comment or error event may go here.
+    fn at_event_boundary(&self) -> bool {
+        !self.relayed_any || self.tail[1..] == *b"\n\n" || self.tail == *b"\n\r\n"
+    }
+
+    fn remember_tail(&mut self, data: &Bytes) {
+        self.relayed_any |= !data.is_empty();
+        let start = data.len().saturating_sub(3);
+        for &b in &data[start..] {
+            self.tail = [self.tail[1], self.tail[2], b];
+        }
+    }
+
+    /// The stream cannot go on: end with the error event if we can place one, else fail.
+    fn fail(&mut self, error: BoxError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.finished = true;
+        match self.error_frame.take() {
+            Some(frame) if self.at_event_boundary() => Poll::Ready(Some(Ok(Frame::data(frame)))),
+            _ => Poll::Ready(Some(Err(error))),
+        }
+    }
+}
+
+/// The request deadline passed while the body was still streaming.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream response did not finish before the request deadline")]
+pub struct DeadlineExceeded;
+
+impl Body for Relay {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.remember_tail(data);
+                    if let Some((every, sleep)) = &mut this.keepalive {
+                        sleep.as_mut().reset(Instant::now() + *every);
+                    }
+                }
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            Poll::Ready(Some(Err(e))) => return this.fail(Box::new(e)),
+            Poll::Ready(None) => {
+                this.finished = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return this.fail(Box::new(DeadlineExceeded));
+        }
+        let at_boundary = this.at_event_boundary();
+        if let Some((every, sleep)) = &mut this.keepalive {
+            ready!(sleep.as_mut().poll(cx));
+            sleep.as_mut().reset(Instant::now() + *every);
+            if at_boundary {
+                // Registers the timer's waker again for the next interval.
+                let _ = sleep.as_mut().poll(cx);
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(KEEPALIVE_FRAME)))));
+            }
+            let _ = sleep.as_mut().poll(cx);
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.finished || (self.inner.is_end_stream() && self.error_frame.is_none())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.keepalive.is_some() || self.error_frame.is_some() {
+            SizeHint::default()
+        } else {
+            self.inner.size_hint()
+        }
+    }
+}
