@@ -58,3 +58,59 @@ async fn serves_https_with_a_generated_certificate() {
     assert_eq!(v["content"][0]["text"], "Hello from the mock provider.");
     assert_eq!(mock.hits("/v1/messages"), 1);
 }
+
+#[tokio::test]
+async fn forwards_to_an_https_upstream_trusted_through_the_extra_ca_file() {
+    // Front gateway --HTTPS--> back gateway (TLS, generated cert) --> mock.
+    // The front trusts the back's certificate only through forwarding.extra_ca_file, and pays
+    // it with a "provider key" that is the back gateway's own dev token.
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("llm-gateway-tls-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
+
+    let (mock, back) = pair_with(mock_provider::MockConfig::default(), |b| {
+        b.env(
+            "GATEWAY__SERVER__TLS__CERT_FILE",
+            cert_file.to_str().unwrap(),
+        )
+        .env("GATEWAY__SERVER__TLS__KEY_FILE", key_file.to_str().unwrap())
+    })
+    .await;
+    let back_url = format!("https://localhost:{}", back.proxy.port());
+    let front = super::gateway()
+        .upstream(&back_url)
+        .env("ANTHROPIC_API_KEY", gateway_testkit::DEV_TOKEN)
+        .env(
+            "GATEWAY__FORWARDING__EXTRA_CA_FILE",
+            cert_file.to_str().unwrap(),
+        )
+        .start()
+        .await;
+    let reply = gateway_testkit::http::send(gateway_testkit::http::post_json(
+        &front.url("/v1/messages"),
+        &[BEARER],
+        &messages_body("claude-sonnet-4-6", true),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("message_stop"));
+    assert_eq!(mock.hits("/v1/messages"), 1);
+
+    // Without the extra CA the same upstream is refused: 502, nothing reaches the mock.
+    let untrusting = super::gateway()
+        .upstream(&back_url)
+        .env("ANTHROPIC_API_KEY", gateway_testkit::DEV_TOKEN)
+        .start()
+        .await;
+    let reply = gateway_testkit::http::send(gateway_testkit::http::post_json(
+        &untrusting.url("/v1/messages"),
+        &[BEARER],
+        &messages_body("claude-sonnet-4-6", false),
+    ))
+    .await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert_eq!(mock.hits("/v1/messages"), 1);
+}
