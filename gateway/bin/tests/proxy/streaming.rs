@@ -79,3 +79,30 @@ async fn provider_silence_is_bridged_with_keepalive_comments_between_events() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_client_leaving_before_the_response_head_cancels_upstream_too() {
+    let (mock, gw) = pair_with(
+        mock_provider::MockConfig {
+            latency: Duration::from_secs(30),
+            ..Default::default()
+        },
+        |b| b,
+    )
+    .await;
+    let request = tokio::spawn(http::open(post_json(
+        &gw.url("/v1/messages"),
+        &[BEARER],
+        &messages_body("claude-sonnet-4-6", true),
+    )));
+    assert!(
+        mock.wait_for_hits("/v1/messages", 1, WAIT).await,
+        "request reached the provider"
+    );
+    request.abort();
+    let _ = request.await;
+    assert!(
+        mock.wait_for_cancelled_streams(1, WAIT).await,
+        "the provider's request must be cancelled when the client leaves before the head"
+    );
+}
