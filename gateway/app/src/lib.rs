@@ -16,6 +16,7 @@
 //! Not here: parsing config (gateway-config), sockets and TLS (gateway-server), provider I/O
 //! (gateway-upstream), credentials (gateway-auth).
 
+mod auth_fetch;
 mod body;
 mod pipeline;
 mod routes;
@@ -56,7 +57,7 @@ pub enum StartError {
 /// Everything a request needs, built once from the config.
 #[derive(Debug)]
 pub struct Gateway {
-    auth: Authenticator,
+    auth: Arc<Authenticator>,
     upstreams: Upstreams,
     prefixes: Vec<String>,
     body_max_bytes: usize,
@@ -72,8 +73,9 @@ impl Gateway {
             .filter(|p| upstreams.has(*p))
             .map(Provider::as_label)
             .collect();
+        let fetch = Arc::new(auth_fetch::AuthFetch(upstreams.fetcher()));
         Ok(Self {
-            auth: Authenticator::new(&config.auth),
+            auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
             prefixes: config.server.path_prefixes.clone(),
             body_max_bytes: config.server.request_body_max_bytes,
@@ -99,6 +101,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<Drained, StartError> {
     let gw = Arc::new(Gateway::new(config)?);
+    gw.auth.start().await;
     let tls = match &config.server.tls {
         Some(files) => Some(gateway_server::tls::acceptor(
             &files.cert_file,

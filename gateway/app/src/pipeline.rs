@@ -16,7 +16,11 @@ use crate::{
 
 /// Handles one client request. Never fails: every refusal becomes a response in the
 /// provider's error envelope.
-pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<ResponseBody> {
+pub(crate) async fn handle(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response<ResponseBody> {
     let request_id = crate::stack::request_id(req.headers()).to_owned();
     let resolved = routes::resolve(req.method(), req.uri().path(), &gw.prefixes);
     let (endpoint, product) = match resolved {
@@ -57,7 +61,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Res
     if let Some(p) = &product {
         span.record("product", p.as_str());
     }
-    match proxy(gw, endpoint, req).await {
+    match proxy(gw, endpoint, req, peer).await {
         Ok(response) => response,
         Err(e) => {
             log_refusal(&e);
@@ -71,12 +75,14 @@ async fn proxy(
     gw: &Gateway,
     endpoint: Endpoint,
     req: Request<Incoming>,
+    peer: std::net::SocketAddr,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let (head, body) = req.into_parts();
 
     // 1. Authenticate first: budgets belong to principals, and a stranger must not make us
     //    read a 32 MiB body or reach the provider.
-    let principal = gw.auth.authenticate(&head.headers).await?;
+    //    Failures are limited per client address.
+    let principal = gw.auth.authenticate(&head.headers, Some(peer.ip())).await?;
     tracing::Span::current().record("subject", principal.subject.as_str());
 
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need

@@ -42,7 +42,7 @@ pub(crate) fn proxy_service(
 + 'static {
     let pipeline = tower::service_fn(move |req: Request<Incoming>| {
         let gw = gw.clone();
-        async move { Ok::<_, Infallible>(crate::pipeline::handle(&gw, req).await) }
+        async move { Ok::<_, Infallible>(crate::pipeline::handle(&gw, req, peer).await) }
     });
     let service = ServiceBuilder::new()
         // First: nothing below may print a credential, not even a debug log of the head.

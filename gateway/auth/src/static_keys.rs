@@ -23,6 +23,7 @@ impl StaticKeys {
                         org: k.org.clone(),
                         plan: k.plan.clone(),
                         token_id: None,
+                        run_budget_micro_usd: None,
                     };
                     (k.sha256, principal)
                 })

@@ -33,6 +33,36 @@ enum Command {
         #[arg(long, default_value = "config/gateway.toml")]
         config: PathBuf,
     },
+    /// Gateway tokens for operators and local testing.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint an HS256 token with `[auth.jwt] hs256_secret_env` (needs the gateway's environment).
+    Mint {
+        /// The config file.
+        #[arg(long, default_value = "config/gateway.toml")]
+        config: PathBuf,
+        /// Subject (`sub`).
+        #[arg(long)]
+        sub: String,
+        /// Organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Plan.
+        #[arg(long)]
+        plan: Option<String>,
+        /// Lifetime, e.g. `30m`, `1h`, `7d`.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+        /// Spending cap in USD for one agent run: makes a run-scoped token.
+        #[arg(long)]
+        max_usd: Option<f64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +81,58 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
         },
+        Command::Token {
+            command:
+                TokenCommand::Mint {
+                    config,
+                    sub,
+                    org,
+                    plan,
+                    ttl,
+                    max_usd,
+                },
+        } => {
+            let cfg = match Config::load(&config, &ProcessEnvironment) {
+                Ok(cfg) => cfg,
+                Err(problems) => {
+                    let _ = write!(std::io::stderr(), "{}: {problems}", config.display());
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
+            };
+            let Some((secret, jwt)) = cfg
+                .auth
+                .jwt
+                .as_ref()
+                .and_then(|j| j.hs256_secret.as_ref().map(|s| (s, j)))
+            else {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: [auth.jwt] hs256_secret_env is not configured; tokens can only be minted with the shared secret",
+                    config.display()
+                );
+                return ExitCode::from(EXIT_BAD_CONFIG);
+            };
+            let request = gateway_auth::MintRequest {
+                subject: sub,
+                org,
+                plan,
+                ttl,
+                max_usd,
+                issuer: jwt.issuer.clone(),
+                audience: jwt.audience.clone(),
+                claims: jwt.claims.clone(),
+            };
+            match gateway_auth::mint_hs256(secret, &request) {
+                Ok(token) => {
+                    let _ = writeln!(std::io::stdout(), "{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
             Ok(cfg) => serve(cfg),
             Err(problems) => {

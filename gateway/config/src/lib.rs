@@ -15,6 +15,7 @@
 //!
 //! Not here: policies (run-time, hot-reloaded, their own crate), sockets, TLS parsing.
 
+mod auth_section;
 mod env;
 mod problems;
 pub mod raw;
@@ -117,6 +118,109 @@ pub struct Forwarding {
 pub struct Auth {
     /// Static keys, by SHA-256 digest.
     pub keys: Vec<StaticKey>,
+    /// JWT users, when configured.
+    pub jwt: Option<Jwt>,
+    /// Opaque tokens checked by OAuth 2.0 introspection, when configured.
+    pub introspection: Option<Introspection>,
+    /// Caches and the failed-attempt limiter.
+    pub limits: AuthLimits,
+}
+
+/// JWT verification settings.
+#[derive(Debug, Clone)]
+pub struct Jwt {
+    /// HS256 shared secret (at least 32 bytes).
+    pub hs256_secret: Option<Secret<Vec<u8>>>,
+    /// JWKS file, re-read on refresh.
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL, fetched and refreshed.
+    pub jwks_url: Option<url::Url>,
+    /// Required issuer.
+    pub issuer: Option<String>,
+    /// Required audience.
+    pub audience: Option<String>,
+    /// Algorithms accepted for JWKS keys (never `none`; HS256 only with the shared secret).
+    pub algorithms: Vec<String>,
+    /// Allowed clock skew.
+    pub leeway: Duration,
+    /// Background JWKS refresh period.
+    pub jwks_refresh: Duration,
+    /// Least time between fetches triggered by an unknown `kid`.
+    pub jwks_refetch_min_interval: Duration,
+    /// Claim names.
+    pub claims: ClaimNames,
+}
+
+/// Which claims fill which principal fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// Subject claim.
+    pub subject: String,
+    /// Organisation claim.
+    pub org: String,
+    /// Plan claim.
+    pub plan: String,
+    /// Token id claim.
+    pub token_id: String,
+    /// Run spending cap claim (USD).
+    pub max_usd: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            subject: "sub".into(),
+            org: "org".into(),
+            plan: "plan".into(),
+            token_id: "jti".into(),
+            max_usd: "max_usd".into(),
+        }
+    }
+}
+
+/// OAuth 2.0 token introspection (RFC 7662) settings.
+#[derive(Debug, Clone)]
+pub struct Introspection {
+    /// The endpoint.
+    pub endpoint: url::Url,
+    /// The gateway's client id.
+    pub client_id: String,
+    /// The gateway's client secret.
+    pub client_secret: Secret<String>,
+    /// Token prefixes sent to introspection; empty = all non-JWT, non-static tokens.
+    pub token_prefixes: Vec<String>,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// How long an inactive answer is remembered.
+    pub negative_ttl: Duration,
+    /// Longest an active answer is trusted.
+    pub max_ttl: Duration,
+    /// Claim names.
+    pub claims: ClaimNames,
+}
+
+/// Caches and the failed-attempt limiter.
+#[derive(Debug, Clone)]
+pub struct AuthLimits {
+    /// Failed authentications allowed per client address per minute.
+    pub failed_attempts_per_minute: std::num::NonZeroU32,
+    /// Failed authentications allowed in a burst.
+    pub failed_attempts_burst: std::num::NonZeroU32,
+    /// Entries in the verified/rejected token cache.
+    pub cache_max_entries: usize,
+    /// How long a rejected token is remembered.
+    pub negative_ttl: Duration,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self {
+            failed_attempts_per_minute: std::num::NonZeroU32::MIN.saturating_add(59),
+            failed_attempts_burst: std::num::NonZeroU32::MIN.saturating_add(59),
+            cache_max_entries: 100_000,
+            negative_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 /// A static API key, known only by its SHA-256 digest.

@@ -79,6 +79,92 @@ pub struct Auth {
     /// `[[auth.keys]]`
     #[serde(default)]
     pub keys: Vec<toml::Value>,
+    /// `[auth.jwt]`
+    pub jwt: Option<toml::Value>,
+    /// `[auth.introspection]`
+    pub introspection: Option<toml::Value>,
+    /// `[auth.limits]`
+    pub limits: Option<toml::Value>,
+}
+
+/// `[auth.jwt]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jwt {
+    /// Environment variable holding the HS256 shared secret.
+    pub hs256_secret_env: Option<String>,
+    /// A JWKS file (re-read on refresh).
+    pub jwks_file: Option<PathBuf>,
+    /// A JWKS URL (fetched, cached, refreshed).
+    pub jwks_url: Option<String>,
+    /// Required `iss`.
+    pub issuer: Option<String>,
+    /// Required `aud`.
+    pub audience: Option<String>,
+    /// Algorithms accepted for JWKS keys. Default RS256, ES256, EdDSA.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock skew allowed on `exp` and `nbf`. Default 30.
+    pub leeway_seconds: Option<u64>,
+    /// Background refresh of the JWKS. Default 300 000.
+    pub jwks_refresh_ms: Option<u64>,
+    /// Least time between two fetches triggered by an unknown `kid`. Default 10 000.
+    pub jwks_refetch_min_interval_ms: Option<u64>,
+    /// `[auth.jwt.claims]`
+    pub claims: Option<Claims>,
+}
+
+/// `[auth.jwt.claims]` / `[auth.introspection.claims]`: claim names mapped to principal fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// Default `sub`.
+    pub subject: Option<String>,
+    /// Default `org`.
+    pub org: Option<String>,
+    /// Default `plan`.
+    pub plan: Option<String>,
+    /// Default `jti`.
+    pub token_id: Option<String>,
+    /// Default `max_usd`.
+    pub max_usd: Option<String>,
+}
+
+/// `[auth.introspection]` (RFC 7662)
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Introspection {
+    /// The introspection endpoint.
+    pub endpoint: String,
+    /// The gateway's client id at the authorization server.
+    pub client_id: String,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: String,
+    /// Only tokens starting with one of these go to introspection; empty = every token that
+    /// is neither a static key nor a JWT.
+    #[serde(default)]
+    pub token_prefixes: Vec<String>,
+    /// Default 3 000.
+    pub timeout_ms: Option<u64>,
+    /// How long an inactive answer is remembered. Default 30 000.
+    pub negative_ttl_ms: Option<u64>,
+    /// Longest an active answer is trusted, even with a later `exp`. Default 300 000.
+    pub max_ttl_ms: Option<u64>,
+    /// `[auth.introspection.claims]`
+    pub claims: Option<Claims>,
+}
+
+/// `[auth.limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthLimits {
+    /// Failed authentications allowed per client address per minute. Default 60.
+    pub failed_attempts_per_minute: Option<u64>,
+    /// Failed authentications allowed in a burst. Default: the per-minute figure.
+    pub failed_attempts_burst: Option<u64>,
+    /// Verified and rejected tokens remembered. Default 100 000.
+    pub cache_max_entries: Option<u64>,
+    /// How long a rejected token is remembered. Default 30 000.
+    pub negative_ttl_ms: Option<u64>,
 }
 
 /// `[[auth.keys]]`

@@ -3,7 +3,12 @@ use super::*;
 const KEY_HASH: &str = "4c2e9e6da31a64c70623619c449a040968cdbea85945bf384fa30ed2d5d24fa3";
 
 fn env() -> MapEnvironment {
-    MapEnvironment::from_pairs([("ANTHROPIC_API_KEY", "sk-a"), ("OPENAI_API_KEY", "sk-o")])
+    MapEnvironment::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("OPENAI_API_KEY", "sk-o"),
+        ("GATEWAY_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("GATEWAY_INTROSPECTION_SECRET", "s"),
+    ])
 }
 
 fn minimal() -> String {
@@ -99,7 +104,8 @@ fn provider_key_is_never_printed() {
 
 #[test]
 fn shipped_configs_parse() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("config");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -108,11 +114,51 @@ fn shipped_configs_parse() {
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("gateway"))
         {
-            if let Err(e) = Config::load(&path, &env()) {
+            // Relative paths in shipped configs are relative to the repository root.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("\"config/", &format!("\"{}/config/", root.display()));
+            if let Err(e) = Config::parse(&text, &env()) {
                 panic!("{}: {e}", path.display());
             }
             seen += 1;
         }
     }
-    assert!(seen >= 2, "expected gateway.toml and gateway.example.toml");
+    assert!(
+        seen >= 3,
+        "expected gateway.toml, gateway.example.toml, gateway.identity.toml"
+    );
+}
+
+#[test]
+fn identity_example_parses_jwt_and_introspection() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("config/gateway.identity.toml")).unwrap();
+    let text = text.replace("\"config/", &format!("\"{}/config/", root.display()));
+    let c = Config::parse(&text, &env()).unwrap();
+    let jwt = c.auth.jwt.unwrap();
+    assert_eq!(jwt.issuer.as_deref(), Some("https://login.example.com"));
+    assert_eq!(jwt.algorithms, ["RS256", "ES256", "EdDSA"]);
+    assert!(jwt.hs256_secret.is_some());
+    let i = c.auth.introspection.unwrap();
+    assert_eq!(i.token_prefixes, ["pha_", "phx_"]);
+    assert_eq!(c.auth.limits.failed_attempts_burst.get(), 60);
+}
+
+#[test]
+fn jwt_problems_are_reported_together() {
+    let text = minimal()
+        + "[auth.jwt]\nhs256_secret_env = \"SHORT_SECRET\"\nalgorithms = [\"none\", \"RS256\"]\njwks_url = \"ftp://x\"\n";
+    let mut env = env();
+    env.0.insert("SHORT_SECRET".into(), "short".into());
+    let errors = Config::parse(&text, &env).unwrap_err();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "auth.jwt.hs256_secret_env",
+            "auth.jwt.jwks_url",
+            "auth.jwt.algorithms[0]"
+        ],
+        "{errors}"
+    );
 }

@@ -6,20 +6,20 @@ use gateway_core::Secret;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Admin, Auth, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Server,
-    StaticKey, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Server,
+    TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
 const DEFAULT_BODY_MAX_BYTES: u64 = 32 * 1024 * 1024;
 
-struct Collector<'a> {
-    problems: Vec<Problem>,
+pub(crate) struct Collector<'a> {
+    pub(crate) problems: Vec<Problem>,
     sources: &'a OverrideSources,
 }
 
 impl Collector<'_> {
-    fn push(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, path: &str, message: impl Into<String>) {
         let mut p = Problem::new(path, message);
         p.from_env = self
             .sources
@@ -30,7 +30,11 @@ impl Collector<'_> {
     }
 
     /// Deserializes one section; on failure records the problem and returns `None`.
-    fn section<T: DeserializeOwned>(&mut self, path: &str, value: toml::Value) -> Option<T> {
+    pub(crate) fn section<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        value: toml::Value,
+    ) -> Option<T> {
         match value.try_into::<T>() {
             Ok(v) => Some(v),
             Err(e) => {
@@ -53,7 +57,13 @@ impl Collector<'_> {
         }
     }
 
-    fn millis(&mut self, path: &str, value: Option<u64>, default: u64, min: u64) -> Duration {
+    pub(crate) fn millis(
+        &mut self,
+        path: &str,
+        value: Option<u64>,
+        default: u64,
+        min: u64,
+    ) -> Duration {
         let ms = value.unwrap_or(default);
         if ms < min {
             self.push(path, format!("must be at least {min} ms, got {ms}"));
@@ -113,7 +123,7 @@ pub(crate) fn validate(
     };
     let upstreams = upstreams(&mut c, take("upstreams"), env);
     let forwarding = forwarding(&mut c, take("forwarding"));
-    let auth = auth(&mut c, take("auth"));
+    let auth = crate::auth_section::auth(&mut c, take("auth"), env);
     let log = log(&mut c, take("log"));
 
     match (server, admin) {
@@ -312,42 +322,6 @@ fn forwarding(c: &mut Collector<'_>, value: Option<toml::Value>) -> Forwarding {
             }
         }),
     }
-}
-
-fn auth(c: &mut Collector<'_>, value: Option<toml::Value>) -> Auth {
-    let a = value
-        .and_then(|v| c.section::<raw::Auth>("auth", v))
-        .unwrap_or_default();
-    let mut keys: Vec<StaticKey> = Vec::new();
-    for (i, value) in a.keys.into_iter().enumerate() {
-        let path = format!("auth.keys[{i}]");
-        let Some(k) = c.section::<raw::StaticKey>(&path, value) else {
-            continue;
-        };
-        let mut digest = [0u8; 32];
-        if hex::decode_to_slice(k.sha256.trim(), &mut digest).is_err() {
-            c.push(
-                &format!("{path}.sha256"),
-                "must be 64 hex characters: the SHA-256 of the key (e.g. `printf %s KEY | sha256sum`), never the key itself",
-            );
-            continue;
-        }
-        if k.subject.trim().is_empty() {
-            c.push(&format!("{path}.subject"), "must not be empty");
-            continue;
-        }
-        if keys.iter().any(|other| other.sha256 == digest) {
-            c.push(&format!("{path}.sha256"), "the same key is listed twice");
-            continue;
-        }
-        keys.push(StaticKey {
-            sha256: digest,
-            subject: k.subject,
-            org: k.org,
-            plan: k.plan,
-        });
-    }
-    Auth { keys }
 }
 
 fn log(c: &mut Collector<'_>, value: Option<toml::Value>) -> Log {

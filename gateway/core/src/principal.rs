@@ -12,6 +12,9 @@ pub struct Principal {
     pub plan: Option<String>,
     /// A token identifier (`jti`), for run-scoped budgets.
     pub token_id: Option<String>,
+    /// A spending cap for this token's agent run (`max_usd` claim), in micro-USD. The quota
+    /// stage holds it as one more bucket, keyed by `token_id`.
+    pub run_budget_micro_usd: Option<u64>,
 }
 
 impl Principal {
@@ -22,6 +25,7 @@ impl Principal {
             org: None,
             plan: None,
             token_id: None,
+            run_budget_micro_usd: None,
         }
     }
 }

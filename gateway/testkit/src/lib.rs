@@ -17,6 +17,8 @@
 )]
 
 pub mod http;
+pub mod idp;
+pub mod jwt;
 mod process;
 pub mod tools;
 

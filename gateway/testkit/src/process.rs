@@ -73,6 +73,8 @@ impl TestGatewayBuilder {
         let mut child = cmd.spawn().expect("spawn llm-gateway");
         let stderr = child.stderr.take().expect("stderr");
         let logs = Arc::new(Mutex::new(String::new()));
+        let logged = Arc::new(tokio::sync::Notify::new());
+        let notify = logged.clone();
         let (tx, mut rx) = mpsc::unbounded_channel::<(SocketAddr, SocketAddr)>();
         let sink = logs.clone();
         tokio::spawn(async move {
@@ -85,9 +87,12 @@ impl TestGatewayBuilder {
                 {
                     let _ = tx.send((p, a));
                 }
-                let mut logs = sink.lock().expect("logs");
-                logs.push_str(&line);
-                logs.push('\n');
+                {
+                    let mut logs = sink.lock().expect("logs");
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
+                notify.notify_waiters();
             }
         });
         match tokio::time::timeout(START_TIMEOUT, rx.recv()).await {
@@ -96,6 +101,7 @@ impl TestGatewayBuilder {
                 proxy,
                 admin,
                 logs,
+                logged,
             },
             _ => {
                 let _ = child.kill().await;
@@ -118,6 +124,7 @@ pub struct TestGateway {
     /// The admin address.
     pub admin: SocketAddr,
     logs: Arc<Mutex<String>>,
+    logged: Arc<tokio::sync::Notify>,
 }
 
 impl TestGateway {
@@ -143,6 +150,26 @@ impl TestGateway {
     /// Everything the gateway logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("logs").clone()
+    }
+
+    /// How many log lines so far contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.logs().lines().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until at least `n` log lines contain `needle`; false after `timeout`.
+    pub async fn wait_for_log(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, async {
+            loop {
+                let notified = self.logged.notified();
+                if self.log_count(needle) >= n {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .is_ok()
     }
 
     /// Sends SIGTERM.

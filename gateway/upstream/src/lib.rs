@@ -21,6 +21,7 @@
 
 mod client;
 mod error;
+mod fetch;
 pub mod headers;
 mod relay;
 
@@ -35,6 +36,7 @@ use tokio::time::Instant;
 
 pub use client::ClientError;
 pub use error::UpstreamError;
+pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
 pub use relay::{BoxError, DeadlineExceeded, Relay};
 
 /// Which provider API a request goes to; decides how the provider key is presented.
@@ -109,6 +111,13 @@ impl Upstreams {
             request_timeout: f.request_timeout,
             stream_keepalive: (!f.stream_keepalive.is_zero()).then_some(f.stream_keepalive),
         })
+    }
+
+    /// A client for the gateway's own complete requests (JWKS, introspection).
+    pub fn fetcher(&self) -> Fetcher {
+        Fetcher {
+            client: self.client.clone(),
+        }
     }
 
     /// Whether `provider` is configured.

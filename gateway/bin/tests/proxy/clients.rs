@@ -70,6 +70,16 @@ fn claude(
     home: &std::path::Path,
     format: &str,
 ) -> std::process::Output {
+    claude_with(bin, base, home, format, ("ANTHROPIC_AUTH_TOKEN", DEV_TOKEN))
+}
+
+fn claude_with(
+    bin: &std::path::Path,
+    base: &str,
+    home: &std::path::Path,
+    format: &str,
+    credential: (&str, &str),
+) -> std::process::Output {
     let mut cmd = Command::new(bin);
     cmd.args([
         "-p",
@@ -86,7 +96,7 @@ fn claude(
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("ANTHROPIC_BASE_URL", base)
-        .env("ANTHROPIC_AUTH_TOKEN", DEV_TOKEN)
+        .env(credential.0, credential.1)
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env("CLAUDE_CODE_MAX_RETRIES", "2")
         .env("API_TIMEOUT_MS", "30000")
@@ -176,4 +186,52 @@ async fn claude_code_cli_gets_the_mocks_answer_streamed_and_after_a_fallback() {
         bodies.iter().any(|b| b["stream"] != true),
         "a non-streamed fallback call"
     );
+}
+
+#[tokio::test]
+async fn claude_code_cli_works_with_a_jwt_as_auth_token_and_as_api_key() {
+    let Some(bin) = tools::claude() else { return };
+    let mock = mock_provider::MockProvider::start(MockConfig::default())
+        .await
+        .unwrap();
+    let gw = super::gateway()
+        .config(gateway_testkit::workspace_root().join("config/gateway.identity.toml"))
+        .upstream(&mock.base_url())
+        .env("GATEWAY_JWT_SECRET", gateway_testkit::jwt::HS256_SECRET)
+        .env("GATEWAY_INTROSPECTION_SECRET", "unused")
+        .start()
+        .await;
+    let home = std::env::temp_dir().join(format!("llm-gateway-claude-jwt-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let token = gateway_testkit::jwt::hs256(
+        gateway_testkit::jwt::HS256_SECRET.as_bytes(),
+        &gateway_testkit::jwt::claims("wizard-user"),
+    );
+    let base = gw.url("/wizard");
+    let out = tokio::task::spawn_blocking(move || {
+        ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"]
+            .map(|var| (var, claude_with(&bin, &base, &home, "json", (var, &token))))
+    })
+    .await
+    .unwrap();
+    for (var, out) in out {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{var}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json result");
+        assert_eq!(v["result"], REPLY, "{var}: {v}");
+    }
+    let seen = mock.requests();
+    let messages: Vec<_> = seen.iter().filter(|r| r.path() == "/v1/messages").collect();
+    assert!(messages.len() >= 2);
+    for r in messages {
+        assert_eq!(
+            r.headers["x-api-key"],
+            gateway_testkit::tools::ANTHROPIC_PROVIDER_KEY
+        );
+    }
+    assert!(gw.logs().contains("\"subject\":\"wizard-user\""));
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod clients;
 mod config_cli;
+mod identity;
 mod refusals;
 mod routes;
 mod shutdown;
