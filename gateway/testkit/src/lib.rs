@@ -20,6 +20,7 @@ pub mod http;
 pub mod idp;
 pub mod jwt;
 mod process;
+pub mod redis_server;
 pub mod tools;
 
 pub use process::{TestGateway, TestGatewayBuilder};

@@ -1,0 +1,184 @@
+//! [`MemoryStore`]: buckets in this process, behind one lock, so a reservation over several
+//! buckets is atomic. The embedded default, and the local fallback when Redis is down.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    Amounts, BucketUsage, Refusal, Reservation, ReserveOutcome, ReserveRequest, Store, StoreFuture,
+    Window,
+};
+
+/// Where the memory store reads the time (tests move it by hand).
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, in unix milliseconds.
+    fn now_ms(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+#[derive(Debug, Default)]
+struct BucketState {
+    label: String,
+    window: Option<Window>,
+    window_id: u64,
+    resets_at_ms: Option<u64>,
+    limit: u64,
+    spent: u64,
+    /// Live holds: reservation id → (amount, lease end in unix ms).
+    holds: HashMap<String, (u64, u64)>,
+}
+
+impl BucketState {
+    /// Moves to the window containing `now`, and drops expired holds.
+    fn refresh(&mut self, window: Window, now: u64) {
+        let (id, resets) = window.at(now);
+        if self.window != Some(window) || self.window_id != id {
+            self.window = Some(window);
+            self.window_id = id;
+            self.spent = 0;
+        }
+        self.resets_at_ms = resets;
+        self.holds.retain(|_, (_, until)| *until > now);
+    }
+
+    fn reserved(&self) -> u64 {
+        self.holds.values().map(|(a, _)| *a).sum()
+    }
+}
+
+/// Buckets in memory.
+#[derive(Debug)]
+pub struct MemoryStore {
+    buckets: Mutex<HashMap<String, BucketState>>,
+    clock: Box<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(Box::new(SystemClock))
+    }
+}
+
+impl MemoryStore {
+    /// A store reading time from `clock`.
+    pub fn new(clock: Box<dyn Clock>) -> Self {
+        Self {
+            buckets: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    /// The synchronous core of [`Store::reserve`].
+    pub fn reserve_now(&self, request: &ReserveRequest) -> ReserveOutcome {
+        let now = self.clock.now_ms();
+        let lease_end =
+            now.saturating_add(u64::try_from(request.lease.as_millis()).unwrap_or(u64::MAX));
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut remaining = Vec::with_capacity(request.buckets.len());
+        for bucket in &request.buckets {
+            let state = buckets.entry(bucket.key.clone()).or_default();
+            state.refresh(bucket.window, now);
+            let used = state.spent.saturating_add(state.reserved());
+            let wanted = request.amounts.of(bucket.measure);
+            if used.saturating_add(wanted) > bucket.limit {
+                return ReserveOutcome::Refused(Refusal {
+                    label: bucket.label,
+                    window: bucket.window,
+                    measure: bucket.measure,
+                    limit: bucket.limit,
+                    used,
+                    requested: wanted,
+                    resets_at_ms: state.resets_at_ms,
+                });
+            }
+            remaining.push(bucket.limit - used - wanted);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        for bucket in &request.buckets {
+            if let Some(state) = buckets.get_mut(&bucket.key) {
+                state.label = bucket.label.to_owned();
+                state.limit = bucket.limit;
+                state
+                    .holds
+                    .insert(id.clone(), (request.amounts.of(bucket.measure), lease_end));
+            }
+        }
+        ReserveOutcome::Granted(Reservation {
+            id,
+            buckets: request.buckets.clone(),
+            amounts: request.amounts,
+            remaining,
+        })
+    }
+
+    /// The synchronous core of [`Store::settle`].
+    pub fn settle_now(&self, reservation: &Reservation, actual: Amounts) {
+        let now = self.clock.now_ms();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        for bucket in &reservation.buckets {
+            let state = buckets.entry(bucket.key.clone()).or_default();
+            state.refresh(bucket.window, now);
+            state.holds.remove(&reservation.id);
+            state.spent = state.spent.saturating_add(actual.of(bucket.measure));
+        }
+    }
+
+    /// The synchronous core of [`Store::usage`].
+    pub fn usage_now(&self, subject: &str) -> Vec<BucketUsage> {
+        let now = self.clock.now_ms();
+        let needle = format!(":sub:{subject}:");
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<BucketUsage> = buckets
+            .iter_mut()
+            .filter(|(key, _)| key.contains(&needle))
+            .filter_map(|(key, state)| {
+                let window = state.window?;
+                state.refresh(window, now);
+                Some(BucketUsage {
+                    key: key.clone(),
+                    label: state.label.clone(),
+                    spent: state.spent,
+                    reserved: state.reserved(),
+                    limit: state.limit,
+                    resets_at_ms: state.resets_at_ms,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+}
+
+impl Store for MemoryStore {
+    fn reserve<'a>(&'a self, request: &'a ReserveRequest) -> StoreFuture<'a, ReserveOutcome> {
+        Box::pin(async move { Ok(self.reserve_now(request)) })
+    }
+
+    fn settle<'a>(&'a self, reservation: &'a Reservation, actual: Amounts) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.settle_now(reservation, actual);
+            Ok(())
+        })
+    }
+
+    fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+        Box::pin(async move { Ok(self.usage_now(subject)) })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+//! [`RedisStore`]: buckets in Redis, shared by every replica. One `EVALSHA` per reserve and one
+//! per settle (`quota.lua`), Redis server time, bounded by a timeout.
+
+use std::time::Duration;
+
+use redis::{Script, aio::ConnectionManager};
+
+use crate::{
+    Amounts, BucketUsage, Refusal, Reservation, ReserveOutcome, ReserveRequest, Store, StoreError,
+    StoreFuture,
+};
+
+/// The reserve and settle logic, run atomically inside Redis.
+const SCRIPT: &str = include_str!("quota.lua");
+/// Most keys a usage lookup scans for.
+const USAGE_SCAN_COUNT: usize = 1000;
+
+/// Buckets in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    script: Script,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl RedisStore {
+    /// Connects to `url` (reconnecting by itself after failures); every call is bounded by
+    /// `timeout`.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(error)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let connection = tokio::time::timeout(
+            timeout * 4,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError(format!("no connection to Redis within {:?}", timeout * 4)))?
+        .map_err(error)?;
+        Ok(Self {
+            connection,
+            script: Script::new(SCRIPT),
+            timeout,
+        })
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection))
+            .await
+            .map_err(|_| StoreError(format!("Redis did not answer within {:?}", self.timeout)))?
+            .map_err(error)
+    }
+
+    /// Checks that Redis answers (for readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        tokio::time::timeout(
+            self.timeout,
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await
+        .map_err(|_| StoreError("Redis did not answer PING in time".into()))?
+        .map(|_| ())
+        .map_err(error)
+    }
+}
+
+impl Store for RedisStore {
+    fn reserve<'a>(&'a self, request: &'a ReserveRequest) -> StoreFuture<'a, ReserveOutcome> {
+        Box::pin(async move {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let mut invocation = self.script.prepare_invoke();
+            invocation
+                .arg("reserve")
+                .arg(u64::try_from(request.lease.as_millis()).unwrap_or(u64::MAX))
+                .arg(&id);
+            for b in &request.buckets {
+                invocation
+                    .key(&b.key)
+                    .arg(b.window.as_str())
+                    .arg(b.limit)
+                    .arg(request.amounts.of(b.measure))
+                    .arg(b.label);
+            }
+            let answer: Vec<i64> = self.run(invocation).await?;
+            let as_u64 = |v: Option<&i64>| v.copied().and_then(|v| u64::try_from(v).ok());
+            match answer.first() {
+                Some(1) => Ok(ReserveOutcome::Granted(Reservation {
+                    id,
+                    buckets: request.buckets.clone(),
+                    amounts: request.amounts,
+                    remaining: answer[1..]
+                        .iter()
+                        .map(|v| u64::try_from(*v).unwrap_or(0))
+                        .collect(),
+                })),
+                Some(0) => {
+                    let index = as_u64(answer.get(1))
+                        .and_then(|i| usize::try_from(i).ok())
+                        .and_then(|i| i.checked_sub(1))
+                        .ok_or_else(|| {
+                            StoreError("malformed refusal from the quota script".into())
+                        })?;
+                    let bucket = request
+                        .buckets
+                        .get(index)
+                        .ok_or_else(|| StoreError("refusal names an unknown bucket".into()))?;
+                    Ok(ReserveOutcome::Refused(Refusal {
+                        label: bucket.label,
+                        window: bucket.window,
+                        measure: bucket.measure,
+                        limit: bucket.limit,
+                        used: as_u64(answer.get(2)).unwrap_or(bucket.limit),
+                        requested: request.amounts.of(bucket.measure),
+                        resets_at_ms: as_u64(answer.get(3)),
+                    }))
+                }
+                _ => Err(StoreError("unexpected answer from the quota script".into())),
+            }
+        })
+    }
+
+    fn settle<'a>(&'a self, reservation: &'a Reservation, actual: Amounts) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut invocation = self.script.prepare_invoke();
+            invocation.arg("settle").arg(&reservation.id);
+            for b in &reservation.buckets {
+                invocation
+                    .key(&b.key)
+                    .arg(b.window.as_str())
+                    .arg(actual.of(b.measure));
+            }
+            let _: Vec<i64> = self.run(invocation).await?;
+            Ok(())
+        })
+    }
+
+    fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+        Box::pin(async move {
+            let escaped: String = subject
+                .chars()
+                .flat_map(|c| match c {
+                    '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            let pattern = format!("lgw:*:sub:{escaped}:*");
+            let mut connection = self.connection.clone();
+            let mut keys: Vec<String> = Vec::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, batch): (u64, Vec<String>) = tokio::time::timeout(
+                    self.timeout,
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(USAGE_SCAN_COUNT)
+                        .query_async(&mut connection),
+                )
+                .await
+                .map_err(|_| StoreError("Redis SCAN timed out".into()))?
+                .map_err(error)?;
+                keys.extend(batch);
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+            keys.sort();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let fields: std::collections::HashMap<String, String> = tokio::time::timeout(
+                    self.timeout,
+                    redis::cmd("HGETALL").arg(&key).query_async(&mut connection),
+                )
+                .await
+                .map_err(|_| StoreError("Redis HGETALL timed out".into()))?
+                .map_err(error)?;
+                let number = |f: &str| {
+                    fields
+                        .get(f)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let reserved = fields
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("h:"))
+                    .filter_map(|(_, v)| v.split_once(':'))
+                    .filter(|(_, until)| until.parse::<u64>().is_ok_and(|u| u > now_ms))
+                    .filter_map(|(amount, _)| amount.parse::<u64>().ok())
+                    .sum();
+                let window = match fields.get("kind").map(String::as_str) {
+                    Some("minute") => Some(crate::Window::Minute),
+                    Some("day") => Some(crate::Window::Day),
+                    Some("month") => Some(crate::Window::Month),
+                    _ => None,
+                };
+                out.push(BucketUsage {
+                    label: fields.get("label").cloned().unwrap_or_default(),
+                    spent: number("spent"),
+                    reserved,
+                    limit: number("limit"),
+                    resets_at_ms: window.and_then(|w| w.at(now_ms).1),
+                    key,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
