@@ -44,9 +44,9 @@ impl Readiness {
         self.inner.draining.store(true, Ordering::Relaxed);
     }
 
-    fn report(&self) -> (bool, serde_json::Value) {
+    fn report(&self, extra: &[&str]) -> (bool, serde_json::Value) {
         let draining = self.inner.draining.load(Ordering::Relaxed);
-        let mut problems = Vec::new();
+        let mut problems: Vec<&str> = extra.to_vec();
         if draining {
             problems.push("shutting down: draining in-flight requests");
         }
@@ -77,14 +77,20 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
     r
 }
 
-/// Answers one admin request.
-pub fn respond(method: &Method, path: &str, readiness: &Readiness) -> Response<Bytes> {
+/// Answers one health or readiness request; `problems` are other components' reasons not to
+/// be ready.
+pub fn respond(
+    method: &Method,
+    path: &str,
+    readiness: &Readiness,
+    problems: &[&str],
+) -> Response<Bytes> {
     match (method, path) {
         (&Method::GET | &Method::HEAD, "/healthz") => {
             json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
         }
         (&Method::GET | &Method::HEAD, "/readyz") => {
-            let (ready, body) = readiness.report();
+            let (ready, body) = readiness.report(problems);
             let status = if ready {
                 StatusCode::OK
             } else {
@@ -108,13 +114,13 @@ mod tests {
     #[test]
     fn readiness_turns_unready_when_draining() {
         let r = Readiness::new(vec!["anthropic"]);
-        assert_eq!(respond(&Method::GET, "/readyz", &r).status(), 200);
+        assert_eq!(respond(&Method::GET, "/readyz", &r, &[]).status(), 200);
         r.set_draining();
-        let resp = respond(&Method::GET, "/readyz", &r);
+        let resp = respond(&Method::GET, "/readyz", &r, &[]);
         assert_eq!(resp.status(), 503);
         let v: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
         assert_eq!(v["checks"]["draining"], true);
-        assert_eq!(respond(&Method::GET, "/healthz", &r).status(), 200);
-        assert_eq!(respond(&Method::GET, "/nope", &r).status(), 404);
+        assert_eq!(respond(&Method::GET, "/healthz", &r, &[]).status(), 200);
+        assert_eq!(respond(&Method::GET, "/nope", &r, &[]).status(), 404);
     }
 }

@@ -12,16 +12,18 @@ use http_body::{Body, Frame, SizeHint};
 
 /// The body of every client-facing response.
 #[derive(Debug)]
-pub enum ResponseBody {
+pub(crate) enum ResponseBody {
     /// A complete body the gateway produced (errors, probes).
     Full(Option<Bytes>),
     /// The provider's body, relayed as it arrives.
     Relay(Relay),
+    /// The provider's body, relayed and metered.
+    Observed(Box<crate::metering::Observed>),
 }
 
 impl ResponseBody {
     /// An empty body.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Self::Full(None)
     }
 }
@@ -43,6 +45,7 @@ impl Body for ResponseBody {
         match self.get_mut() {
             Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Self::Relay(r) => Pin::new(r).poll_frame(cx),
+            Self::Observed(o) => Pin::new(o.as_mut()).poll_frame(cx),
         }
     }
 
@@ -50,6 +53,7 @@ impl Body for ResponseBody {
         match self {
             Self::Full(b) => b.is_none(),
             Self::Relay(r) => r.is_end_stream(),
+            Self::Observed(o) => o.is_end_stream(),
         }
     }
 
@@ -57,6 +61,7 @@ impl Body for ResponseBody {
         match self {
             Self::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Self::Relay(r) => r.size_hint(),
+            Self::Observed(o) => o.size_hint(),
         }
     }
 }

@@ -16,26 +16,25 @@
 //! Not here: parsing config (gateway-config), sockets and TLS (gateway-server), provider I/O
 //! (gateway-upstream), credentials (gateway-auth).
 
+mod admin_api;
 mod auth_fetch;
 mod body;
+mod metering;
 mod pipeline;
 mod routes;
 mod stack;
 
-use std::{convert::Infallible, sync::Arc};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use gateway_admin::Readiness;
 use gateway_auth::Authenticator;
 use gateway_config::Config;
 use gateway_server::{Drained, ServeOptions};
 use gateway_upstream::{Provider, Upstreams};
-use http::{Request, Response};
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use body::ResponseBody;
+use body::ResponseBody;
 pub use stack::REQUEST_ID_HEADER;
 
 /// The admin listener drains quickly: its requests are short.
@@ -52,12 +51,31 @@ pub enum StartError {
     /// The server certificate or key is unusable.
     #[error("server.tls: {0}")]
     Tls(#[from] gateway_server::tls::TlsError),
+    /// The price table is invalid.
+    #[error("quota.prices_file: {0}")]
+    Prices(String),
+    /// The policy directory is invalid.
+    #[error("quota.policies_dir:\n{0}")]
+    Policies(String),
+    /// The shared quota store cannot be reached.
+    #[error("quota store: {0}")]
+    Store(String),
+}
+
+impl StartError {
+    /// Whether this is a configuration problem (exit code 78) rather than an unavailable
+    /// dependency.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::Tls(_) | Self::Prices(_) | Self::Policies(_))
+    }
 }
 
 /// Everything a request needs, built once from the config.
 #[derive(Debug)]
 pub struct Gateway {
     auth: Arc<Authenticator>,
+    metering: Arc<metering::Metering>,
+    admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
     prefixes: Vec<String>,
     body_max_bytes: usize,
@@ -65,8 +83,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Builds every stage.
-    pub fn new(config: &Config) -> Result<Self, StartError> {
+    /// Builds every stage: loads prices and policies, connects the quota store.
+    pub async fn new(config: &Config) -> Result<Self, StartError> {
         let upstreams = Upstreams::new(config)?;
         let served = [Provider::Anthropic, Provider::OpenAi]
             .into_iter()
@@ -74,7 +92,31 @@ impl Gateway {
             .map(Provider::as_label)
             .collect();
         let fetch = Arc::new(auth_fetch::AuthFetch(upstreams.fetcher()));
+        let q = &config.quota;
+        let prices = gateway_meter::PriceTable::load(&q.prices_file)
+            .map_err(|e| StartError::Prices(e.to_string()))?;
+        let policies = gateway_policy::PolicySet::load_dir(&q.policies_dir)
+            .map_err(|e| StartError::Policies(e.to_string()))?;
+        let (store, shared): (Arc<dyn gateway_quota::Store>, bool) = match &q.store {
+            gateway_config::QuotaStore::Memory => {
+                (Arc::new(gateway_quota::MemoryStore::default()), false)
+            }
+            gateway_config::QuotaStore::Redis { url } => (
+                Arc::new(
+                    gateway_quota::RedisStore::connect(url.expose(), q.redis_timeout)
+                        .await
+                        .map_err(|e| StartError::Store(e.to_string()))?,
+                ),
+                true,
+            ),
+        };
+        let metering = Arc::new(metering::Metering::new(
+            prices, policies, store, shared, q.lease,
+        ));
+        metering::reload::spawn(&metering, q.policies_dir.clone(), q.policies_reload);
         Ok(Self {
+            metering,
+            admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
             prefixes: config.server.path_prefixes.clone(),
@@ -100,7 +142,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<Drained, StartError> {
-    let gw = Arc::new(Gateway::new(config)?);
+    let gw = Arc::new(Gateway::new(config).await?);
     gw.auth.start().await;
     let tls = match &config.server.tls {
         Some(files) => Some(gateway_server::tls::acceptor(
@@ -137,28 +179,13 @@ pub async fn run(
         proxy_options,
         stopping,
     );
+    let admin_gw = gw.clone();
     let admin = gateway_server::serve(
         listeners.admin,
-        move |_peer| admin_service(readiness.clone()),
+        move |_peer| admin_api::service(admin_gw.clone(), readiness.clone()),
         admin_options,
         shutdown.cancelled_owned(),
     );
     let (drained, _) = tokio::join!(proxy, admin);
     Ok(drained)
-}
-
-fn admin_service(
-    readiness: Readiness,
-) -> impl hyper::service::Service<
-    Request<Incoming>,
-    Response = Response<ResponseBody>,
-    Error = Infallible,
-    Future = std::future::Ready<Result<Response<ResponseBody>, Infallible>>,
-> + Send
-+ 'static {
-    hyper::service::service_fn(move |req: Request<Incoming>| {
-        let response: Response<Bytes> =
-            gateway_admin::respond(req.method(), req.uri().path(), &readiness);
-        std::future::ready(Ok(response.map(ResponseBody::from)))
-    })
 }

@@ -89,9 +89,18 @@ async fn proxy(
     //    the whole request before anything leaves for the provider.
     let body = read_body(body, &head.headers, gw.body_max_bytes).await?;
 
-    // 3. Forward: the body's bytes unchanged, the client's headers minus credentials and
-    //    hop-by-hop headers, the provider key injected. Provider errors come back as
-    //    ordinary responses and are relayed unchanged.
+    // 3. Meter and reserve: after authentication (budgets belong to principals), before
+    //    anything leaves for the provider (nothing is spent unreserved). All buckets of the
+    //    request are checked and held in one atomic step.
+    let admission = match endpoint.metered_api() {
+        Some(api) => Some(gw.metering.admit(&principal, api, body.clone()).await?),
+        None => None,
+    };
+    let body = admission.as_ref().map_or(body, |a| a.body.clone());
+
+    // 4. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
+    //    include_usage), the client's headers minus credentials and hop-by-hop headers, the
+    //    provider key injected. Provider errors come back as ordinary responses, unchanged.
     let response = gw
         .upstreams
         .forward(Outbound {
@@ -105,8 +114,33 @@ async fn proxy(
         })
         .await?;
 
-    // 4. Relay the response as it arrives.
-    Ok(response.map(ResponseBody::Relay))
+    // 5. Relay the response as it arrives; metered responses settle their reservation from
+    //    the reported usage when the body ends or the client leaves.
+    let Some(admission) = admission else {
+        return Ok(response.map(ResponseBody::Relay));
+    };
+    let ok = response.status().is_success();
+    let sse = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let mut response = response.map(|relay| {
+        ResponseBody::Observed(Box::new(crate::metering::Observed::new(
+            relay,
+            admission.hold,
+            sse,
+            ok,
+        )))
+    });
+    if let Some(remaining) = admission.remaining_micro_usd
+        && let Ok(v) = format!("{}.{:06}", remaining / 1_000_000, remaining % 1_000_000).parse()
+    {
+        response
+            .headers_mut()
+            .insert("x-gateway-budget-remaining-usd", v);
+    }
+    Ok(response)
 }
 
 /// Reads the request body up to `max` bytes; a declared or actual larger body is a 413.

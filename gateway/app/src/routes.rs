@@ -64,6 +64,16 @@ impl Endpoint {
         }
     }
 
+    /// The metered API of this endpoint; `None` for free ones (count_tokens, models).
+    pub(crate) fn metered_api(self) -> Option<gateway_meter::Api> {
+        match self {
+            Self::Messages => Some(gateway_meter::Api::AnthropicMessages),
+            Self::ChatCompletions => Some(gateway_meter::Api::OpenAiChat),
+            Self::Responses => Some(gateway_meter::Api::OpenAiResponses),
+            Self::CountTokens | Self::Models => None,
+        }
+    }
+
     /// A stable label for logs and metrics.
     pub(crate) fn as_label(self) -> &'static str {
         match self {

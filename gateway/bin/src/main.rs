@@ -33,6 +33,11 @@ enum Command {
         #[arg(long, default_value = "config/gateway.toml")]
         config: PathBuf,
     },
+    /// Check a policy directory and print every problem (file, line, key) at once.
+    CheckPolicies {
+        /// The directory (default: `quota.policies_dir` of the config, else `policies`).
+        dir: Option<PathBuf>,
+    },
     /// Gateway tokens for operators and local testing.
     Token {
         #[command(subcommand)]
@@ -81,6 +86,29 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
         },
+        Command::CheckPolicies { dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("policies"));
+            match gateway_policy::PolicySet::load_dir(&dir) {
+                Ok(set) => {
+                    let _ = writeln!(
+                        std::io::stdout(),
+                        "{}: {} valid polic{}",
+                        dir.display(),
+                        set.policies().len(),
+                        if set.policies().len() == 1 {
+                            "y"
+                        } else {
+                            "ies"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    let _ = write!(std::io::stderr(), "{}", gateway_policy::report(&errors));
+                    ExitCode::from(EXIT_BAD_CONFIG)
+                }
+            }
+        }
         Command::Token {
             command:
                 TokenCommand::Mint {
@@ -217,6 +245,10 @@ fn serve(config: Config) -> ExitCode {
             Ok(drained) => {
                 tracing::info!(?drained, "stopped");
                 ExitCode::SUCCESS
+            }
+            Err(e) if e.is_config() => {
+                tracing::error!(error = %e, "cannot start: bad configuration");
+                ExitCode::from(EXIT_BAD_CONFIG)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");

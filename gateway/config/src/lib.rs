@@ -41,6 +41,8 @@ pub struct Config {
     pub forwarding: Forwarding,
     /// Who may call the gateway.
     pub auth: Auth,
+    /// Metering and quota enforcement.
+    pub quota: Quota,
     /// Log output.
     pub log: Log,
 }
@@ -76,6 +78,37 @@ pub struct TlsFiles {
 pub struct Admin {
     /// Address to bind.
     pub listen: SocketAddr,
+    /// SHA-256 of the admin token; the admin API is off without it.
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+/// Where quota buckets live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaStore {
+    /// In this process (one replica, no services).
+    Memory,
+    /// In Redis, shared by every replica.
+    Redis {
+        /// Connection URL (may hold a password: never logged).
+        url: Secret<String>,
+    },
+}
+
+/// Metering and quota settings.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    /// Where buckets live.
+    pub store: QuotaStore,
+    /// Bound on every Redis call.
+    pub redis_timeout: Duration,
+    /// The policy directory (`policies/*.toml`), hot-reloaded.
+    pub policies_dir: PathBuf,
+    /// How often the policy directory is checked for changes.
+    pub policies_reload: Duration,
+    /// The price table.
+    pub prices_file: PathBuf,
+    /// How long a reservation holds if never settled.
+    pub lease: Duration,
 }
 
 /// The providers, by API family.

@@ -40,6 +40,28 @@ pub struct Tls {
 pub struct Admin {
     /// `listen = "127.0.0.1:9090"`
     pub listen: String,
+    /// SHA-256 hex of the admin token (sent as `Authorization: Bearer`).
+    pub token_sha256: Option<String>,
+}
+
+/// `[quota]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// `memory` (default) or `redis`.
+    pub store: Option<String>,
+    /// `redis://host:port/db`, with `store = "redis"`.
+    pub redis_url: Option<String>,
+    /// Default 250.
+    pub redis_timeout_ms: Option<u64>,
+    /// Default `policies`.
+    pub policies_dir: Option<PathBuf>,
+    /// Default 1 000.
+    pub policies_reload_ms: Option<u64>,
+    /// Default `config/prices.toml`.
+    pub prices_file: Option<PathBuf>,
+    /// Default 660 000 (the request timeout plus a minute).
+    pub lease_ms: Option<u64>,
 }
 
 /// `[upstreams.<name>]`
@@ -193,7 +215,15 @@ pub struct Log {
 
 /// Top-level sections, each deserialized on its own so that problems in several sections are
 /// all reported.
-pub const SECTIONS: &[&str] = &["server", "admin", "upstreams", "forwarding", "auth", "log"];
+pub const SECTIONS: &[&str] = &[
+    "server",
+    "admin",
+    "upstreams",
+    "forwarding",
+    "auth",
+    "quota",
+    "log",
+];
 
 /// Known upstream names.
 pub const UPSTREAMS: &[&str] = &["anthropic", "openai"];

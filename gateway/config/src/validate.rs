@@ -6,8 +6,8 @@ use gateway_core::Secret;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Server,
-    TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Quota,
+    QuotaStore, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
@@ -112,10 +112,23 @@ pub(crate) fn validate(
         }
     };
     let admin = match take("admin") {
-        Some(v) => c
-            .section::<raw::Admin>("admin", v)
-            .and_then(|a| c.addr("admin.listen", &a.listen))
-            .map(|listen| Admin { listen }),
+        Some(v) => c.section::<raw::Admin>("admin", v).and_then(|a| {
+            let token_sha256 = a.token_sha256.as_deref().and_then(|h| {
+                let mut digest = [0u8; 32];
+                match hex::decode_to_slice(h.trim(), &mut digest) {
+                    Ok(()) => Some(digest),
+                    Err(_) => {
+                        c.push(
+                            "admin.token_sha256",
+                            "must be 64 hex characters: the SHA-256 of the admin token, never the token itself",
+                        );
+                        None
+                    }
+                }
+            });
+            c.addr("admin.listen", &a.listen)
+                .map(|listen| Admin { listen, token_sha256 })
+        }),
         None => {
             c.push("admin", "missing section; it needs at least `listen`");
             None
@@ -124,6 +137,7 @@ pub(crate) fn validate(
     let upstreams = upstreams(&mut c, take("upstreams"), env);
     let forwarding = forwarding(&mut c, take("forwarding"));
     let auth = crate::auth_section::auth(&mut c, take("auth"), env);
+    let quota = quota(&mut c, take("quota"), env);
     let log = log(&mut c, take("log"));
 
     match (server, admin) {
@@ -133,6 +147,7 @@ pub(crate) fn validate(
             upstreams,
             forwarding,
             auth,
+            quota,
             log,
         }),
         _ => Err(ConfigErrors(c.problems)),
@@ -321,6 +336,52 @@ fn forwarding(c: &mut Collector<'_>, value: Option<toml::Value>) -> Forwarding {
                 );
             }
         }),
+    }
+}
+
+fn quota(c: &mut Collector<'_>, value: Option<toml::Value>, env: &dyn Environment) -> Quota {
+    let q = value
+        .and_then(|v| c.section::<raw::Quota>("quota", v))
+        .unwrap_or_default();
+    let store = match (q.store.as_deref(), q.redis_url) {
+        (None | Some("memory"), _) => QuotaStore::Memory,
+        (Some("redis"), Some(url)) => {
+            let url = match url.strip_prefix("env:") {
+                Some(var) => env.var(var).unwrap_or_else(|| {
+                    c.push(
+                        "quota.redis_url",
+                        format!("environment variable {var} is not set"),
+                    );
+                    String::new()
+                }),
+                None => url,
+            };
+            if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
+                c.push("quota.redis_url", "must start with redis:// or rediss://");
+            }
+            QuotaStore::Redis {
+                url: Secret::new(url),
+            }
+        }
+        (Some("redis"), None) => {
+            c.push("quota.redis_url", "required with store = \"redis\"");
+            QuotaStore::Memory
+        }
+        (Some(other), _) => {
+            c.push(
+                "quota.store",
+                format!("`{other}` is not one of: memory, redis"),
+            );
+            QuotaStore::Memory
+        }
+    };
+    Quota {
+        store,
+        redis_timeout: c.millis("quota.redis_timeout_ms", q.redis_timeout_ms, 250, 1),
+        policies_dir: q.policies_dir.unwrap_or_else(|| "policies".into()),
+        policies_reload: c.millis("quota.policies_reload_ms", q.policies_reload_ms, 1_000, 10),
+        prices_file: q.prices_file.unwrap_or_else(|| "config/prices.toml".into()),
+        lease: c.millis("quota.lease_ms", q.lease_ms, 660_000, 1),
     }
 }
 

@@ -43,7 +43,12 @@ async fn provider_errors_pass_through_with_status_body_and_retry_headers() {
             headers: vec![],
             body: body.clone(),
         });
-        let reply = http::send(post_json(&gw.url("/v1/chat/completions"), &[BEARER], "{}")).await;
+        let reply = http::send(post_json(
+            &gw.url("/v1/chat/completions"),
+            &[BEARER],
+            &gateway_testkit::http::chat_body("gpt-5.4", false),
+        ))
+        .await;
         assert_eq!(reply.status.as_u16(), status);
         assert_eq!(reply.text(), body);
     }
@@ -108,7 +113,12 @@ async fn unreachable_upstream_is_a_502_in_the_routes_shape() {
     .await;
     assert_eq!(reply.status, 502);
     assert_eq!(reply.json()["error"]["type"], "api_error");
-    let reply = http::send(post_json(&gw.url("/v1/responses"), &[BEARER], "{}")).await;
+    let reply = http::send(post_json(
+        &gw.url("/v1/responses"),
+        &[BEARER],
+        &gateway_testkit::http::responses_body("gpt-5.4", false),
+    ))
+    .await;
     assert_eq!(reply.status, 502);
     assert_eq!(reply.json()["error"]["type"], "server_error");
 }

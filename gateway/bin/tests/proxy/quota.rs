@@ -1,0 +1,510 @@
+//! Metering and quotas through the real binary: refusals clients understand, settlement from
+//! every response shape, exactness across two replicas sharing Redis, store outages, hot
+//! reload, run-scoped tokens.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use gateway_testkit::{
+    DEV_TOKEN, TestGateway, TestGatewayBuilder,
+    http::{self, Reply, chat_body, post_json},
+    redis_server::RedisServer,
+};
+use mock_provider::{MockConfig, MockProvider, Script};
+use serde_json::json;
+
+use super::{BEARER, WAIT};
+
+/// The admin token the quota tests configure.
+const ADMIN_TOKEN: &str = "test-admin-token";
+/// What one default mock answer costs on claude-sonnet-4-6 (input 12, 5m write 20, read 100,
+/// output 7 → 36 + 75 + 30 + 105 micro-USD).
+const SONNET_CALL: u64 = 246;
+/// What the mock's `message_start` usage alone costs (output 1 instead of 7).
+const SONNET_START_ONLY: u64 = 156;
+
+fn policy_dir(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "llm-gateway-policies-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("test.toml"), text).unwrap();
+    dir
+}
+
+fn with_policies(mock: &MockProvider, dir: &std::path::Path) -> TestGatewayBuilder {
+    super::gateway()
+        .upstream(&mock.base_url())
+        .env("GATEWAY__QUOTA__POLICIES_DIR", dir.to_str().unwrap())
+        .env("GATEWAY__QUOTA__POLICIES_RELOAD_MS", "50")
+        .env(
+            "GATEWAY__ADMIN__TOKEN_SHA256",
+            gateway_testkit::sha256_hex(ADMIN_TOKEN),
+        )
+}
+
+fn message(model: &str, max_tokens: u64, stream: bool) -> String {
+    json!({"model": model, "max_tokens": max_tokens, "stream": stream,
+           "messages": [{"role": "user", "content": "Reply with hi"}]})
+    .to_string()
+}
+
+async fn send(gw: &TestGateway, body: &str) -> Reply {
+    http::send(post_json(&gw.url("/v1/messages"), &[BEARER], body)).await
+}
+
+/// The subject's bucket `label` from the admin API, after `settles` settlements were logged
+/// (a settlement is logged once the store has it).
+async fn settled(
+    gw: &TestGateway,
+    settles: usize,
+    subject: &str,
+    label: &str,
+) -> serde_json::Value {
+    assert!(
+        gw.wait_for_log("usage settled", settles, WAIT).await,
+        "{settles} settlements"
+    );
+    let reply = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url(&format!("/admin/usage/{subject}")),
+        &[("authorization", &format!("Bearer {ADMIN_TOKEN}"))],
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let windows = reply.json()["windows"].clone();
+    let bucket = windows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["limit_name"] == label)
+        .cloned();
+    let bucket = bucket.unwrap_or_else(|| panic!("no {label} bucket: {windows}"));
+    assert_eq!(bucket["reserved"], 0, "{bucket}");
+    bucket
+}
+
+#[tokio::test]
+async fn spent_budgets_are_402_minute_limits_429_and_forbidden_models_403() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "answers",
+        r#"
+[[policy]]
+name = "tight"
+match = { subject = "developer" }
+requests_per_minute = 3
+usd_per_day = 0.01
+models = ["claude-sonnet-*"]
+"#,
+    );
+    let gw = with_policies(&mock, &dir).start().await;
+    // max_tokens 10 000 at $15/M would need $0.15: more than the day's $0.01.
+    let reply = send(&gw, &message("claude-sonnet-4-6", 10_000, false)).await;
+    assert_eq!(reply.status, 402, "{}", reply.text());
+    assert_eq!(reply.json()["error"]["type"], "billing_error");
+    assert_eq!(reply.header("x-should-retry"), Some("false"));
+    let message_text = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message_text.contains("usd_per_day") && message_text.contains("resets at"),
+        "{message_text}"
+    );
+
+    let reply = send(&gw, &message("claude-opus-4-5", 100, false)).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert_eq!(reply.json()["error"]["type"], "permission_error");
+
+    for _ in 0..3 {
+        let reply = send(&gw, &message("claude-sonnet-4-6", 100, false)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(reply.header("x-gateway-budget-remaining-usd").is_some());
+    }
+    let reply = send(&gw, &message("claude-sonnet-4-6", 100, false)).await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    assert_eq!(reply.json()["error"]["type"], "rate_limit_error");
+    let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    assert_eq!(
+        mock.hits("/v1/messages"),
+        3,
+        "refused requests never reach the provider"
+    );
+    let day = settled(&gw, 3, "developer", "usd_per_day").await;
+    assert_eq!(
+        day["spent"],
+        3 * SONNET_CALL,
+        "{}",
+        gw.logs()
+            .lines()
+            .filter(|l| l.contains("usage settled"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_response_shape_settles_to_what_the_provider_reported() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "settle",
+        "[[policy]]\nname = \"meter\"\nusd_per_day = 100.0\n",
+    );
+    let gw = with_policies(&mock, &dir).start().await;
+    let mut expected = 0;
+
+    // JSON and a complete stream: the full usage.
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 100, false))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 100, true))
+            .await
+            .status,
+        200
+    );
+    expected += 2 * SONNET_CALL;
+    // A stream cut by the provider, and one ending in an error event: what message_start said.
+    mock.push_script(Script::Reset { after_deltas: 1 });
+    let _ = send(&gw, &message("claude-sonnet-4-6", 100, true)).await;
+    mock.push_script(Script::MidStreamError {
+        after_deltas: 1,
+        error_type: "overloaded_error".into(),
+        message: "Overloaded".into(),
+    });
+    let _ = send(&gw, &message("claude-sonnet-4-6", 100, true)).await;
+    expected += 2 * SONNET_START_ONLY;
+    // The client leaves mid-stream: charged what was streamed.
+    mock.push_script(Script::Pause {
+        after_deltas: 1,
+        pause: Duration::from_secs(60),
+    });
+    let response = http::open(post_json(
+        &gw.url("/v1/messages"),
+        &[BEARER],
+        &message("claude-sonnet-4-6", 100, true),
+    ))
+    .await;
+    let mut body = response.into_body();
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    while !seen.contains("content_block_delta") {
+        let frame = tokio::time::timeout(WAIT, body.frame())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+    drop(body);
+    expected += SONNET_START_ONLY;
+    // A provider error costs nothing.
+    mock.push_script(Script::Status {
+        status: 529,
+        headers: vec![],
+        body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            .into(),
+    });
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 100, false))
+            .await
+            .status,
+        529
+    );
+
+    let day = settled(&gw, 6, "developer", "usd_per_day").await;
+    assert_eq!(day["spent"], expected, "{day}");
+}
+
+#[tokio::test]
+async fn openai_streams_get_usage_without_showing_the_client_a_chunk_it_did_not_ask_for() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "openai",
+        "[[policy]]\nname = \"meter\"\nusd_per_day = 100.0\n",
+    );
+    let gw = with_policies(&mock, &dir).start().await;
+    let reply = http::send(post_json(
+        &gw.url("/v1/chat/completions"),
+        &[BEARER],
+        &chat_body("gpt-5.4", true),
+    ))
+    .await;
+    assert_eq!(reply.status, 200);
+    let text = reply.text();
+    assert!(
+        !text.contains("\"choices\":[]"),
+        "usage chunk leaked to the client: {text}"
+    );
+    assert!(text.trim_end().ends_with("data: [DONE]"));
+    let seen: serde_json::Value = serde_json::from_slice(&mock.requests()[0].body).unwrap();
+    assert_eq!(seen["stream_options"]["include_usage"], true);
+    // gpt-5.4: input 12 × 2.50 + cached 100 × 0.25 + output 7 × 15 = 160 micro-USD.
+    let day = settled(&gw, 1, "developer", "usd_per_day").await;
+    assert_eq!(day["spent"], 160, "{day}");
+}
+
+#[tokio::test]
+async fn clamping_lowers_max_tokens_to_what_the_budget_can_pay() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "clamp",
+        "[[policy]]\nname = \"clamp\"\nusd_per_day = 0.02\nclamp_max_tokens = true\nmax_tokens_cap = 50000\n",
+    );
+    let gw = with_policies(&mock, &dir).start().await;
+    let reply = send(&gw, &message("claude-sonnet-4-6", 40_000, false)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let seen: serde_json::Value = serde_json::from_slice(&mock.requests()[0].body).unwrap();
+    let clamped = seen["max_tokens"].as_u64().unwrap();
+    assert!(
+        clamped < 40_000 && clamped * 15 <= 20_000,
+        "clamped to {clamped}"
+    );
+}
+
+#[tokio::test]
+async fn policy_edits_apply_live_never_reset_usage_and_bad_edits_are_refused() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "reload",
+        "[[policy]]\nname = \"p\"\nrequests_per_minute = 100\nusd_per_day = 1.0\n",
+    );
+    let gw = with_policies(&mock, &dir).start().await;
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 10, false))
+            .await
+            .status,
+        200
+    );
+    let before = settled(&gw, 1, "developer", "usd_per_day").await;
+
+    std::fs::write(
+        dir.join("test.toml"),
+        "[[policy]]\nname = \"p\"\nrequests_per_minute = oops\n",
+    )
+    .unwrap();
+    assert!(gw.wait_for_log("policy edit refused", 1, WAIT).await);
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 10, false))
+            .await
+            .status,
+        200,
+        "old policy still in force"
+    );
+
+    std::fs::write(
+        dir.join("test.toml"),
+        "[[policy]]\nname = \"p\"\nrequests_per_minute = 2\nusd_per_day = 1.0\n",
+    )
+    .unwrap();
+    assert!(gw.wait_for_log("policies reloaded", 1, WAIT).await);
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 10, false))
+            .await
+            .status,
+        429,
+        "new limit: 2 already used"
+    );
+    let after = settled(&gw, 2, "developer", "usd_per_day").await;
+    assert_eq!(
+        after["spent"],
+        before["spent"].as_u64().unwrap() + SONNET_CALL,
+        "usage kept across the edit"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let limit = 10_000u64; // $0.01
+    let dir = policy_dir(
+        "exact",
+        "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n",
+    );
+    let replica = || {
+        with_policies(&mock, &dir)
+            .env("GATEWAY__QUOTA__STORE", "redis")
+            .env("GATEWAY__QUOTA__REDIS_URL", redis.url())
+            // Generous: 200 concurrent requests on two debug builds sharing 2 cores.
+            .env("GATEWAY__QUOTA__REDIS_TIMEOUT_MS", "3000")
+            .start()
+    };
+    let (a, b) = (Arc::new(replica().await), Arc::new(replica().await));
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let gw = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                (
+                    i % 2,
+                    send(&gw, &message("claude-sonnet-4-6", 200, i % 3 == 0)).await,
+                )
+            })
+        })
+        .collect();
+    let (mut ok, mut refused, mut ok_by) = (0u64, 0u64, [0usize; 2]);
+    for t in tasks {
+        let (replica, reply) = t.await.unwrap();
+        match reply.status.as_u16() {
+            200 => {
+                ok += 1;
+                ok_by[replica] += 1;
+            }
+            402 => refused += 1,
+            other => panic!(
+                "unexpected {other}: {}\n{}",
+                reply.text(),
+                a.logs()
+                    .lines()
+                    .chain(b.logs().lines())
+                    .filter(|l| l.contains("WARN"))
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
+    }
+    assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
+    assert!(b.wait_for_log("usage settled", ok_by[1], WAIT).await);
+    let day = settled(&a, ok_by[0], "developer", "usd_per_day").await;
+    let spent = day["spent"].as_u64().unwrap();
+    assert!(spent <= limit, "spent {spent} over the limit {limit}");
+    assert_eq!(
+        spent,
+        ok * SONNET_CALL,
+        "every admitted request settled exactly once"
+    );
+    assert_eq!(mock.hits("/v1/messages") as u64, ok);
+}
+
+#[tokio::test]
+async fn redis_outage_follows_each_policys_on_store_error_and_recovers() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir(
+        "outage",
+        r#"
+[[policy]]
+name = "money"
+match = { subject = "developer" }
+usd_per_day = 10.0
+on_store_error = "deny"
+
+[[policy]]
+name = "velocity"
+match = { subject = "ci-bot" }
+requests_per_minute = 1000
+on_store_error = "allow_local"
+local_share = 0.5
+"#,
+    );
+    let ci_token = "ci-bot-token";
+    let gw = with_policies(&mock, &dir)
+        .env("GATEWAY__QUOTA__STORE", "redis")
+        .env("GATEWAY__QUOTA__REDIS_URL", redis.url())
+        .env("GATEWAY__AUTH__KEYS", format!(
+            r#"[{{sha256 = "{}", subject = "developer"}}, {{sha256 = "{}", subject = "ci-bot"}}]"#,
+            gateway_testkit::sha256_hex(DEV_TOKEN), gateway_testkit::sha256_hex(ci_token)))
+        .start()
+        .await;
+    let ci = |gw: &TestGateway| {
+        http::send(post_json(
+            &gw.url("/v1/messages"),
+            &[("x-api-key", ci_token)],
+            &message("claude-sonnet-4-6", 10, false),
+        ))
+    };
+    assert_eq!(
+        send(&gw, &message("claude-sonnet-4-6", 10, false))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(ci(&gw).await.status, 200);
+
+    let port = redis.port();
+    redis.kill().await;
+    let reply = send(&gw, &message("claude-sonnet-4-6", 10, false)).await;
+    assert_eq!(reply.status, 503, "deny: {}", reply.text());
+    assert_eq!(reply.json()["error"]["type"], "overloaded_error");
+    assert!(reply.header("retry-after").is_some());
+    assert_eq!(ci(&gw).await.status, 200, "allow_local keeps serving");
+    let ready = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/readyz"),
+        &[],
+    ))
+    .await;
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(gw.logs().contains("quota store unreachable"));
+
+    let _redis = RedisServer::start_on(port).await.unwrap();
+    let mut recovered = false;
+    for _ in 0..20 {
+        if send(&gw, &message("claude-sonnet-4-6", 10, false))
+            .await
+            .status
+            == 200
+        {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "serves again once Redis is back");
+    let ready = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/readyz"),
+        &[],
+    ))
+    .await;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+}
+
+#[tokio::test]
+async fn a_run_scoped_token_is_stopped_at_its_max_usd() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir("run", "[[policy]]\nname = \"open\"\nusd_per_day = 100.0\n");
+    let jwks =
+        std::env::temp_dir().join(format!("llm-gateway-run-jwks-{}.json", std::process::id()));
+    std::fs::write(&jwks, r#"{"keys":[]}"#).unwrap();
+    let gw = with_policies(&mock, &dir)
+        .config(gateway_testkit::workspace_root().join("config/gateway.identity.toml"))
+        .env("GATEWAY_JWT_SECRET", gateway_testkit::jwt::HS256_SECRET)
+        .env("GATEWAY_INTROSPECTION_SECRET", "unused")
+        .env("GATEWAY__AUTH__JWT__JWKS_FILE", jwks.to_str().unwrap())
+        .start()
+        .await;
+    let mut claims = gateway_testkit::jwt::claims("runner");
+    claims["max_usd"] = json!(0.001); // 1 000 micro-USD
+    let token = gateway_testkit::jwt::hs256(gateway_testkit::jwt::HS256_SECRET.as_bytes(), &claims);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let reply = http::send(post_json(
+            &gw.url("/v1/messages"),
+            &[("authorization", &format!("Bearer {token}"))],
+            &message("claude-sonnet-4-6", 16, false),
+        ))
+        .await;
+        statuses.push(reply.status.as_u16());
+        if reply.status == 402 {
+            assert!(reply.text().contains("run_usd"), "{}", reply.text());
+            break;
+        }
+        assert!(gw.wait_for_log("usage settled", statuses.len(), WAIT).await);
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count() as u64;
+    assert_eq!(statuses.last(), Some(&402), "{statuses:?}");
+    assert!(ok * SONNET_CALL <= 1_000 && ok >= 2, "{statuses:?}");
+}

@@ -1,0 +1,371 @@
+//! The `KEY=VALUE` lexer behind tier T3: one grammar for `.env` (with `export`, quotes,
+//! ` #` comments), YAML, INI (`~/.aws/credentials`), JSON/dict keys, shell, `printenv`,
+//! `docker inspect`, Kubernetes `env:` (name and value on separate lines), `.npmrc`, `.netrc`,
+//! XML elements, header lines and CLI flags. It judges by the variable name first and the
+//! value's shape second; unquoted values count only where config files put them (line
+//! start, after `;`/`&`/`?`/`:`, inside one quoted `"NAME=value"` string), so code such as
+//! `let token = config.token;` is left alone.
+
+use super::judge;
+
+const MAX_NAME: usize = 96;
+const MAX_VALUE: usize = 1024;
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+fn is_quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+fn skip_blanks(text: &[u8], mut p: usize) -> usize {
+    while let Some(b' ' | b'\t') = text.get(p) {
+        p += 1;
+    }
+    p
+}
+
+/// `\n`, `\r`, or the two bytes `\` `n` of an escaped line break in nested text.
+fn line_break_before(text: &[u8], i: usize) -> bool {
+    i == 0
+        || matches!(text[i - 1], b'\n' | b'\r')
+        || (i >= 2 && text[i - 2] == b'\\' && matches!(text[i - 1], b'n' | b'r'))
+}
+
+/// Start of the line holding `k`, looking back at most 64 bytes.
+fn line_start(text: &[u8], k: usize) -> Option<usize> {
+    let mut i = k;
+    while !line_break_before(text, i) {
+        if k - i >= 64 {
+            return None;
+        }
+        i -= 1;
+    }
+    Some(i)
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    s.trim_ascii()
+}
+
+/// Whether the name at `k` starts a config line (after indentation and an optional keyword).
+fn starts_line(text: &[u8], k: usize) -> bool {
+    const LEADS: &[&[u8]] = &[
+        b"",
+        b"export",
+        b"set",
+        b"-",
+        b"ENV",
+        b"ARG",
+        b"readonly",
+        b"declare -x",
+        b"local",
+        b"setenv",
+        b"$env:",
+    ];
+    line_start(text, k).is_some_and(|ls| LEADS.contains(&trim(&text[ls..k])))
+}
+
+/// Finds the value of a sensitive-looking assignment whose name contains byte `hit`.
+/// Returns the value span (if any) and where the name ends (so callers skip other anchors
+/// inside the same name).
+pub(crate) fn assignment(text: &[u8], hit: usize) -> (Option<(usize, usize)>, usize) {
+    let mut s = hit;
+    // Stop at an escaped line break (`\n` in text that holds JSON) as at a real one.
+    while s > 0 && is_ident(text[s - 1]) && !(s >= 2 && text[s - 2] == b'\\') {
+        if hit - s > MAX_NAME {
+            return (None, hit + 1);
+        }
+        s -= 1;
+    }
+    let mut e = hit;
+    while e < text.len() && is_ident(text[e]) && e - s <= MAX_NAME {
+        e += 1;
+    }
+    let name_end = e;
+    while e > s && matches!(text[e - 1], b'.' | b'-') {
+        e -= 1;
+    }
+    let name = &text[s..e];
+    // Cheapest test first: most anchor hits in code have no assignment after the name.
+    let span = value_after(text, s, e)
+        .filter(|_| !name.starts_with(b"gwx_") && judge::sensitive_name(name))
+        .filter(|&(vs, ve)| {
+            let quoted = vs > 0 && is_quote(text[vs - 1]);
+            judge::secret_value(&text[vs..ve], quoted)
+        });
+    (span, name_end)
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    /// Unquoted values are acceptable here.
+    unquoted_ok: bool,
+    /// The quote that opened a `"NAME=value"` string, ending the value.
+    enclosing: Option<u8>,
+    /// `;`/`&` end the value (connection strings, query strings).
+    list: bool,
+}
+
+fn value_after(text: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    let before = if s > 0 { text[s - 1] } else { b'\n' };
+    let quote_before = is_quote(before);
+    let mut p = e;
+    // `\"key\": \"value\"`: JSON shown inside JSON that only got one decode.
+    let escaped_key = before == b'"' && s >= 2 && text[s - 2] == b'\\';
+    let key_quoted = if escaped_key {
+        text[p..].starts_with(b"\\\"")
+    } else {
+        quote_before && text.get(p) == Some(&before)
+    };
+    if key_quoted {
+        p += if escaped_key { 2 } else { 1 };
+    }
+    if before == b'<' && text.get(p) == Some(&b'>') {
+        return xml_value(text, p + 1);
+    }
+    let name_at = if escaped_key {
+        s - 2
+    } else if quote_before {
+        s - 1
+    } else {
+        s
+    };
+    let flag = text[s..e].starts_with(b"--");
+    let after_name = p;
+    p = skip_blanks(text, p);
+    let op = match (text.get(p), text.get(p + 1)) {
+        (Some(b'='), Some(b'=' | b'~')) | (Some(b':'), Some(b':')) => return None,
+        (Some(b'='), Some(b'>')) if key_quoted => 2,
+        (Some(b'='), Some(b'>')) => return None,
+        (Some(b':'), Some(b'=')) => 2,
+        (Some(b'=' | b':'), _) => 1,
+        _ => 0,
+    };
+    // `;`/`&`/`?` separate connection-string and query parameters; `/:_authToken=` is .npmrc.
+    let list = matches!(before, b';' | b'&' | b'?');
+    let npmrc = before == b':' && text.get(p) == Some(&b'=');
+    let enclosing = (quote_before && !key_quoted).then_some(before);
+    let mut ctx = Ctx {
+        unquoted_ok: flag || list || npmrc || enclosing.is_some() || starts_line(text, name_at),
+        enclosing,
+        list,
+    };
+    if op == 0 {
+        if p > after_name && (flag || netrc_password(text, s, e)) {
+            ctx.unquoted_ok = true;
+            return value_at(text, p, ctx);
+        }
+        return k8s_value(text, name_at, after_name);
+    }
+    p = skip_blanks(text, p + op);
+    value_at(text, p, ctx)
+}
+
+fn value_at(text: &[u8], p: usize, ctx: Ctx) -> Option<(usize, usize)> {
+    let &first = text.get(p)?;
+    if Some(first) == ctx.enclosing {
+        return None;
+    }
+    if is_quote(first) {
+        return quoted(text, p);
+    }
+    if first == b'\\' && text.get(p + 1) == Some(&b'"') {
+        // `\"value\"`: an escaped quote pair in text that holds JSON.
+        let rest = text.get(p + 2..)?;
+        let end = memchr::memmem::find(&rest[..rest.len().min(MAX_VALUE)], b"\\\"")?;
+        let stop = rest[..end].iter().any(|&b| b == b'\n' || b == b'\r');
+        return (end > 0 && !stop).then_some((p + 2, p + 2 + end));
+    }
+    if !ctx.unquoted_ok {
+        return None;
+    }
+    let mut q = p;
+    while let Some(&b) = text.get(q) {
+        let stop = b.is_ascii_whitespace()
+            || is_quote(b)
+            || matches!(b, b',' | b')' | b']' | b'}' | b'<')
+            || (ctx.list && matches!(b, b';' | b'&'))
+            || (b == b'\\' && matches!(text.get(q + 1), Some(b'n' | b'r' | b't' | b'"')));
+        if stop || q - p > MAX_VALUE {
+            break;
+        }
+        q += 1;
+    }
+    // `field: value,` / `x = y;` / `f(a: b)` / `T<U>`: code, not a config line (`;` lists
+    // excepted).
+    if !ctx.list
+        && matches!(
+            text.get(q),
+            Some(b',' | b';' | b')' | b'(' | b'<' | b'[' | b']' | b'{' | b'}')
+        )
+    {
+        return None;
+    }
+    (q > p).then_some((p, q))
+}
+
+/// A quoted value on one line; `"` honours backslash escapes.
+fn quoted(text: &[u8], open: usize) -> Option<(usize, usize)> {
+    let q = text[open];
+    let mut i = open + 1;
+    while let Some(&b) = text.get(i) {
+        if b == q {
+            return (i > open + 1).then_some((open + 1, i));
+        }
+        if b == b'\n' || b == b'\r' || i - open > MAX_VALUE {
+            return None;
+        }
+        if b == b'\\' && q == b'"' {
+            // `\n` etc. inside nested JSON text ends the value as a line break would.
+            if matches!(text.get(i + 1), Some(b'n' | b'r')) {
+                return None;
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    None
+}
+
+fn xml_value(text: &[u8], p: usize) -> Option<(usize, usize)> {
+    let rest = text.get(p..)?;
+    let end = rest.iter().take(MAX_VALUE).position(|&b| b == b'<')?;
+    let v = &rest[..end];
+    let lead = v.len() - v.trim_ascii_start().len();
+    let tail = v.len() - v.trim_ascii_end().len();
+    (end > lead + tail).then_some((p + lead, p + end - tail))
+}
+
+/// `.netrc`: `machine h login u password p` (the word two before must be `login`/`machine`).
+fn netrc_password(text: &[u8], s: usize, e: usize) -> bool {
+    let name = &text[s..e];
+    if !(name.eq_ignore_ascii_case(b"password") || name.eq_ignore_ascii_case(b"passwd")) {
+        return false;
+    }
+    let head = &text[s.saturating_sub(160)..s];
+    let mut words = head
+        .rsplit(|b| *b == b' ' || *b == b'\t')
+        .filter(|w| !w.is_empty());
+    let _value_of_previous = words.next();
+    matches!(words.next(), Some(b"login" | b"machine" | b"account"))
+}
+
+/// Kubernetes / compose list form: `- name: DB_PASSWORD` then `value: "…"` on the next line.
+fn k8s_value(text: &[u8], name_at: usize, after_name: usize) -> Option<(usize, usize)> {
+    // Only the bytes right before the name count, so the result never depends on how long
+    // the rest of the line is (a redacted line gets shorter; redaction must be idempotent).
+    let before = trim(&text[name_at.saturating_sub(16)..name_at]);
+    if !(before.ends_with(b"name:") || before.ends_with(b"\"name\":")) {
+        return None;
+    }
+    let mut p = skip_blanks(text, after_name);
+    match (text.get(p), text.get(p + 1)) {
+        (Some(b'\r'), Some(b'\n')) => p += 2,
+        (Some(b'\n' | b'\r'), _) => p += 1,
+        (Some(b'\\'), Some(b'n')) => p += 2,
+        _ => return None,
+    }
+    p = skip_blanks(text, p);
+    let rest = text.get(p..)?;
+    let label = if rest.starts_with(b"value:") {
+        6
+    } else if rest.starts_with(b"\"value\":") {
+        8
+    } else {
+        return None;
+    };
+    let ctx = Ctx {
+        unquoted_ok: true,
+        enclosing: None,
+        list: false,
+    };
+    value_at(text, skip_blanks(text, p + label), ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The redacted value for the first sensitive name in `text`, if any.
+    fn found(text: &str) -> Option<&str> {
+        let t = text.as_bytes();
+        let mut i = 0;
+        while i < t.len() {
+            let (span, end) = assignment(t, i);
+            if let Some((s, e)) = span {
+                return Some(&text[s..e]);
+            }
+            i = end.max(i + 1);
+        }
+        None
+    }
+
+    #[test]
+    fn dotenv_and_config_dialects() {
+        let cases = [
+            ("DB_PASSWORD=hunter22!", "hunter22!"),
+            ("export API_KEY='a1b2c3d4e5'", "a1b2c3d4e5"),
+            ("  secret: Zq9xWv3rT #comment", "Zq9xWv3rT"),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCYzzzKEY12",
+                "wJalrXUtnFEMIK7MDENGbPxRfiCYzzzKEY12",
+            ),
+            (r#"{"password": "s3cr3t-Value"}"#, "s3cr3t-Value"),
+            (
+                "//registry.npmjs.org/:_authToken=0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+                "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            ),
+            (
+                "machine api.x.com login bob password Tr0ub4dor&3",
+                "Tr0ub4dor&3",
+            ),
+            ("Server=db;User Id=sa;Password=Str0ngP4ss;", "Str0ngP4ss"),
+            (
+                "curl -H \"X-API-Key: 9a8b7c6d5e4f3a2b\" https://x",
+                "9a8b7c6d5e4f3a2b",
+            ),
+            (
+                "env:\n  - name: DB_PASSWORD\n    value: \"k8sPass-42x\"",
+                "k8sPass-42x",
+            ),
+            ("<password>xmlPass99!</password>", "xmlPass99!"),
+            ("run --token=abc123XYZ789 now", "abc123XYZ789"),
+            ("const apiKey = \"q1w2e3r4t5y6\";", "q1w2e3r4t5y6"),
+            ("A=1\\nSECRET=nested-9x8y7z\\nB=2", "nested-9x8y7z"),
+            ("$password = 'phpPass123';", "phpPass123"),
+            ("'password' => 'arrPass123',", "arrPass123"),
+            (r#"{\"DB_PASSWORD\": \"escPass-123\"}"#, "escPass-123"),
+            (r#"A=1\nexport TOKEN=\"escTok-98765\"\nB=2"#, "escTok-98765"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(found(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn code_references_and_harmless_values_are_kept() {
+        for text in [
+            "PORT=3000",
+            "NODE_ENV=production",
+            "let token = config.token;",
+            "I think password: hunter22 is what he typed", // mid-line prose
+            "API_KEY=${OPENAI_API_KEY}",
+            "api_key = OPENAI_API_KEY",
+            "max_tokens = 4096",
+            "\"key\": \"ctrl+shift+down\"",
+            "if password == \"hunter22x\" {",
+            "token => token.value",
+            "SECRET_KEY=your-secret-key-here",
+            "fn token(&self) -> Token {",
+            "credentials?.awsSecretAccessKey",
+            "STRIPE_PUBLISHABLE_KEY=pk_live_abcdef0123456789",
+            "password: \"\"",
+            "the password is long",
+            "<task-notification><task-id>abc</task-id><status>completed</status></task-notification>",
+        ] {
+            assert_eq!(found(text), None, "{text}");
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! Judging a `NAME = value` pair by the variable name (split on `_ . -` and camelCase) and by
+//! the value's shape: mixed character classes, not a number, path, plain URL, email,
+//! placeholder or reference. Short passwords are judged by shape, never by an entropy floor.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+use super::words::{
+    KEEP_LAST, NEUTRAL_ANY, NON_SECRET_KEY, NON_SECRET_TOKEN, PLACEHOLDER_WORDS, PUBLIC_PREFIXES,
+    REFERENCE_MARKS, SENSITIVE, SENSITIVE_SUFFIX,
+};
+
+const MAX_WORDS: usize = 12;
+const MAX_NAME: usize = 96;
+
+/// The lowercase words of a variable name.
+pub(crate) struct Words {
+    buf: [u8; MAX_NAME],
+    ranges: [(u8, u8); MAX_WORDS],
+    len: usize,
+}
+
+impl Words {
+    /// Splits `name`; `None` if it is too long or has too many words to be a variable name.
+    pub(crate) fn split(name: &[u8]) -> Option<Self> {
+        if name.len() > MAX_NAME {
+            return None;
+        }
+        let mut w = Self {
+            buf: [0; MAX_NAME],
+            ranges: [(0, 0); MAX_WORDS],
+            len: 0,
+        };
+        let mut start: Option<usize> = None;
+        for (i, &c) in name.iter().enumerate() {
+            w.buf[i] = c.to_ascii_lowercase();
+            if !c.is_ascii_alphanumeric() {
+                if let Some(s) = start.take() {
+                    w.push(s, i)?;
+                }
+                continue;
+            }
+            let boundary = i > 0 && c.is_ascii_uppercase() && {
+                let prev = name[i - 1];
+                prev.is_ascii_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_ascii_uppercase()
+                        && name.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+            };
+            match start {
+                Some(s) if boundary => {
+                    w.push(s, i)?;
+                    start = Some(i);
+                }
+                Some(_) => {}
+                None => start = Some(i),
+            }
+        }
+        if let Some(s) = start {
+            w.push(s, name.len())?;
+        }
+        Some(w)
+    }
+
+    fn push(&mut self, s: usize, e: usize) -> Option<()> {
+        let slot = self.ranges.get_mut(self.len)?;
+        *slot = (u8::try_from(s).ok()?, u8::try_from(e).ok()?);
+        self.len += 1;
+        Some(())
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let (s, e) = self.ranges[i];
+        &self.buf[usize::from(s)..usize::from(e)]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len).map(|i| self.get(i))
+    }
+}
+
+/// `set` is sorted (see `words.rs`).
+fn is_in(word: &[u8], set: &[&[u8]]) -> bool {
+    set.binary_search(&word).is_ok()
+}
+
+/// Whether a variable name asks for its value to be treated as a secret.
+pub(crate) fn sensitive_name(name: &[u8]) -> bool {
+    let Some(words) = Words::split(name) else {
+        return false;
+    };
+    if words.len == 0 || words.get(0) == b"gwx" {
+        return false;
+    }
+    // Framework prefixes that ship values to the browser: name rules off (formats still win).
+    let first = words.get(0);
+    let second = if words.len > 1 { words.get(1) } else { b"" };
+    if first == b"vite"
+        || (first == b"next" && second == b"public")
+        || (first == b"expo" && second == b"public")
+        || (first == b"react" && second == b"app")
+        || words
+            .iter()
+            .any(|w| w == b"public" || w == b"publishable" || w == b"pub")
+    {
+        return false;
+    }
+    let last = words.get(words.len - 1);
+    if is_in(last, KEEP_LAST) || words.iter().any(|w| is_in(w, NEUTRAL_ANY)) {
+        return false;
+    }
+    let mut prev: &[u8] = b"";
+    for (i, w) in words.iter().enumerate() {
+        let tokenish = w == b"token" || (w.ends_with(b"token") && w.len() > 5);
+        if tokenish && (is_in(prev, NON_SECRET_TOKEN) || w == b"nexttoken") {
+            prev = w;
+            continue;
+        }
+        if is_in(w, SENSITIVE)
+            || SENSITIVE_SUFFIX
+                .iter()
+                .any(|s| w.len() > s.len() && w.ends_with(s))
+        {
+            return true;
+        }
+        if i + 1 == words.len && w == b"session" {
+            return true;
+        }
+        prev = w;
+    }
+    if last == b"key" && words.len >= 2 {
+        let before = words.get(words.len - 2);
+        return !is_in(before, NON_SECRET_KEY);
+    }
+    false
+}
+
+const REFERENCE_STARTS: &[u8] = b"$%{<[(@!&*#=";
+
+/// One case-insensitive automaton over the placeholder and reference markers.
+static MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(PLACEHOLDER_WORDS.iter().chain(REFERENCE_MARKS))
+        .ok()
+});
+
+fn has_marker(v: &[u8]) -> bool {
+    match MARKERS.as_ref() {
+        Some(ac) => ac.is_match(v),
+        None => PLACEHOLDER_WORDS
+            .iter()
+            .chain(REFERENCE_MARKS)
+            .any(|m| v.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m))),
+    }
+}
+
+/// Documentation placeholder or reference, not a value (`${DB_PASS}`, `<token>`, `op://…`).
+pub(crate) fn placeholder_or_reference(v: &[u8]) -> bool {
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    if REFERENCE_STARTS.contains(&first)
+        || PUBLIC_PREFIXES.iter().any(|p| v.starts_with(p))
+        || has_marker(v)
+    {
+        return true;
+    }
+    let core: Vec<u8> = v
+        .iter()
+        .copied()
+        .filter(u8::is_ascii_alphanumeric)
+        .collect();
+    core.windows(2).all(|w| w[0] == w[1])
+}
+
+/// Character classes present: (lower, upper, digit, other).
+fn classes(v: &[u8]) -> (bool, bool, bool, bool) {
+    let mut c = (false, false, false, false);
+    for &b in v {
+        match b {
+            b'a'..=b'z' => c.0 = true,
+            b'A'..=b'Z' => c.1 = true,
+            b'0'..=b'9' => c.2 = true,
+            _ => c.3 = true,
+        }
+    }
+    c
+}
+
+/// A number, version, date, time or IP: digits and `. - _ : + /` only.
+fn numberish(v: &[u8]) -> bool {
+    if let Some(hex) = v.strip_prefix(b"0x").or_else(|| v.strip_prefix(b"0X")) {
+        return hex.iter().all(|b| b.is_ascii_hexdigit() || *b == b'_');
+    }
+    v.iter()
+        .all(|&b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_' | b':' | b'+' | b'/'))
+}
+
+fn pathish(v: &[u8]) -> bool {
+    if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/")
+    {
+        return true;
+    }
+    if v.len() > 2 && v[0].is_ascii_alphabetic() && &v[1..3] == b":\\" {
+        return true;
+    }
+    if let Some(dot) = v
+        .iter()
+        .rposition(|&b| b == b'.')
+        .filter(|_| v.contains(&b'/'))
+    {
+        let ext = &v[dot + 1..];
+        return (1..=5).contains(&ext.len()) && ext.iter().all(u8::is_ascii_lowercase);
+    }
+    false
+}
+
+fn emailish(v: &[u8]) -> bool {
+    let Some(at) = v.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    at > 0
+        && v[at + 1..].contains(&b'.')
+        && v.iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'@')
+        })
+}
+
+/// `production`, `my-service_name`, `SOME_ENV_VAR`, `CamelCase`: words, not secrets.
+fn wordlike(v: &[u8]) -> bool {
+    let (lower, upper, digit, _) = classes(v);
+    let seps_only = v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !seps_only {
+        return false;
+    }
+    if !digit {
+        return true;
+    }
+    // An environment variable name used as a value: `OPENAI_API_KEY`, `AWS_REGION2`.
+    upper && !lower && v[0].is_ascii_uppercase() && v.contains(&b'_')
+}
+
+/// Code, not a config value: `Token![:]`, `aead::Key`, `a.b()`, `x -> y`.
+fn codeish(v: &[u8]) -> bool {
+    v.iter()
+        .any(|b| matches!(b, b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'(' | b')'))
+        || [&b"::"[..], b"->", b"=>", b"&&", b"||"]
+            .iter()
+            .any(|p| memchr::memmem::find(v, p).is_some())
+}
+
+/// Whether an assigned value looks like a secret (the name was already judged sensitive).
+/// Unquoted values must also not look like code; a trailing `;` is a statement end.
+pub(crate) fn secret_value(v: &[u8], quoted: bool) -> bool {
+    let v = if quoted {
+        v
+    } else {
+        if codeish(v) {
+            return false;
+        }
+        let v = v.strip_suffix(b";").unwrap_or(v);
+        // `session=60` (a cookie pair as the value): judge the part after `=`.
+        match v.iter().position(|&b| b == b'=') {
+            Some(eq) if v[eq + 1..].iter().any(|&b| b != b'=') => &v[eq + 1..],
+            _ => v,
+        }
+    };
+    let len = v.len();
+    if !(6..=1024).contains(&len) || v.iter().any(|b| b.is_ascii_whitespace() || *b < 0x20) {
+        return false;
+    }
+    if numberish(v) || pathish(v) || emailish(v) || wordlike(v) || placeholder_or_reference(v) {
+        return false;
+    }
+    let (lower, upper, digit, other) = classes(v);
+    let letters_digits = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if len < 8 {
+        return letters_digits + usize::from(other) >= 3;
+    }
+    letters_digits >= 2 || (other && letters_digits >= 1)
+}
+
+/// Whether a confirmed value is distinctive enough to redact everywhere in the request.
+pub(crate) fn propagatable(v: &[u8]) -> bool {
+    let (lower, upper, digit, other) = classes(v);
+    v.len() >= 8
+        && usize::from(lower) + usize::from(upper) + usize::from(digit) + usize::from(other) >= 2
+        && !wordlike(v)
+        && !numberish(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(name: &str) -> Vec<String> {
+        let w = Words::split(name.as_bytes()).unwrap();
+        w.iter()
+            .map(|x| String::from_utf8(x.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn names_split_on_separators_and_camel_case() {
+        assert_eq!(
+            words("AWS_SECRET_ACCESS_KEY"),
+            ["aws", "secret", "access", "key"]
+        );
+        assert_eq!(
+            words("awsSecretAccessKey"),
+            ["aws", "secret", "access", "key"]
+        );
+        assert_eq!(words("APIKey"), ["api", "key"]);
+        assert_eq!(
+            words("spring.datasource.password"),
+            ["spring", "datasource", "password"]
+        );
+        assert_eq!(words("--auth-token"), ["auth", "token"]);
+    }
+
+    #[test]
+    fn sensitive_names() {
+        for n in [
+            "DB_PASSWORD",
+            "PGPASSWORD",
+            "apiKey",
+            "STRIPE_KEY",
+            "client_secret",
+            "GITHUB_TOKEN",
+            "_authToken",
+            "aws_secret_access_key",
+            "SECRET_KEY_BASE",
+            "X-API-Key",
+            "SESSION",
+            "jwtSecret",
+            "MYSQL_PWD",
+            "auth",
+        ] {
+            assert!(sensitive_name(n.as_bytes()), "{n}");
+        }
+        for n in [
+            "PORT",
+            "NODE_ENV",
+            "max_tokens",
+            "tokenizer",
+            "public_key",
+            "keyboard",
+            "monkey",
+            "key",
+            "SECRET_NAME",
+            "TOKEN_LIMIT",
+            "PASSWORD_MIN_LENGTH",
+            "nextToken",
+            "cache_key",
+            "AWS_ACCESS_KEY_ID",
+            "DATABASE_URL",
+            "STRIPE_PUBLISHABLE_KEY",
+            "NEXT_PUBLIC_API_KEY",
+            "VITE_API_KEY",
+            "bypass",
+            "author",
+            "PRIMARY_KEY",
+            "passthrough",
+            "sort_key",
+            "input_tokens",
+        ] {
+            assert!(!sensitive_name(n.as_bytes()), "{n}");
+        }
+    }
+
+    #[test]
+    fn value_shapes() {
+        for v in [
+            "hunter22",
+            "S3cure-Passw0rd",
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "Pa$$w0",
+            "3f2a1c4e-9b7d-4e0f-8a6b-1c2d3e4f5a6b",
+            "abc!defgh",
+        ] {
+            assert!(secret_value(v.as_bytes(), true), "{v}");
+        }
+        for v in [
+            "3000",
+            "production",
+            "true",
+            "1.2.3",
+            "/etc/secret.pem",
+            "./key.json",
+            "${DB_PASS}",
+            "$DB_PASS",
+            "<your-api-key>",
+            "your-api-key-here",
+            "op://vault/item/field",
+            "OPENAI_API_KEY",
+            "changeme123",
+            "user@example.com",
+            "https://example.com/x",
+            "process.env.TOKEN",
+            "xxxxxxxxxxxx",
+            "sk-...",
+            "pk_live_abcdef123456",
+            "getToken()",
+            "ENC[AES256_GCM,data:abc]",
+            "{{ .Values.password }}",
+            "short",
+            "CamelCaseWord",
+            "00000000",
+            "gwx_env_0123456789ABCDEF",
+            "arn:aws:secretsmanager:us-east-1:1:secret:x",
+        ] {
+            assert!(!secret_value(v.as_bytes(), true), "{v}");
+        }
+    }
+
+    #[test]
+    fn word_sets_are_sorted_for_binary_search() {
+        for set in [
+            SENSITIVE,
+            KEEP_LAST,
+            NON_SECRET_KEY,
+            NON_SECRET_TOKEN,
+            NEUTRAL_ANY,
+        ] {
+            assert!(set.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+
+    #[test]
+    fn unquoted_code_is_not_a_value() {
+        for v in [
+            "Token![:]",
+            "aead::LessSafeKey",
+            "paren_token;",
+            "config.enable_x;",
+            "Vec<u8>",
+        ] {
+            assert!(!secret_value(v.as_bytes(), false), "{v}");
+        }
+        assert!(secret_value(b"Summer2024!", false));
+    }
+
+    #[test]
+    fn short_words_never_propagate() {
+        assert!(!propagatable(b"default"));
+        assert!(!propagatable(b"postgres"));
+        assert!(propagatable(b"hunter22"));
+    }
+}

@@ -1,0 +1,358 @@
+//! A strict RFC 8259 walker over raw bytes. It never builds a tree: it validates the whole
+//! body and hands each string value that the [`Surface`] marks as conversation text to a
+//! callback, as a raw byte range.
+
+use crate::error::RedactError;
+use crate::surface::{Ctx, Slot, Surface};
+
+/// Arrays/objects deeper than this are refused; agent bodies stay well under 32.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// The raw content of one string value (between its quotes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StrSpan {
+    /// First content byte.
+    pub(crate) start: usize,
+    /// One past the last content byte (the closing quote's offset).
+    pub(crate) end: usize,
+    /// Whether the raw content contains a `\` escape.
+    pub(crate) escaped: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    object: bool,
+    ctx: Ctx,
+    first: bool,
+}
+
+struct Walker<'a> {
+    src: &'a [u8],
+    pos: usize,
+}
+
+fn fail(offset: usize, reason: &'static str) -> RedactError {
+    RedactError::InvalidJson { offset, reason }
+}
+
+/// Validates `src` as one JSON value and calls `visit` for every string value to scan.
+pub(crate) fn walk(
+    src: &[u8],
+    surface: Surface,
+    visit: &mut dyn FnMut(StrSpan),
+) -> Result<(), RedactError> {
+    let mut w = Walker { src, pos: 0 };
+    let mut stack: Vec<Frame> = Vec::with_capacity(16);
+    w.ws();
+    w.value(surface.root(), &mut stack, visit)?;
+    while let Some(top) = stack.last_mut() {
+        w.ws();
+        let close = if top.object { b'}' } else { b']' };
+        let Some(&b) = w.src.get(w.pos) else {
+            return Err(fail(w.pos, "unexpected end of input"));
+        };
+        if b == close {
+            w.pos += 1;
+            stack.pop();
+            continue;
+        }
+        if top.first {
+            top.first = false;
+        } else if b == b',' {
+            w.pos += 1;
+            w.ws();
+        } else {
+            return Err(fail(w.pos, "expected ',' or closing bracket"));
+        }
+        let (object, ctx) = (top.object, top.ctx);
+        let slot = if object {
+            let key = w.key()?;
+            surface.member(ctx, key)
+        } else {
+            surface.element(ctx)
+        };
+        w.value(slot, &mut stack, visit)?;
+    }
+    w.ws();
+    if w.pos != src.len() {
+        return Err(fail(w.pos, "trailing characters after the JSON value"));
+    }
+    Ok(())
+}
+
+impl<'a> Walker<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// Reads `"key"` and the `:` after it; returns the raw key bytes.
+    fn key(&mut self) -> Result<&'a [u8], RedactError> {
+        if self.src.get(self.pos) != Some(&b'"') {
+            return Err(fail(self.pos, "expected a string key"));
+        }
+        let span = self.string()?;
+        self.ws();
+        if self.src.get(self.pos) != Some(&b':') {
+            return Err(fail(self.pos, "expected ':'"));
+        }
+        self.pos += 1;
+        self.ws();
+        Ok(&self.src[span.start..span.end])
+    }
+
+    fn value(
+        &mut self,
+        slot: Slot,
+        stack: &mut Vec<Frame>,
+        visit: &mut dyn FnMut(StrSpan),
+    ) -> Result<(), RedactError> {
+        let Some(&b) = self.src.get(self.pos) else {
+            return Err(fail(self.pos, "expected a value"));
+        };
+        match b {
+            b'{' | b'[' => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(RedactError::TooDeep { limit: MAX_DEPTH });
+                }
+                self.pos += 1;
+                stack.push(Frame {
+                    object: b == b'{',
+                    ctx: slot.ctx,
+                    first: true,
+                });
+                Ok(())
+            }
+            b'"' => {
+                let span = self.string()?;
+                if slot.scan && span.end > span.start {
+                    visit(span);
+                }
+                Ok(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(fail(self.pos, "expected a value")),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), RedactError> {
+        if self.src[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(fail(self.pos, "invalid literal"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.src.get(self.pos) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<(), RedactError> {
+        if self.src.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.src.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(fail(self.pos, "invalid number")),
+        }
+        if self.src.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(fail(self.pos, "invalid number fraction"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.src.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.src.get(self.pos) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(fail(self.pos, "invalid number exponent"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a string starting at the opening quote; validates escapes and control bytes.
+    fn string(&mut self) -> Result<StrSpan, RedactError> {
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            let Some(off) = find_special(&self.src[i..]) else {
+                return Err(fail(self.src.len(), "unterminated string"));
+            };
+            i += off;
+            match self.src[i] {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok(StrSpan {
+                        start,
+                        end: i,
+                        escaped,
+                    });
+                }
+                b'\\' => {}
+                _ => return Err(fail(i, "control character in string")),
+            }
+            escaped = true;
+            match self.src.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let hex = self.src.get(i + 2..i + 6);
+                    if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                        return Err(fail(i, "invalid \\u escape"));
+                    }
+                    i += 6;
+                }
+                _ => return Err(fail(i, "invalid escape")),
+            }
+        }
+    }
+}
+
+/// First `"`, `\\` or control byte in `s`: 8 bytes at a time (SWAR), then bytewise within
+/// the word that may hold one (the word test can over-report, never under-report).
+fn find_special(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut i = 0;
+    for chunk in s.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let q = x ^ (LO * u64::from(b'"'));
+        let b = x ^ (LO * u64::from(b'\\'));
+        let hit = (q.wrapping_sub(LO) & !q)
+            | (b.wrapping_sub(LO) & !b)
+            | (x.wrapping_sub(LO * 0x20) & !x);
+        if hit & HI != 0
+            && let Some(p) = chunk.iter().position(|&c| special(c))
+        {
+            return Some(i + p);
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&c| special(c)).map(|p| i + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned(body: &str, surface: Surface) -> Result<Vec<String>, RedactError> {
+        let mut out = Vec::new();
+        walk(body.as_bytes(), surface, &mut |s| {
+            out.push(body[s.start..s.end].to_owned());
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn anthropic_body_visits_text_tool_results_and_inputs_only() {
+        let body = r#"{"model":"m","system":[{"type":"text","text":"sys","cache_control":{"type":"ephemeral"}}],
+          "messages":[{"role":"user","content":"hi"},
+            {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"sig"},
+              {"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"cat .env","n":[1,"x"]}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"A=1"},
+              {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}]},
+              {"type":"tool_result","tool_use_id":"t2","content":"out"}]}],
+          "tools":[{"name":"Bash","description":"desc"}]}"#;
+        let got = scanned(body, Surface::AnthropicMessages).unwrap();
+        assert_eq!(got, ["sys", "hi", "cat .env", "x", "A=1", "out"]);
+    }
+
+    #[test]
+    fn openai_chat_visits_content_and_arguments() {
+        let body = r#"{"messages":[{"role":"system","content":"s"},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":"res"},
+            {"role":"user","content":[{"type":"text","text":"t"},{"type":"image_url","image_url":{"url":"data:x"}}]}]}"#;
+        let got = scanned(body, Surface::OpenAiChat).unwrap();
+        assert_eq!(got, ["s", r#"{\"a\":1}"#, "res", "t"]);
+    }
+
+    #[test]
+    fn openai_responses_visits_items() {
+        let body = r#"{"instructions":"i","input":[{"role":"user","content":[{"type":"input_text","text":"u"}]},
+            {"type":"function_call","call_id":"c","name":"n","arguments":"{}"},
+            {"type":"function_call_output","call_id":"c","output":"o"},
+            {"type":"reasoning","encrypted_content":"enc","summary":[{"type":"summary_text","text":"r"}]}]}"#;
+        let got = scanned(body, Surface::OpenAiResponses).unwrap();
+        assert_eq!(got, ["i", "u", "{}", "o"]);
+    }
+
+    #[test]
+    fn invalid_json_is_refused_with_an_offset() {
+        for bad in [
+            "",
+            "{",
+            "{\"a\":}",
+            "[1,]",
+            "{\"a\" 1}",
+            "\"\\x\"",
+            "\"a\u{1}\"",
+            "01",
+            "1.",
+            "[1] x",
+            "{\"a\":tru}",
+            "\"\\u12\"",
+            "-",
+            "[",
+            "{\"a\":1,}",
+        ] {
+            let err = scanned(bad, Surface::AnthropicMessages);
+            assert!(err.is_err(), "accepted {bad:?}");
+        }
+        for good in [
+            "1",
+            "-0.5e+3",
+            "\"\\u00e9\\n\"",
+            "[]",
+            "{}",
+            " [ null , true ] ",
+        ] {
+            assert!(
+                scanned(good, Surface::AnthropicMessages).is_ok(),
+                "{good:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn special_byte_search_matches_a_plain_scan() {
+        let mut data: Vec<u8> = (0u8..=255).cycle().take(600).collect();
+        for start in 0..40 {
+            for cut in [start, start + 7, start + 8, start + 9, 599] {
+                data[cut] = b'a';
+                let s = &data[start..];
+                let plain = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                assert_eq!(find_special(s), plain);
+            }
+        }
+        assert_eq!(find_special(b"abcdefghijklmnop\"x"), Some(16));
+        assert_eq!(find_special(b"abcdefgh"), None);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            scanned(&deep, Surface::OpenAiChat),
+            Err(RedactError::TooDeep { limit: MAX_DEPTH })
+        );
+    }
+}

@@ -1,0 +1,452 @@
+//! [`Redactor`]: walk → (cache | decode → detect) → propagate → mint → splice.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use sha2::{Digest, Sha256};
+
+use crate::cache::{CachedFinding, Entry, HistoryCache, Key};
+use crate::config::RedactorConfig;
+use crate::detect::{Engine, Finding, RuleId, judge};
+use crate::error::RedactError;
+use crate::json::{self, Decoded, Mode, StrSpan};
+use crate::placeholder::{Kind, Minter};
+use crate::report::{Report, RestoreMap, SecretValue};
+use crate::surface::Surface;
+
+/// Bump when detection changes, so cached results from an older rule set are not reused.
+const RULESET_VERSION: &[u8] = b"gateway-redact rules v1";
+
+/// Strings shorter than this are scanned directly; hashing them would cost as much.
+const CACHE_MIN_BYTES: usize = 512;
+
+/// The redaction engine for one configuration (tenant key, extra rules, allowlist).
+/// Build it once per policy; it is `Send + Sync` and every call takes `&self`.
+pub struct Redactor {
+    engine: Engine,
+    minter: Minter,
+    allow: HashSet<Vec<u8>>,
+    cache_salt: [u8; 32],
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("allowlist", &self.allow.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of one redaction: the body to forward, what was replaced, and the map that
+/// restore needs. `Debug` shows sizes and counts only.
+pub struct Redaction<'a> {
+    body: Cow<'a, [u8]>,
+    report: Report,
+    restore: RestoreMap,
+}
+
+impl fmt::Debug for Redaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redaction")
+            .field("unchanged", &self.is_unchanged())
+            .field("body_len", &self.body.len())
+            .field("report", &self.report)
+            .field("restore", &self.restore)
+            .finish()
+    }
+}
+
+impl<'a> Redaction<'a> {
+    /// The body to forward (the input itself when nothing was found).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Whether the body is the input, untouched and uncopied.
+    pub fn is_unchanged(&self) -> bool {
+        matches!(self.body, Cow::Borrowed(_))
+    }
+
+    /// Counts by rule; never values.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Placeholder → original for the placeholders in this body.
+    pub fn restore_map(&self) -> &RestoreMap {
+        &self.restore
+    }
+
+    /// Splits into (body, report, restore map).
+    pub fn into_parts(self) -> (Cow<'a, [u8]>, Report, RestoreMap) {
+        (self.body, self.report, self.restore)
+    }
+}
+
+/// Decoding scratch reused across the strings of one call.
+#[derive(Default)]
+struct Scratch {
+    l1: Decoded,
+    l2: Decoded,
+    found: Vec<Finding>,
+}
+
+/// Which decode layers a string went through.
+#[derive(Clone, Copy)]
+struct Layers {
+    json: bool,
+    nested: bool,
+}
+
+impl Scratch {
+    /// Decodes `raw` (JSON-unescaping if `json`, then one lenient nested decode if the text
+    /// still holds escapes) and returns the layers used.
+    fn decode(&mut self, raw: &[u8], json: bool) -> Layers {
+        if json {
+            self.l1.decode(raw, Mode::Strict);
+        }
+        let t1: &[u8] = if json { &self.l1.text } else { raw };
+        // The second decode is for JSON documents carried in a string (tool arguments, a
+        // JSON file in a tool result); escaped line breaks and quotes in other text are
+        // handled by the rules themselves.
+        let nested = looks_like_json(t1)
+            && json::has_nested_escapes(t1)
+            && self.l2.decode(t1, Mode::Lenient) > 0;
+        Layers { json, nested }
+    }
+
+    fn text<'s>(&'s self, raw: &'s [u8], l: Layers) -> &'s [u8] {
+        if l.nested {
+            &self.l2.text
+        } else if l.json {
+            &self.l1.text
+        } else {
+            raw
+        }
+    }
+
+    fn to_raw(&self, s: usize, e: usize, l: Layers) -> (usize, usize) {
+        let (s, e) = if l.nested {
+            (self.l2.raw_start(s), self.l2.raw_end(e))
+        } else {
+            (s, e)
+        };
+        if l.json {
+            (self.l1.raw_start(s), self.l1.raw_end(e))
+        } else {
+            (s, e)
+        }
+    }
+}
+
+fn u32_of(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+impl Redactor {
+    /// Compiles the rule set and keys the placeholder minter.
+    pub fn new(config: RedactorConfig) -> Result<Self, RedactError> {
+        let engine = Engine::new(&config.extra_rules)?;
+        let minter = Minter::new(config.tenant_key.bytes());
+        let mut cfg = Sha256::new();
+        for r in &config.extra_rules {
+            cfg.update(r.pattern.as_bytes());
+            cfg.update([0]);
+            for a in &r.anchors {
+                cfg.update(a.as_bytes());
+                cfg.update([1]);
+            }
+        }
+        let mut allow: Vec<&String> = config.allowlist.iter().collect();
+        allow.sort();
+        for a in &allow {
+            cfg.update(a.as_bytes());
+            cfg.update([2]);
+        }
+        let cfg: [u8; 32] = cfg.finalize().into();
+        let cache_salt = minter.digest(&[b"history-cache", RULESET_VERSION, &cfg]);
+        Ok(Self {
+            engine,
+            minter,
+            allow: config
+                .allowlist
+                .into_iter()
+                .map(String::into_bytes)
+                .collect(),
+            cache_salt,
+        })
+    }
+
+    /// Redacts a provider request body. Invalid UTF-8 or JSON is refused (answer 400, never
+    /// forward it unscanned). Only string values the [`Surface`] marks as conversation text
+    /// change; when nothing is found the body is returned borrowed.
+    pub fn redact_request<'a>(
+        &self,
+        body: &'a [u8],
+        surface: Surface,
+        cache: &mut HistoryCache,
+    ) -> Result<Redaction<'a>, RedactError> {
+        if u32::try_from(body.len()).is_err() {
+            return Err(RedactError::TooLarge { len: body.len() });
+        }
+        if let Err(e) = std::str::from_utf8(body) {
+            return Err(RedactError::InvalidUtf8 {
+                offset: e.valid_up_to(),
+            });
+        }
+        let mut units = Vec::new();
+        json::walk(body, surface, &mut |s| units.push(s))?;
+        Ok(self.run(body, &units, true, Some(cache)))
+    }
+
+    /// Redacts plain text (an SSE text delta, a log line). No JSON decoding; text holding
+    /// escaped JSON is still decoded once for detection. Placeholders match the ones
+    /// [`Self::redact_request`] mints for the same values.
+    pub fn redact_text<'a>(&self, text: &'a str) -> Redaction<'a> {
+        let unit = StrSpan {
+            start: 0,
+            end: text.len(),
+            escaped: false,
+        };
+        self.run(text.as_bytes(), &[unit], false, None)
+    }
+
+    fn cache_key(&self, raw: &[u8]) -> Key {
+        let d = Sha256::new()
+            .chain_update(self.cache_salt)
+            .chain_update(raw)
+            .finalize();
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&d[..16]);
+        k
+    }
+
+    /// Detection on one string value; findings in raw coordinates of that value.
+    fn scan(&self, raw: &[u8], json: bool, scratch: &mut Scratch) -> Vec<CachedFinding> {
+        let layers = scratch.decode(raw, json);
+        let mut found = std::mem::take(&mut scratch.found);
+        found.clear();
+        let text = scratch.text(raw, layers);
+        self.engine.detect(text, &mut found);
+        let mut out = Vec::with_capacity(found.len());
+        for f in &found {
+            let value = &text[f.start..f.end];
+            if self.allow.contains(value) {
+                continue;
+            }
+            let (s, e) = scratch.to_raw(f.start, f.end, layers);
+            out.push(CachedFinding {
+                start: u32_of(s),
+                end: u32_of(e),
+                rule: f.rule,
+                value: SecretValue::new(String::from_utf8_lossy(value).into_owned()),
+            });
+        }
+        scratch.found = found;
+        out
+    }
+
+    fn run<'a>(
+        &self,
+        src: &'a [u8],
+        units: &[StrSpan],
+        json: bool,
+        mut cache: Option<&mut HistoryCache>,
+    ) -> Redaction<'a> {
+        let mut report = Report::default();
+        let mut scratch = Scratch::default();
+        let mut results: Vec<Entry> = Vec::with_capacity(units.len());
+        let empty: Entry = Arc::from(Vec::new());
+        for u in units {
+            let raw = &src[u.start..u.end];
+            report.strings_scanned += 1;
+            let key = match cache.as_deref() {
+                Some(c) if c.enabled() && raw.len() >= CACHE_MIN_BYTES => Some(self.cache_key(raw)),
+                _ => None,
+            };
+            let hit = match (&key, cache.as_deref_mut()) {
+                (Some(k), Some(c)) => c.get(k),
+                _ => None,
+            };
+            if let Some(hit) = hit {
+                report.bytes_cached += raw.len() as u64;
+                results.push(hit);
+                continue;
+            }
+            report.bytes_scanned += raw.len() as u64;
+            let found = self.scan(raw, json && u.escaped, &mut scratch);
+            let entry: Entry = if found.is_empty() {
+                Arc::clone(&empty)
+            } else {
+                Arc::from(found)
+            };
+            if let (Some(k), Some(c)) = (key, cache.as_deref_mut()) {
+                c.insert(k, Arc::clone(&entry));
+            }
+            results.push(entry);
+        }
+        let mut per_unit: Vec<Vec<CachedFinding>> = results.iter().map(|e| e.to_vec()).collect();
+        self.propagate(src, units, json, &mut per_unit, &mut scratch);
+        self.splice(src, units, per_unit, report)
+    }
+
+    /// Redacts bare copies of confirmed values everywhere else in the request.
+    fn propagate(
+        &self,
+        src: &[u8],
+        units: &[StrSpan],
+        json: bool,
+        per_unit: &mut [Vec<CachedFinding>],
+        scratch: &mut Scratch,
+    ) {
+        let mut known: HashMap<Vec<u8>, (RuleId, SecretValue)> = HashMap::new();
+        for f in per_unit.iter().flatten() {
+            let v = f.value.expose().as_bytes();
+            let info = self.engine.rule(f.rule);
+            let strong = !matches!(info.kind, Kind::Env | Kind::UrlPassword | Kind::Header)
+                || judge::propagatable(v);
+            if strong && v.len() >= 8 && !known.contains_key(v) {
+                known.insert(v.to_vec(), (f.rule, f.value.clone()));
+                if info.kind == Kind::UrlPassword && v.contains(&b'%') {
+                    let d = percent_decode(v);
+                    if d.len() >= 8 && judge::propagatable(&d) {
+                        let value = SecretValue::new(String::from_utf8_lossy(&d).into_owned());
+                        known.entry(d).or_insert((f.rule, value));
+                    }
+                }
+            }
+        }
+        if known.is_empty() {
+            return;
+        }
+        let values: Vec<&Vec<u8>> = known.keys().collect();
+        let Ok(ac) = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+            .build(&values)
+        else {
+            return;
+        };
+        for (u, found) in units.iter().zip(per_unit.iter_mut()) {
+            let raw = &src[u.start..u.end];
+            let layers = scratch.decode(raw, json && u.escaped);
+            let text = scratch.text(raw, layers);
+            // Findings from detection are sorted and disjoint: overlap is a binary search.
+            let base = found.len();
+            for m in ac.find_iter(text) {
+                let v = values[m.pattern().as_usize()];
+                let (s, e) = (m.start(), m.end());
+                let glued = |a: Option<&u8>, b: Option<&u8>| {
+                    a.zip(b).is_some_and(|(x, y)| {
+                        x.is_ascii_alphanumeric() && y.is_ascii_alphanumeric()
+                    })
+                };
+                if glued(s.checked_sub(1).and_then(|i| text.get(i)), v.first())
+                    || glued(v.last(), text.get(e))
+                {
+                    continue;
+                }
+                let (rs, re) = scratch.to_raw(s, e, layers);
+                let (rs, re) = (u32_of(rs), u32_of(re));
+                let idx = found[..base].partition_point(|f| f.end <= rs);
+                if found[..base].get(idx).is_some_and(|f| f.start < re) {
+                    continue;
+                }
+                let Some((rule, value)) = known.get(v.as_slice()) else {
+                    continue;
+                };
+                found.push(CachedFinding {
+                    start: rs,
+                    end: re,
+                    rule: *rule,
+                    value: value.clone(),
+                });
+            }
+            if found.len() > base {
+                found.sort_by_key(|f| f.start);
+            }
+        }
+    }
+
+    /// Mints placeholders and builds the output body.
+    fn splice<'a>(
+        &self,
+        src: &'a [u8],
+        units: &[StrSpan],
+        per_unit: Vec<Vec<CachedFinding>>,
+        mut report: Report,
+    ) -> Redaction<'a> {
+        let mut restore = RestoreMap::new();
+        let mut minted: HashMap<(Kind, Vec<u8>), String> = HashMap::new();
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        for (u, found) in units.iter().zip(per_unit) {
+            for f in found {
+                let info = self.engine.rule(f.rule);
+                let value = f.value.expose().as_bytes();
+                let ph = minted
+                    .entry((info.kind, value.to_vec()))
+                    .or_insert_with(|| self.minter.mint(info.kind, value))
+                    .clone();
+                restore.insert(ph.clone(), f.value.clone());
+                report.add(info.name);
+                edits.push((u.start + f.start as usize, u.start + f.end as usize, ph));
+            }
+        }
+        if edits.is_empty() {
+            return Redaction {
+                body: Cow::Borrowed(src),
+                report,
+                restore,
+            };
+        }
+        edits.sort_by_key(|e| e.0);
+        let mut out = Vec::with_capacity(src.len());
+        let mut at = 0;
+        for (s, e, ph) in edits {
+            if s < at {
+                // Two spans met inside one escape sequence: the earlier edit already covers it.
+                out.extend_from_slice(ph.as_bytes());
+                at = at.max(e);
+                continue;
+            }
+            out.extend_from_slice(&src[at..s]);
+            out.extend_from_slice(ph.as_bytes());
+            at = e;
+        }
+        out.extend_from_slice(&src[at..]);
+        Redaction {
+            body: Cow::Owned(out),
+            report,
+            restore,
+        }
+    }
+}
+
+fn looks_like_json(text: &[u8]) -> bool {
+    matches!(text.trim_ascii_start().first(), Some(b'{' | b'['))
+}
+
+fn percent_decode(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        let hex = v.get(i + 1..i + 3).and_then(|h| {
+            let h = std::str::from_utf8(h).ok()?;
+            u8::from_str_radix(h, 16).ok()
+        });
+        match (v[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}

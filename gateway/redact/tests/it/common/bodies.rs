@@ -1,0 +1,187 @@
+//! Request bodies that put a piece of text in each place a secret can reach the provider.
+
+use serde_json::{Value, json};
+
+use gateway_redact::Surface;
+
+/// A place in a request where text travels.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Context {
+    UserText,
+    UserTextBlock,
+    ToolResultString,
+    ToolResultBlocks,
+    ToolUseInput,
+    SystemString,
+    SystemBlocks,
+    OpenAiToolMessage,
+    OpenAiToolArguments,
+    OpenAiUserParts,
+    ResponsesFunctionOutput,
+    ResponsesArguments,
+    ResponsesInstructions,
+}
+
+pub(crate) const ALL_CONTEXTS: &[Context] = &[
+    Context::UserText,
+    Context::UserTextBlock,
+    Context::ToolResultString,
+    Context::ToolResultBlocks,
+    Context::ToolUseInput,
+    Context::SystemString,
+    Context::SystemBlocks,
+    Context::OpenAiToolMessage,
+    Context::OpenAiToolArguments,
+    Context::OpenAiUserParts,
+    Context::ResponsesFunctionOutput,
+    Context::ResponsesArguments,
+    Context::ResponsesInstructions,
+];
+
+fn anthropic(messages: Value) -> Value {
+    json!({"model": "claude-sonnet-4-6", "max_tokens": 1024, "stream": true, "messages": messages})
+}
+
+/// A body carrying `text` in `ctx`, and the surface to redact it as.
+pub(crate) fn body(ctx: Context, text: &str) -> (Value, Surface) {
+    let tool_use = json!({"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "cat .env"}});
+    match ctx {
+        Context::UserText => (
+            anthropic(json!([{"role": "user", "content": text}])),
+            Surface::AnthropicMessages,
+        ),
+        Context::UserTextBlock => (
+            anthropic(
+                json!([{"role": "user", "content": [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]}]),
+            ),
+            Surface::AnthropicMessages,
+        ),
+        Context::ToolResultString => (
+            anthropic(json!([
+                {"role": "user", "content": "show me the config"},
+                {"role": "assistant", "content": [tool_use]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": text}]}
+            ])),
+            Surface::AnthropicMessages,
+        ),
+        Context::ToolResultBlocks => (
+            anthropic(json!([
+                {"role": "assistant", "content": [tool_use]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": [{"type": "text", "text": text}]}]}
+            ])),
+            Surface::AnthropicMessages,
+        ),
+        Context::ToolUseInput => (
+            anthropic(json!([
+                {"role": "user", "content": "write it"},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": "ok", "signature": "c2ln"},
+                    {"type": "tool_use", "id": "toolu_02", "name": "Write", "input": {"file_path": "/app/.env", "content": text}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_02", "content": "done"}]}
+            ])),
+            Surface::AnthropicMessages,
+        ),
+        Context::SystemString => {
+            let mut b = anthropic(json!([{"role": "user", "content": "hi"}]));
+            b["system"] = json!(text);
+            (b, Surface::AnthropicMessages)
+        }
+        Context::SystemBlocks => {
+            let mut b = anthropic(json!([{"role": "user", "content": "hi"}]));
+            b["system"] = json!([{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"}, {"type": "text", "text": text}]);
+            (b, Surface::AnthropicMessages)
+        }
+        Context::OpenAiToolMessage => (
+            json!({"model": "gpt-5", "messages": [
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": "{\"path\":\".env\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": text}
+            ]}),
+            Surface::OpenAiChat,
+        ),
+        Context::OpenAiToolArguments => {
+            let args = json!({"path": ".env", "content": text}).to_string();
+            (
+                json!({"model": "gpt-5", "messages": [
+                    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": args}}]},
+                    {"role": "tool", "tool_call_id": "call_1", "content": "ok"}
+                ]}),
+                Surface::OpenAiChat,
+            )
+        }
+        Context::OpenAiUserParts => (
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]}),
+            Surface::OpenAiChat,
+        ),
+        Context::ResponsesFunctionOutput => (
+            json!({"model": "gpt-5", "input": [
+                {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{\"cmd\":\"printenv\"}"},
+                {"type": "function_call_output", "call_id": "c1", "output": text}
+            ]}),
+            Surface::OpenAiResponses,
+        ),
+        Context::ResponsesArguments => {
+            let args = json!({"cmd": format!("cat > .env <<EOF\n{text}\nEOF")}).to_string();
+            (
+                json!({"model": "gpt-5", "input": [{"type": "function_call", "call_id": "c1", "name": "shell", "arguments": args}]}),
+                Surface::OpenAiResponses,
+            )
+        }
+        Context::ResponsesInstructions => (
+            json!({"model": "gpt-5", "instructions": text, "input": "hello"}),
+            Surface::OpenAiResponses,
+        ),
+    }
+}
+
+/// Ways the same text can be encoded on the wire.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Encoding {
+    /// The text as is.
+    Raw,
+    /// Lines joined with CRLF.
+    Crlf,
+    /// The text JSON-encoded once more (a JSON file shown in a tool result).
+    DoubleEscaped,
+    /// One character of the secret written as a `\u00XX` escape in the body.
+    UnicodeEscape,
+    /// Inside a fenced code block with surrounding prose.
+    Fenced,
+}
+
+pub(crate) const ALL_ENCODINGS: &[Encoding] = &[
+    Encoding::Raw,
+    Encoding::Crlf,
+    Encoding::DoubleEscaped,
+    Encoding::UnicodeEscape,
+    Encoding::Fenced,
+];
+
+/// Serializes `text` in `ctx` with `enc` applied; the secret must be a substring of `text`.
+pub(crate) fn encoded_body(
+    ctx: Context,
+    enc: Encoding,
+    text: &str,
+    secret: &str,
+) -> (Vec<u8>, Surface) {
+    let text = match enc {
+        Encoding::Raw | Encoding::UnicodeEscape => text.to_owned(),
+        Encoding::Crlf => format!(
+            "# config\r\n{}\r\nPORT=8080\r\n",
+            text.replace('\n', "\r\n")
+        ),
+        Encoding::DoubleEscaped => json!({"file": ".env", "contents": text}).to_string(),
+        Encoding::Fenced => format!("Here is the file:\n\n```\n{text}\n```\n\nLet me know."),
+    };
+    let (v, surface) = body(ctx, &text);
+    let mut raw = serde_json::to_string(&v).unwrap_or_default();
+    if let Encoding::UnicodeEscape = enc {
+        // Escape the 3rd character of the first occurrence of the secret.
+        if let Some(at) = raw.find(secret) {
+            let i = at + 2;
+            let c = raw.as_bytes()[i];
+            if c.is_ascii_alphanumeric() {
+                raw.replace_range(i..i + 1, &format!("\\u{:04x}", c));
+            }
+        }
+    }
+    (raw.into_bytes(), surface)
+}

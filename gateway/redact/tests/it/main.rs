@@ -1,0 +1,17 @@
+//! Integration tests of gateway-redact: recall on generated secrets in every context and
+//! encoding, the negative corpus, the cargo-registry false-positive scan, properties, and
+//! behaviour of the public API.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test fixtures and helpers fail loudly on broken setup"
+)]
+
+mod common;
+
+mod api;
+mod negatives;
+mod properties;
+mod recall;
+mod registry;

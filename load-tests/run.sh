@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The gateway's load test (issue 2, item 11), in one run:
+#   (a) RATE req/s on a fixed schedule for DURATION straight at the mock provider;
+#   (b) the same through the gateway; overhead p50/p99 = (b) - (a);
+#   (c) max throughput with MAX_CONNECTIONS connections, through the gateway and direct;
+#   (d) the gateway's peak RSS (VmHWM) after all that.
+# Builds the release binaries, starts the mock (no added latency) and the gateway in front of
+# it on free loopback ports, and stops both on exit. All traffic stays on 127.0.0.1; every
+# run is bounded in time. Needs cargo and jq. See load-tests/README.md.
+#
+# Knobs (environment): TARGET_DIR (default: the workspace's target/), SKIP_BUILD=1, RATE,
+# DURATION, WARMUP, BODY_BYTES, RATE_CONNECTIONS, MAX_CONNECTIONS, LOADGEN_THREADS, ROUNDS
+# (repeats of (a)+(b), alternating; the overhead checked is the worse median), STRICT=1 (exit 1
+# when a target is missed).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET_DIR=${TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}}
+BIN=$TARGET_DIR/release
+RATE=${RATE:-1000}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+BODY_BYTES=${BODY_BYTES:-10240}
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-16}
+MAX_CONNECTIONS=${MAX_CONNECTIONS:-64}
+LOADGEN_THREADS=${LOADGEN_THREADS:-1}
+ROUNDS=${ROUNDS:-1}
+STRICT=${STRICT:-0}
+SKIP_BUILD=${SKIP_BUILD:-0}
+
+# The targets of issue 2 on a 2-core machine shared by load generator, gateway and mock.
+OVERHEAD_P99_MAX_MS=0.5
+MAX_RPS_MIN=20000
+RSS_MAX_MB=50
+
+command -v jq >/dev/null || { echo "run.sh: needs jq (apt-get install jq)" >&2; exit 1; }
+
+if [[ $SKIP_BUILD != 1 ]]; then
+    echo "== building release binaries into $TARGET_DIR" >&2
+    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet \
+        -p llm-gateway -p mock-provider -p loadgen)
+fi
+for bin in llm-gateway mock-provider loadgen; do
+    [[ -x $BIN/$bin ]] || { echo "run.sh: $BIN/$bin is missing (build it or unset SKIP_BUILD)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-load.XXXXXX")
+MOCK_PID=
+GATEWAY_PID=
+cleanup() {
+    local pid
+    for pid in $GATEWAY_PID $MOCK_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $GATEWAY_PID $MOCK_PID; do
+        # Bounded: the gateway drains for at most its drain timeout, the mock for a second.
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for FILE SED_EXPR: prints the first match of SED_EXPR in FILE, waiting up to 10 s.
+wait_for() {
+    local found
+    for _ in $(seq 100); do
+        found=$(sed -n "$2" "$1" | head -n 1)
+        if [[ -n $found ]]; then echo "$found"; return 0; fi
+        sleep 0.1
+    done
+    echo "run.sh: no match for '$2' in $1 after 10 s:" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# --- the mock provider, answering at once
+"$BIN/mock-provider" --listen 127.0.0.1:0 --latency-ms 0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
+MOCK_PID=$!
+MOCK_ADDR=$(wait_for "$WORK/mock.out" 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p')
+
+# --- the gateway in front of it (the `listening` line is logged at info, hence the filter)
+GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL="http://$MOCK_ADDR" \
+GATEWAY__UPSTREAMS__OPENAI__BASE_URL="http://$MOCK_ADDR" \
+ANTHROPIC_API_KEY=load-test-anthropic-key \
+OPENAI_API_KEY=load-test-openai-key \
+GATEWAY__SERVER__LISTEN=127.0.0.1:0 \
+GATEWAY__ADMIN__LISTEN=127.0.0.1:0 \
+GATEWAY__LOG__LEVEL='warn,llm_gateway=info' \
+GATEWAY__LOG__FORMAT=json \
+    "$BIN/llm-gateway" serve --config "$ROOT/config/gateway.toml" \
+    >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
+GATEWAY_PID=$!
+GATEWAY_ADDR=$(wait_for "$WORK/gateway.err" \
+    '/"listening"/s/.*"proxy":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p')
+
+DIRECT_URL="http://$MOCK_ADDR/v1/messages"
+GATEWAY_URL="http://$GATEWAY_ADDR/v1/messages"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== mock on $MOCK_ADDR, gateway on $GATEWAY_ADDR (pid $GATEWAY_PID); load $LOAD_BEFORE" >&2
+
+# CPU seconds a process has used so far (user + system, all threads), from /proc/PID/stat.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# loadgen NAME ARGS...: runs the load generator, keeps its JSON report as $WORK/NAME.json
+# with the CPU time the gateway and the mock used meanwhile.
+loadgen() {
+    local name=$1 g0 m0
+    shift
+    g0=$(cpu_seconds "$GATEWAY_PID")
+    m0=$(cpu_seconds "$MOCK_PID")
+    "$BIN/loadgen" --json --threads "$LOADGEN_THREADS" --body-bytes "$BODY_BYTES" \
+        --label "$name" "$@" >"$WORK/$name.raw.json"
+    jq --argjson g0 "$g0" --argjson g1 "$(cpu_seconds "$GATEWAY_PID")" \
+        --argjson m0 "$m0" --argjson m1 "$(cpu_seconds "$MOCK_PID")" \
+        '. + { gateway_cpu_s: ($g1 - $g0), mock_cpu_s: ($m1 - $m0) }' \
+        "$WORK/$name.raw.json" >"$WORK/$name.json"
+    jq -r '"   \(.label): \(.achieved_rate | floor) req/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, \(.ok) ok, \(.errors) errors \(.errors_by_kind)"' \
+        "$WORK/$name.json" >&2
+}
+field() { jq -r "$2" "$WORK/$1.json"; }
+
+# A short smoke run through the gateway: a broken set-up should not take a minute to show.
+loadgen smoke --url "$GATEWAY_URL" --rate 50 --duration 1s --warmup 0s --connections 1
+if [[ $(field smoke .ok) == 0 || $(field smoke .errors) != 0 ]]; then
+    echo "run.sh: the gateway does not answer 2xx; its log:" >&2
+    cat "$WORK/gateway.err" >&2
+    exit 1
+fi
+
+for round in $(seq "$ROUNDS"); do
+    echo "== round $round/$ROUNDS: $RATE req/s for $DURATION (+$WARMUP warm-up), $RATE_CONNECTIONS connections" >&2
+    loadgen "direct-rate-$round" --url "$DIRECT_URL" --rate "$RATE" --duration "$DURATION" \
+        --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+    loadgen "gateway-rate-$round" --url "$GATEWAY_URL" --rate "$RATE" --duration "$DURATION" \
+        --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+done
+
+echo "== max throughput, $MAX_CONNECTIONS connections, $DURATION (+$WARMUP warm-up)" >&2
+loadgen gateway-max --url "$GATEWAY_URL" --max --duration "$DURATION" --warmup "$WARMUP" \
+    --connections "$MAX_CONNECTIONS"
+loadgen direct-max --url "$DIRECT_URL" --max --duration "$DURATION" --warmup "$WARMUP" \
+    --connections "$MAX_CONNECTIONS"
+
+RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$GATEWAY_PID/status")
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- summary
+row() { # NAME LABEL
+    jq -r --arg name "$2" \
+        '[$name, (.latency_ms.p50, .latency_ms.p90, .latency_ms.p99, .latency_ms.p99_9, .latency_ms.max | tostring),
+          (.achieved_rate | floor | tostring), (.errors | tostring)] | @tsv' "$WORK/$1.json"
+}
+median_upper() { sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
+
+OVERHEADS=$WORK/overheads
+: >"$OVERHEADS"
+{
+    printf 'run\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\treq/s\terrors\n'
+    for round in $(seq "$ROUNDS"); do
+        row "direct-rate-$round" "direct  $RATE/s #$round"
+        row "gateway-rate-$round" "gateway $RATE/s #$round"
+        p50=$(jq -rn --slurpfile d "$WORK/direct-rate-$round.json" --slurpfile g "$WORK/gateway-rate-$round.json" \
+            '$g[0].latency_ms.p50 - $d[0].latency_ms.p50 | . * 1000 | round / 1000')
+        p99=$(jq -rn --slurpfile d "$WORK/direct-rate-$round.json" --slurpfile g "$WORK/gateway-rate-$round.json" \
+            '$g[0].latency_ms.p99 - $d[0].latency_ms.p99 | . * 1000 | round / 1000')
+        printf '%s\t%s\n' "$p50" "$p99" >>"$OVERHEADS"
+        printf 'overhead #%s\t%+.3f\t-\t%+.3f\t-\t-\t-\t-\n' "$round" "$p50" "$p99"
+    done
+    row gateway-max "gateway max x$MAX_CONNECTIONS"
+    row direct-max "direct  max x$MAX_CONNECTIONS"
+} | column -t -s $'\t'
+
+OVERHEAD_P50=$(cut -f1 "$OVERHEADS" | median_upper)
+OVERHEAD_P99=$(cut -f2 "$OVERHEADS" | median_upper)
+GATEWAY_MAX=$(field gateway-max '.achieved_rate | floor')
+DIRECT_MAX=$(field direct-max '.achieved_rate | floor')
+RSS_MB=$(awk -v kb="$RSS_KB" 'BEGIN { printf "%.1f", kb / 1024 }')
+verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
+V_OVERHEAD=$(verdict "$OVERHEAD_P99 <= $OVERHEAD_P99_MAX_MS")
+V_MAX=$(verdict "$GATEWAY_MAX >= $MAX_RPS_MIN")
+V_RSS=$(verdict "$RSS_MB < $RSS_MAX_MB")
+
+echo
+echo "machine: $(nproc) CPUs, load $LOAD_BEFORE before, $LOAD_AFTER after; body $BODY_BYTES bytes; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "gateway peak RSS (VmHWM) $RSS_MB MB; direct max throughput (reference) $DIRECT_MAX req/s"
+echo
+# CPU per request of each process (warm-up included), and the throughput that the machine's
+# CPUs could give at that cost if nothing else ran.
+{
+    printf 'CPU us/request\tgateway\tmock\tloadgen\tall\tceiling on %s CPUs\n' "$(nproc)"
+    for name in "gateway-rate-$ROUNDS" gateway-max direct-max; do
+        jq -r --argjson cpus "$(nproc)" '
+            (.requests_total | if . > 0 then . else 1 end) as $n
+            | (if (.label | startswith("direct")) then 0 else .gateway_cpu_s end) as $g
+            | ([.label] + [($g, .mock_cpu_s, (.cpu_s // 0)) | . * 1e6 / $n | round]) as $row
+            | ($row[1] + $row[2] + $row[3]) as $all
+            | $row + [$all, (if $all > 0 then "\($cpus * 1e6 / $all | floor) req/s" else "?" end)]
+            | map(tostring) | @tsv' "$WORK/$name.json"
+    done
+} | column -t -s $'\t'
+echo
+{
+    printf 'target\tmeasured\tresult\n'
+    printf 'overhead p99 <= %s ms at %s req/s\t%s ms (p50 %s ms)\t%s\n' \
+        "$OVERHEAD_P99_MAX_MS" "$RATE" "$OVERHEAD_P99" "$OVERHEAD_P50" "$V_OVERHEAD"
+    printf 'gateway max >= %s req/s (x%s)\t%s req/s\t%s\n' "$MAX_RPS_MIN" "$MAX_CONNECTIONS" "$GATEWAY_MAX" "$V_MAX"
+    printf 'gateway peak RSS < %s MB\t%s MB\t%s\n' "$RSS_MAX_MB" "$RSS_MB" "$V_RSS"
+} | column -t -s $'\t'
+
+if [[ $STRICT == 1 && "$V_OVERHEAD $V_MAX $V_RSS" == *MISS* ]]; then exit 1; fi
