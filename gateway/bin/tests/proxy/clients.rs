@@ -235,3 +235,44 @@ async fn claude_code_cli_works_with_a_jwt_as_auth_token_and_as_api_key() {
     }
     assert!(gw.logs().contains("\"subject\":\"wizard-user\""));
 }
+
+#[tokio::test]
+async fn the_cost_the_gateway_records_equals_claude_codes_own_total_cost() {
+    let Some(bin) = tools::claude() else { return };
+    let (mock, gw) = pair().await;
+    let home = std::env::temp_dir().join(format!("llm-gateway-claude-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let base = gw.url("/wizard");
+    let out = tokio::task::spawn_blocking(move || claude(&bin, &base, &home, "json"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json result");
+    let claude_micro_usd = (v["total_cost_usd"].as_f64().expect("total_cost_usd") * 1e6).round();
+    let calls = mock.hits("/v1/messages");
+    assert!(gw.wait_for_log("usage settled", calls, super::WAIT).await);
+    let recorded: u64 = gw
+        .logs()
+        .lines()
+        .filter(|l| l.contains("\"usage settled\""))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["cost_micro_usd"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "micro-USD amounts far below 2^52"
+    )]
+    let recorded = recorded as f64;
+    assert_eq!(
+        recorded, claude_micro_usd,
+        "gateway vs Claude Code ({calls} calls): {v}"
+    );
+}
