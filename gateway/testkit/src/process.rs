@@ -172,6 +172,11 @@ impl TestGateway {
         .is_ok()
     }
 
+    /// Kills the process at once (SIGKILL): no drain, no settlement.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = self.child.id().expect("gateway still running");
