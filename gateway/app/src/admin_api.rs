@@ -1,5 +1,6 @@
-//! The admin listener's service: health and readiness (gateway-admin), and the admin API
-//! (`GET /admin/usage/{subject}`), protected by `[admin] token_sha256`.
+//! The admin listener's service: health and readiness (gateway-admin), Prometheus metrics
+//! (`GET /metrics`), and the admin API (`GET /admin/usage/{subject}`), protected by
+//! `[admin] token_sha256`.
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
 
@@ -71,6 +72,9 @@ pub(crate) fn service(
         let (gw, readiness) = (gw.clone(), readiness.clone());
         Box::pin(async move {
             let path = req.uri().path().to_owned();
+            if path == "/metrics" && req.method() == http::Method::GET {
+                return Ok(metrics(&gw));
+            }
             if let Some(subject) = path.strip_prefix("/admin/usage/") {
                 if let Err(refusal) = authorized(&gw, &req) {
                     return Ok(*refusal);
@@ -87,6 +91,18 @@ pub(crate) fn service(
             Ok(response.map(ResponseBody::from))
         }) as AdminFuture
     })
+}
+
+/// The text exposition format. Counters kept by stages that do not hold the registry are
+/// brought up to date first.
+fn metrics(gw: &Gateway) -> Response<ResponseBody> {
+    gw.metrics.sync_auth_failures(&gw.auth.failure_counts());
+    let mut r = Response::new(ResponseBody::from(Bytes::from(gw.metrics.render())));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
 }
 
 async fn usage(gw: &Gateway, subject: &str) -> Response<ResponseBody> {

@@ -1,14 +1,18 @@
 //! [`ResponseBody`]: what the gateway sends back — its own small answers, or a relayed
-//! provider stream.
+//! provider stream; [`Measured`]: a client-facing body counted in the request metrics when it
+//! ends or is dropped.
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
 use bytes::Bytes;
+use gateway_metrics::Metrics;
 use gateway_upstream::{BoxError, Relay};
 use http_body::{Body, Frame, SizeHint};
+use tokio::time::Instant;
 
 /// The body of every client-facing response.
 #[derive(Debug)]
@@ -63,5 +67,92 @@ impl Body for ResponseBody {
             Self::Relay(r) => r.size_hint(),
             Self::Observed(o) => o.size_hint(),
         }
+    }
+}
+
+/// A client request in flight: counted in `inflight_requests` from [`InFlight::start`] until
+/// dropped, then in `requests_total` and `request_duration_seconds`.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    metrics: Arc<Metrics>,
+    route: &'static str,
+    status: Option<http::StatusCode>,
+    start: Instant,
+}
+
+impl InFlight {
+    pub(crate) fn start(metrics: Arc<Metrics>, start: Instant) -> Self {
+        metrics.inflight_requests.inc();
+        Self {
+            metrics,
+            route: "unknown",
+            status: None,
+            start,
+        }
+    }
+
+    pub(crate) fn route(&mut self, route: &'static str) {
+        self.route = route;
+    }
+
+    /// Records the gateway's own time so far, minus `upstream_wait`, and the status, then
+    /// wraps `body` so the request is counted when its body ends.
+    pub(crate) fn respond(
+        mut self,
+        response: http::Response<ResponseBody>,
+        upstream_wait: std::time::Duration,
+    ) -> http::Response<Measured> {
+        let overhead = self.start.elapsed().saturating_sub(upstream_wait);
+        self.metrics
+            .overhead_seconds
+            .with_label_values(&[self.route])
+            .observe(overhead.as_secs_f64());
+        self.status = Some(response.status());
+        response.map(|inner| Measured {
+            inner,
+            _in_flight: self,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let m = &self.metrics;
+        m.inflight_requests.dec();
+        // No status: the client left before the response head (nginx's 499).
+        let status = self.status.as_ref().map_or("499", http::StatusCode::as_str);
+        m.requests_total
+            .with_label_values(&[self.route, status])
+            .inc();
+        m.request_duration_seconds
+            .with_label_values(&[self.route])
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+/// The client-facing body: counted when dropped (after its end, or when the client left).
+#[derive(Debug)]
+pub(crate) struct Measured {
+    inner: ResponseBody,
+    _in_flight: InFlight,
+}
+
+impl Body for Measured {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -4,7 +4,8 @@
 //! Owns: the order of things. `stack.rs` holds the request-agnostic tower shell (request id,
 //! sensitive headers, tracing); `pipeline.rs` holds the LLM lifecycle as one ordered function
 //! (authenticate → read body → forward → relay; quota, redaction and transcripts slot in
-//! between, in that order); `routes.rs` the route table.
+//! between, in that order); `routes.rs` the route table; the one `gateway_metrics::Metrics`
+//! registry, built here and handed to every stage, served at the admin listener's `/metrics`.
 //!
 //! Invariants:
 //! - every route needs a credential except the probes named in `routes.rs`;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use gateway_admin::Readiness;
 use gateway_auth::Authenticator;
 use gateway_config::Config;
+use gateway_metrics::Metrics;
 use gateway_server::{Drained, ServeOptions};
 use gateway_upstream::{Provider, Upstreams};
 use tokio::net::TcpListener;
@@ -60,6 +62,9 @@ pub enum StartError {
     /// The shared quota store cannot be reached.
     #[error("quota store: {0}")]
     Store(String),
+    /// A metric family could not be registered (a bug: names are fixed).
+    #[error("metrics: {0}")]
+    Metrics(#[from] gateway_metrics::Error),
 }
 
 impl StartError {
@@ -80,12 +85,15 @@ pub struct Gateway {
     prefixes: Vec<String>,
     body_max_bytes: usize,
     readiness: Readiness,
+    metrics: Arc<Metrics>,
 }
 
 impl Gateway {
     /// Builds every stage: loads prices and policies, connects the quota store.
     pub async fn new(config: &Config) -> Result<Self, StartError> {
-        let upstreams = Upstreams::new(config)?;
+        // One registry for every stage, served at the admin listener's /metrics.
+        let metrics = Arc::new(Metrics::new()?);
+        let upstreams = Upstreams::new(config, metrics.clone())?;
         let served = [Provider::Anthropic, Provider::OpenAi]
             .into_iter()
             .filter(|p| upstreams.has(*p))
@@ -111,7 +119,12 @@ impl Gateway {
             ),
         };
         let metering = Arc::new(metering::Metering::new(
-            prices, policies, store, shared, q.lease,
+            prices,
+            policies,
+            store,
+            shared,
+            q.lease,
+            metrics.clone(),
         ));
         metering::reload::spawn(&metering, q.policies_dir.clone(), q.policies_reload);
         Ok(Self {
@@ -122,6 +135,7 @@ impl Gateway {
             prefixes: config.server.path_prefixes.clone(),
             body_max_bytes: config.server.request_body_max_bytes,
             readiness: Readiness::new(served),
+            metrics,
         })
     }
 }

@@ -2,15 +2,19 @@
 //! sit in `stack.rs`; everything that depends on who is calling and what they ask for is here,
 //! one stage per line, each with the reason it sits where it does.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use gateway_core::{ErrorKind, GatewayError, Surface};
 use gateway_upstream::Outbound;
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 
 use crate::{
     Gateway, ResponseBody,
+    body::{InFlight, Measured},
     routes::{self, Endpoint, Resolved},
 };
 
@@ -20,9 +24,31 @@ pub(crate) async fn handle(
     gw: &Gateway,
     req: Request<Incoming>,
     peer: std::net::SocketAddr,
+) -> Response<Measured> {
+    // First: counted from arrival, so durations and the in-flight gauge cover every stage
+    // (and a client leaving mid-way still ends the count, on drop).
+    let mut in_flight = InFlight::start(gw.metrics.clone(), Instant::now());
+    let mut upstream_wait = Duration::ZERO;
+    let response = respond(gw, req, peer, &mut in_flight, &mut upstream_wait).await;
+    in_flight.respond(response, upstream_wait)
+}
+
+/// Resolves the route and runs the stages; `upstream_wait` receives the time spent waiting
+/// for the provider's response head, which is not the gateway's overhead.
+async fn respond(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: std::net::SocketAddr,
+    in_flight: &mut InFlight,
+    upstream_wait: &mut Duration,
 ) -> Response<ResponseBody> {
     let request_id = crate::stack::request_id(req.headers()).to_owned();
     let resolved = routes::resolve(req.method(), req.uri().path(), &gw.prefixes);
+    in_flight.route(match &resolved {
+        Resolved::Probe => "probe",
+        Resolved::Route { endpoint, .. } | Resolved::WrongMethod(endpoint) => endpoint.as_label(),
+        Resolved::NotFound => "not_found",
+    });
     let (endpoint, product) = match resolved {
         // Startup probes: no credential, no upstream, no body.
         Resolved::Probe => return Response::new(ResponseBody::empty()),
@@ -61,7 +87,7 @@ pub(crate) async fn handle(
     if let Some(p) = &product {
         span.record("product", p.as_str());
     }
-    match proxy(gw, endpoint, req, peer).await {
+    match proxy(gw, endpoint, req, peer, upstream_wait).await {
         Ok(response) => response,
         Err(e) => {
             log_refusal(&e);
@@ -76,6 +102,7 @@ async fn proxy(
     endpoint: Endpoint,
     req: Request<Incoming>,
     peer: std::net::SocketAddr,
+    upstream_wait: &mut Duration,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let (head, body) = req.into_parts();
 
@@ -101,6 +128,7 @@ async fn proxy(
     // 4. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
     //    include_usage), the client's headers minus credentials and hop-by-hop headers, the
     //    provider key injected. Provider errors come back as ordinary responses, unchanged.
+    let sent = Instant::now();
     let response = gw
         .upstreams
         .forward(Outbound {
@@ -112,7 +140,9 @@ async fn proxy(
             body,
             stream_error_frame: Some(stream_error_frame(endpoint)),
         })
-        .await?;
+        .await;
+    *upstream_wait = sent.elapsed();
+    let response = response?;
 
     // 5. Relay the response as it arrives; metered responses settle their reservation from
     //    the reported usage when the body ends or the client leaves.
@@ -131,6 +161,7 @@ async fn proxy(
             admission.hold,
             sse,
             ok,
+            gw.metrics.clone(),
         )))
     });
     if let Some(remaining) = admission.remaining_micro_usd

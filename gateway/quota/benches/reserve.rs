@@ -4,7 +4,11 @@
 //!
 //! Run: `cargo bench -p gateway-quota --bench reserve`
 
-#![expect(clippy::unwrap_used, clippy::panic, reason = "benchmark setup fails loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "benchmark setup fails loudly"
+)]
 
 use std::{hint::black_box, time::Duration};
 

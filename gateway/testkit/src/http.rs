@@ -61,6 +61,19 @@ pub async fn send(req: Request<Full<Bytes>>) -> Reply {
     }
 }
 
+/// Sends `req` and reads the whole reply, or says why it could not (for polling a server
+/// that may not listen yet).
+pub async fn try_send(req: Request<Full<Bytes>>) -> Result<Reply, String> {
+    let response = client().request(req).await.map_err(|e| e.to_string())?;
+    let (head, body) = response.into_parts();
+    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok(Reply {
+        status: head.status,
+        headers: head.headers,
+        body,
+    })
+}
+
 /// Sends `req` and returns as soon as the response head arrives.
 pub async fn open(req: Request<Full<Bytes>>) -> Response<Incoming> {
     client().request(req).await.expect("request failed")

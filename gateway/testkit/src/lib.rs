@@ -3,7 +3,8 @@
 //!
 //! Owns: [`TestGateway`] (spawn, wait until listening, signal, collect logs), [`http`] (plain
 //! and streaming requests), [`tools`] (finding the real clients installed by
-//! `scripts/setup-clients`, skipping loudly locally and failing in CI when they are missing).
+//! `scripts/setup-clients`, skipping loudly locally and failing in CI when they are missing),
+//! real `redis-server` and Prometheus/promtool processes ([`redis_server`], [`prometheus`]).
 //!
 //! Invariants: nothing here sleeps to synchronise; waits are on events (a log line, a process
 //! exit, a frame) with an upper bound.
@@ -20,6 +21,7 @@ pub mod http;
 pub mod idp;
 pub mod jwt;
 mod process;
+pub mod prometheus;
 pub mod redis_server;
 pub mod tools;
 

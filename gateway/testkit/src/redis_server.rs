@@ -99,7 +99,8 @@ impl RedisServer {
     }
 }
 
-fn which(binary: &str) -> Option<std::path::PathBuf> {
+/// The path of `binary` on `PATH`.
+pub(crate) fn which(binary: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(binary))

@@ -7,7 +7,10 @@
 //! - which headers cross the proxy ([`headers`]): everything but hop-by-hop headers and the
 //!   client's credentials crosses unchanged; the provider key is injected here and nowhere else;
 //! - time bounds: connect timeout, one deadline for the whole request (streaming included),
-//!   SSE keepalive comments when the provider is silent.
+//!   SSE keepalive comments when the provider is silent;
+//! - the provider side of the metrics: `upstream_duration_seconds`,
+//!   `time_to_first_token_seconds` and `upstream_errors_total{kind}` (transport failures, 429
+//!   and 5xx answers, broken streams).
 //!
 //! Invariants:
 //! - the request body is forwarded as the bytes given; response bytes are relayed frame by
@@ -25,11 +28,12 @@ mod fetch;
 pub mod headers;
 mod relay;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use gateway_config::{Config, Upstream};
 use gateway_core::Secret;
+use gateway_metrics::Metrics;
 use http::{HeaderMap, Method, Request, Response};
 use http_body_util::Full;
 use tokio::time::Instant;
@@ -92,11 +96,13 @@ pub struct Upstreams {
     client: client::Client,
     request_timeout: Duration,
     stream_keepalive: Option<Duration>,
+    metrics: Arc<Metrics>,
 }
 
 impl Upstreams {
-    /// Builds the client (TLS roots, pool, timeouts) and the provider table.
-    pub fn new(config: &Config) -> Result<Self, ClientError> {
+    /// Builds the client (TLS roots, pool, timeouts) and the provider table; provider calls
+    /// are counted in `metrics`.
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, ClientError> {
         let target = |u: &Option<Upstream>| {
             u.as_ref().map(|u| Target {
                 base: u.base_url.as_str().trim_end_matches('/').to_owned(),
@@ -110,6 +116,7 @@ impl Upstreams {
             client: client::build(f)?,
             request_timeout: f.request_timeout,
             stream_keepalive: (!f.stream_keepalive.is_zero()).then_some(f.stream_keepalive),
+            metrics,
         })
     }
 
@@ -135,6 +142,25 @@ impl Upstreams {
     /// Sends `out` and returns the provider's response (any status) once its head arrives.
     pub async fn forward(&self, out: Outbound<'_>) -> Result<Response<Relay>, UpstreamError> {
         let provider = out.provider;
+        let start = Instant::now();
+        self.send(out, start).await.inspect_err(|e| {
+            self.metrics
+                .upstream_errors_total
+                .with_label_values(&[provider.as_label(), e.as_label()])
+                .inc();
+            self.metrics
+                .upstream_duration_seconds
+                .with_label_values(&[provider.as_label()])
+                .observe(start.elapsed().as_secs_f64());
+        })
+    }
+
+    async fn send(
+        &self,
+        out: Outbound<'_>,
+        start: Instant,
+    ) -> Result<Response<Relay>, UpstreamError> {
+        let provider = out.provider;
         let target = self
             .target(provider)
             .ok_or(UpstreamError::NotConfigured { provider })?;
@@ -152,7 +178,7 @@ impl Upstreams {
             })?;
         *request.headers_mut() = headers::outbound(out.headers, provider, &target.api_key);
 
-        let deadline = Instant::now() + self.request_timeout;
+        let deadline = start + self.request_timeout;
         let response = tokio::time::timeout_at(deadline, self.client.request(request))
             .await
             .map_err(|_| UpstreamError::Timeout {
@@ -168,11 +194,31 @@ impl Upstreams {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
+        // Provider answers operators should see as failures: rate limits and server errors.
+        let status = head.status.as_u16();
+        let answered_kind = match status {
+            429 => Some("status_429"),
+            500.. => Some("status_5xx"),
+            _ => None,
+        };
+        if let Some(kind) = answered_kind {
+            self.metrics
+                .upstream_errors_total
+                .with_label_values(&[provider.as_label(), kind])
+                .inc();
+        }
         let relay = Relay::new(
             body,
             deadline,
             sse.then_some(self.stream_keepalive).flatten(),
             if sse { out.stream_error_frame } else { None },
+            relay::Timing {
+                metrics: self.metrics.clone(),
+                upstream: provider.as_label(),
+                start,
+                sse,
+                first_frame_seen: false,
+            },
         );
         Ok(Response::from_parts(head, relay))
     }

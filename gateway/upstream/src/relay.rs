@@ -3,11 +3,13 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll, ready},
     time::Duration,
 };
 
 use bytes::Bytes;
+use gateway_metrics::Metrics;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
@@ -32,6 +34,45 @@ pub struct Relay {
     tail: [u8; 3],
     relayed_any: bool,
     finished: bool,
+    timing: Option<Timing>,
+}
+
+/// Measures one provider call for `upstream_duration_seconds`, `time_to_first_token_seconds`
+/// and the mid-stream kinds of `upstream_errors_total`.
+#[derive(Debug)]
+pub(crate) struct Timing {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) upstream: &'static str,
+    /// When the request was sent.
+    pub(crate) start: Instant,
+    /// Whether the body is a stream (TTFT is only meaningful there).
+    pub(crate) sse: bool,
+    pub(crate) first_frame_seen: bool,
+}
+
+impl Timing {
+    fn first_frame(&mut self) {
+        if self.sse && !self.first_frame_seen {
+            self.first_frame_seen = true;
+            self.metrics
+                .time_to_first_token_seconds
+                .with_label_values(&[self.upstream])
+                .observe(self.start.elapsed().as_secs_f64());
+        }
+    }
+
+    fn finish(self, error_kind: Option<&str>) {
+        self.metrics
+            .upstream_duration_seconds
+            .with_label_values(&[self.upstream])
+            .observe(self.start.elapsed().as_secs_f64());
+        if let Some(kind) = error_kind {
+            self.metrics
+                .upstream_errors_total
+                .with_label_values(&[self.upstream, kind])
+                .inc();
+        }
+    }
 }
 
 impl Relay {
@@ -40,6 +81,7 @@ impl Relay {
         deadline: Instant,
         keepalive: Option<Duration>,
         error_frame: Option<Bytes>,
+        timing: Timing,
     ) -> Self {
         Self {
             inner,
@@ -49,6 +91,7 @@ impl Relay {
             tail: [0; 3],
             relayed_any: false,
             finished: false,
+            timing: Some(timing),
         }
     }
 
@@ -66,8 +109,15 @@ impl Relay {
     }
 
     /// The stream cannot go on: end with the error event if we can place one, else fail.
-    fn fail(&mut self, error: BoxError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn fail(
+        &mut self,
+        error: BoxError,
+        kind: &'static str,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.finished = true;
+        if let Some(t) = self.timing.take() {
+            t.finish(Some(kind));
+        }
         match self.error_frame.take() {
             Some(frame) if self.at_event_boundary() => Poll::Ready(Some(Ok(Frame::data(frame)))),
             _ => Poll::Ready(Some(Err(error))),
@@ -96,21 +146,27 @@ impl Body for Relay {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.remember_tail(data);
+                    if let Some(t) = &mut this.timing {
+                        t.first_frame();
+                    }
                     if let Some((every, sleep)) = &mut this.keepalive {
                         sleep.as_mut().reset(Instant::now() + *every);
                     }
                 }
                 return Poll::Ready(Some(Ok(frame)));
             }
-            Poll::Ready(Some(Err(e))) => return this.fail(Box::new(e)),
+            Poll::Ready(Some(Err(e))) => return this.fail(Box::new(e), "stream_broken"),
             Poll::Ready(None) => {
                 this.finished = true;
+                if let Some(t) = this.timing.take() {
+                    t.finish(None);
+                }
                 return Poll::Ready(None);
             }
             Poll::Pending => {}
         }
         if this.deadline.as_mut().poll(cx).is_ready() {
-            return this.fail(Box::new(DeadlineExceeded));
+            return this.fail(Box::new(DeadlineExceeded), "deadline");
         }
         let at_boundary = this.at_event_boundary();
         if let Some((every, sleep)) = &mut this.keepalive {
@@ -135,6 +191,15 @@ impl Body for Relay {
             SizeHint::default()
         } else {
             self.inner.size_hint()
+        }
+    }
+}
+
+impl Drop for Relay {
+    /// A body dropped before its end (the client left) still counts the call's duration.
+    fn drop(&mut self) {
+        if let Some(t) = self.timing.take() {
+            t.finish(None);
         }
     }
 }

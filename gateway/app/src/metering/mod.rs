@@ -21,6 +21,7 @@ use std::{
 use bytes::Bytes;
 use gateway_core::{ErrorKind, GatewayError, Principal};
 use gateway_meter::{Api, Price, PriceTable, RequestFacts, UsageMeter};
+use gateway_metrics::Metrics;
 use gateway_policy::{OnStoreError, PolicySet, Who};
 use gateway_quota::{Amounts, MemoryStore, Reservation, ReserveOutcome, ReserveRequest, Store};
 
@@ -47,6 +48,8 @@ pub(crate) struct Hold {
     pub(crate) reservation: Option<(Reservation, Arc<dyn Store>)>,
     pub(crate) api: Api,
     pub(crate) model: String,
+    /// The price table's canonical id of `model`, for bounded metric labels.
+    pub(crate) model_label: String,
     pub(crate) price: Price,
     pub(crate) input_estimate_tokens: u64,
     /// The gateway added `include_usage`: strip the usage chunk the client did not ask for.
@@ -91,6 +94,7 @@ pub(crate) struct Metering {
     lease: Duration,
     degraded: AtomicBool,
     store_errors: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Metering {
@@ -100,6 +104,7 @@ impl Metering {
         store: Arc<dyn Store>,
         shared_store: bool,
         lease: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             prices,
@@ -110,7 +115,17 @@ impl Metering {
             lease,
             degraded: AtomicBool::new(false),
             store_errors: AtomicU64::new(0),
+            metrics,
         }
+    }
+
+    /// Counts a refusal by the policy that made it and the limit that refused.
+    fn rejected(&self, policy: Option<&gateway_policy::Policy>, limit: &str) {
+        let policy = policy.map_or("none", |p| p.name.as_str());
+        self.metrics
+            .quota_rejections_total
+            .with_label_values(&[policy, limit])
+            .inc();
     }
 
     pub(crate) fn policies(&self) -> Arc<PolicySet> {
@@ -162,6 +177,7 @@ impl Metering {
         if let Some(p) = policy
             && !p.allows_model(&model)
         {
+            self.rejected(policy, "model_not_allowed");
             return Err(GatewayError::new(
                 ErrorKind::PermissionDenied,
                 format!(
@@ -204,6 +220,11 @@ impl Metering {
             price: *price,
             input_estimate_tokens: facts.input_estimate_tokens,
             strip_usage_chunk,
+            model_label: self
+                .prices
+                .canonical(&model)
+                .unwrap_or(gateway_metrics::OTHER)
+                .to_owned(),
         };
         let buckets = buckets::for_request(policy, who);
         if buckets.is_empty() {
@@ -222,7 +243,8 @@ impl Metering {
             };
             let (outcome, store) = self
                 .reserve(policy.map(|p| (p.on_store_error, p.local_share)), &request)
-                .await?;
+                .await
+                .inspect_err(|_| self.rejected(policy, "store_unavailable"))?;
             match outcome {
                 ReserveOutcome::Granted(r) => {
                     let remaining_micro_usd = r
@@ -252,7 +274,10 @@ impl Metering {
                         .flatten()
                     {
                         Some(n) if n >= CLAMP_MIN_OUTPUT_TOKENS && n < output => output = n,
-                        _ => return Err(refusal::to_error(&refusal, who)),
+                        _ => {
+                            self.rejected(policy, refusal.label);
+                            return Err(refusal::to_error(&refusal, who));
+                        }
                     }
                 }
             }
@@ -272,11 +297,16 @@ impl Metering {
         match self.store.reserve(request).await {
             Ok(outcome) => {
                 self.degraded.store(false, Ordering::Relaxed);
+                self.metrics.quota_degraded.set(0);
                 Ok((outcome, self.store.clone()))
             }
             Err(e) => {
                 self.store_errors.fetch_add(1, Ordering::Relaxed);
                 self.degraded.store(self.shared_store, Ordering::Relaxed);
+                self.metrics.quota_store_errors_total.inc();
+                self.metrics
+                    .quota_degraded
+                    .set(i64::from(self.shared_store));
                 match on_error.unwrap_or((OnStoreError::Deny, 1.0)) {
                     (OnStoreError::AllowLocal, share) => {
                         tracing::warn!(error = %e, share, "quota store unreachable: using the local limiter");

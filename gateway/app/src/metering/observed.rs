@@ -1,15 +1,18 @@
 //! [`Observed`]: the provider's response body as relayed to the client, metered on the way.
 //! It feeds every frame to the usage meter (which may drop a usage chunk the client did not
 //! ask for) and settles the reservation when the body ends, fails, or is dropped because the
-//! client went away: usage settles even on disconnect.
+//! client went away: usage settles even on disconnect. Settled tokens and cost are counted by
+//! model; a stream dropped before its end counts as a client disconnect.
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
 use bytes::Bytes;
 use gateway_meter::{Usage, UsageMeter};
+use gateway_metrics::{Metrics, TokenCounts};
 use gateway_quota::Amounts;
 use gateway_upstream::{BoxError, Relay};
 use http_body::{Body, Frame, SizeHint};
@@ -23,17 +26,27 @@ pub(crate) struct Observed {
     meter: UsageMeter,
     hold: Option<Hold>,
     ok_status: bool,
+    sse: bool,
     span: tracing::Span,
+    metrics: Arc<Metrics>,
 }
 
 impl Observed {
-    pub(crate) fn new(inner: Relay, hold: Hold, sse: bool, ok_status: bool) -> Self {
+    pub(crate) fn new(
+        inner: Relay,
+        hold: Hold,
+        sse: bool,
+        ok_status: bool,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             meter: hold.meter(sse),
             inner,
             hold: Some(hold),
             ok_status,
+            sse,
             span: tracing::Span::current(),
+            metrics,
         }
     }
 
@@ -56,6 +69,17 @@ impl Observed {
             },
         };
         let cost = gateway_meter::cost_micro_usd(&usage, &hold.price);
+        self.metrics.settled(
+            &hold.model_label,
+            TokenCounts {
+                input: usage.input,
+                output: usage.output,
+                cache_read: usage.cache_read,
+                cache_write_5m: usage.cache_write_5m,
+                cache_write_1h: usage.cache_write_1h,
+            },
+            cost,
+        );
         let actual = Amounts {
             requests: 1,
             tokens: usage.total_tokens(),
@@ -89,11 +113,15 @@ impl Observed {
             return;
         };
         let span = self.span.clone();
+        let metrics = self.metrics.clone();
         // Settlement must survive the client leaving; it ends with the store call.
         runtime.spawn(async move {
             match store.settle(&reservation, actual).await {
                 Ok(()) => log(),
-                Err(e) => tracing::warn!(parent: &span, error = %e, "settlement failed; the reservation will lapse at its lease end"),
+                Err(e) => {
+                    metrics.quota_store_errors_total.inc();
+                    tracing::warn!(parent: &span, error = %e, "settlement failed; the reservation will lapse at its lease end");
+                }
             }
         });
     }
@@ -148,6 +176,10 @@ impl Body for Observed {
 
 impl Drop for Observed {
     fn drop(&mut self) {
+        // Still holding means the body never reached its end: the client left.
+        if self.hold.is_some() && self.sse {
+            self.metrics.stream_client_disconnects_total.inc();
+        }
         self.settle();
     }
 }

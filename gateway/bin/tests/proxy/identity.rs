@@ -192,10 +192,38 @@ async fn every_signature_family_is_accepted_and_every_attack_refused_before_the_
         accepted,
         "no refused request reached the provider"
     );
+    // Neither the logs nor the operators' metrics carry a token; metrics count by reason.
+    let metrics = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/metrics"),
+        &[],
+    ))
+    .await
+    .text();
     for (_, token, _) in &cases {
         assert!(
             !gw.logs().contains(token.as_str()),
             "a token reached the logs"
+        );
+        assert!(
+            !metrics.contains(token.as_str()),
+            "a token reached /metrics"
+        );
+    }
+    assert!(
+        !metrics.contains(jwt::HS256_SECRET),
+        "the JWT secret reached /metrics"
+    );
+    assert!(
+        !metrics.contains(idp::CLIENT_SECRET),
+        "the introspection secret reached /metrics"
+    );
+    for reason in ["expired", "bad_signature", "unknown_kid", "malformed"] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(&format!(
+                "llm_gateway_auth_failures_total{{reason=\"{reason}\"}} "
+            )) && !l.ends_with(" 0")),
+            "auth_failures_total{{reason={reason}}} counted:\n{metrics}"
         );
     }
 }

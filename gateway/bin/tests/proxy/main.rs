@@ -7,6 +7,7 @@ mod admin;
 mod clients;
 mod config_cli;
 mod identity;
+mod metrics;
 mod quota;
 mod refusals;
 mod routes;
