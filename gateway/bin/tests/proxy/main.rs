@@ -22,7 +22,7 @@ use gateway_testkit::{TestGateway, TestGatewayBuilder};
 use mock_provider::{MockConfig, MockProvider};
 
 /// Upper bound for any single wait in these tests.
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(20);
 
 /// The gateway binary under test.
 fn gateway() -> TestGatewayBuilder {
