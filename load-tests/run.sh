@@ -11,7 +11,8 @@
 # Knobs (environment): TARGET_DIR (default: the workspace's target/), SKIP_BUILD=1, RATE,
 # DURATION, WARMUP, BODY_BYTES, RATE_CONNECTIONS, MAX_CONNECTIONS, LOADGEN_THREADS, ROUNDS
 # (repeats of (a)+(b), alternating; the overhead checked is the worse median), STRICT=1 (exit 1
-# when a target is missed).
+# when a target is missed), QUOTA_STORE=memory|redis (redis: starts a redis-server on a free
+# loopback port and points the gateway's quota store at it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +28,7 @@ LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 ROUNDS=${ROUNDS:-1}
 STRICT=${STRICT:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
+QUOTA_STORE=${QUOTA_STORE:-memory}
 
 # The targets of issue 2 on a 2-core machine shared by load generator, gateway and mock.
 OVERHEAD_P99_MAX_MS=0.5
@@ -47,12 +49,13 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-load.XXXXXX")
 MOCK_PID=
 GATEWAY_PID=
+REDIS_PID=
 cleanup() {
     local pid
-    for pid in $GATEWAY_PID $MOCK_PID; do
+    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $GATEWAY_PID $MOCK_PID; do
+    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID; do
         # Bounded: the gateway drains for at most its drain timeout, the mock for a second.
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
@@ -92,8 +95,21 @@ requests_per_minute = 1_000_000_000
 tokens_per_minute = 1_000_000_000_000
 usd_per_day = 1_000_000_000.0
 POLICY
+REDIS_PORT=""
+if [[ $QUOTA_STORE == redis ]]; then
+    command -v redis-server >/dev/null || { echo "run.sh: QUOTA_STORE=redis needs redis-server" >&2; exit 1; }
+    REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.out" 2>&1 &
+    REDIS_PID=$!
+    wait_for "$WORK/redis.out" 's/.*\(Ready to accept connections\).*/\1/p' >/dev/null
+    echo "== redis-server on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)" >&2
+fi
 (
     cd "$ROOT"
+    if [[ -n $REDIS_PORT ]]; then
+        export GATEWAY__QUOTA__STORE=redis
+        export GATEWAY__QUOTA__REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+    fi
     export GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL="http://$MOCK_ADDR"
     export GATEWAY__UPSTREAMS__OPENAI__BASE_URL="http://$MOCK_ADDR"
     export ANTHROPIC_API_KEY=load-test-anthropic-key

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, Request, header};
 use hyper::body::Incoming;
 use tower::ServiceBuilder;
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
     trace::TraceLayer,
 };
@@ -51,7 +51,10 @@ pub(crate) fn proxy_service(
             HeaderName::from_static("x-api-key"),
         ]))
         // An id before anything logs, so every line of this request carries it...
-        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID_HEADER,
+            RequestIds::default(),
+        ))
         // ...and the client gets it back to quote in a support ticket.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         // One span per request; stages record route, product and subject into it.
@@ -71,4 +74,31 @@ pub(crate) fn proxy_service(
         )
         .service(pipeline);
     hyper_util::service::TowerToHyperService::new(service)
+}
+
+/// Request ids: a random per-process prefix and a counter (`gw-<16 hex>-<n>`). Unique across
+/// replicas without a random-number system call per request.
+#[derive(Clone, Debug)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            prefix: Arc::from(format!("gw-{}", &random[..16])),
+            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        http::HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
 }
