@@ -22,6 +22,7 @@ mod auth_fetch;
 mod body;
 mod metering;
 mod pipeline;
+mod redaction;
 mod routes;
 mod stack;
 
@@ -59,6 +60,9 @@ pub enum StartError {
     /// The policy directory is invalid.
     #[error("quota.policies_dir:\n{0}")]
     Policies(String),
+    /// The redaction engine could not start.
+    #[error(transparent)]
+    Redaction(#[from] redaction::RedactionSetupError),
     /// The shared quota store cannot be reached.
     #[error("quota store: {0}")]
     Store(String),
@@ -71,7 +75,10 @@ impl StartError {
     /// Whether this is a configuration problem (exit code 78) rather than an unavailable
     /// dependency.
     pub fn is_config(&self) -> bool {
-        matches!(self, Self::Tls(_) | Self::Prices(_) | Self::Policies(_))
+        matches!(
+            self,
+            Self::Tls(_) | Self::Prices(_) | Self::Policies(_) | Self::Redaction(_)
+        )
     }
 }
 
@@ -80,6 +87,7 @@ impl StartError {
 pub struct Gateway {
     auth: Arc<Authenticator>,
     metering: Arc<metering::Metering>,
+    redaction: Option<redaction::Redaction>,
     admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
     prefixes: Vec<String>,
@@ -129,6 +137,7 @@ impl Gateway {
         metering::reload::spawn(&metering, q.policies_dir.clone(), q.policies_reload);
         Ok(Self {
             metering,
+            redaction: redaction::Redaction::new(&config.redaction)?,
             admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,

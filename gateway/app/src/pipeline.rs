@@ -125,7 +125,15 @@ async fn proxy(
     };
     let body = admission.as_ref().map_or(body, |a| a.body.clone());
 
-    // 4. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
+    // 4. Redact: after the quota stage (a refused request needs no scan), before anything
+    //    leaves for the provider. A body that cannot be read is refused, never forwarded
+    //    unscanned.
+    let body = match &gw.redaction {
+        Some(r) => r.redact(endpoint, &head.headers, body, &gw.metrics)?,
+        None => body,
+    };
+
+    // 5. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
     //    include_usage), the client's headers minus credentials and hop-by-hop headers, the
     //    provider key injected. Provider errors come back as ordinary responses, unchanged.
     let sent = Instant::now();
@@ -144,7 +152,7 @@ async fn proxy(
     *upstream_wait = sent.elapsed();
     let response = response?;
 
-    // 5. Relay the response as it arrives; metered responses settle their reservation from
+    // 6. Relay the response as it arrives; metered responses settle their reservation from
     //    the reported usage when the body ends or the client leaves.
     let Some(admission) = admission else {
         return Ok(response.map(ResponseBody::Relay));

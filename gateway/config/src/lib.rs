@@ -43,6 +43,8 @@ pub struct Config {
     pub auth: Auth,
     /// Metering and quota enforcement.
     pub quota: Quota,
+    /// Secret redaction of request bodies.
+    pub redaction: Redaction,
     /// Log output.
     pub log: Log,
 }
@@ -80,6 +82,18 @@ pub struct Admin {
     pub listen: SocketAddr,
     /// SHA-256 of the admin token; the admin API is off without it.
     pub token_sha256: Option<[u8; 32]>,
+}
+
+/// Secret redaction settings.
+#[derive(Debug, Clone)]
+pub struct Redaction {
+    /// Scan every model request (on by default).
+    pub enabled: bool,
+    /// The key placeholders are derived from; `None` = a random key per process (placeholders
+    /// then change on restart and differ between replicas).
+    pub key: Option<Secret<Vec<u8>>>,
+    /// Entries of the unchanged-history cache.
+    pub history_cache_entries: usize,
 }
 
 /// Where quota buckets live.

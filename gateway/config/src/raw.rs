@@ -44,6 +44,18 @@ pub struct Admin {
     pub token_sha256: Option<String>,
 }
 
+/// `[redaction]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// Default true: every model route is scanned.
+    pub enabled: Option<bool>,
+    /// Environment variable holding the placeholder key (at least 16 bytes).
+    pub key_env: Option<String>,
+    /// Unchanged content blocks remembered so history is not rescanned. Default 10 000.
+    pub history_cache_entries: Option<u64>,
+}
+
 /// `[quota]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,6 +234,7 @@ pub const SECTIONS: &[&str] = &[
     "forwarding",
     "auth",
     "quota",
+    "redaction",
     "log",
 ];
 

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Quota,
-    QuotaStore, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+    QuotaStore, Redaction, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
@@ -138,6 +138,7 @@ pub(crate) fn validate(
     let forwarding = forwarding(&mut c, take("forwarding"));
     let auth = crate::auth_section::auth(&mut c, take("auth"), env);
     let quota = quota(&mut c, take("quota"), env);
+    let redaction = redaction(&mut c, take("redaction"), env);
     let log = log(&mut c, take("log"));
 
     match (server, admin) {
@@ -148,6 +149,7 @@ pub(crate) fn validate(
             forwarding,
             auth,
             quota,
+            redaction,
             log,
         }),
         _ => Err(ConfigErrors(c.problems)),
@@ -382,6 +384,39 @@ fn quota(c: &mut Collector<'_>, value: Option<toml::Value>, env: &dyn Environmen
         policies_reload: c.millis("quota.policies_reload_ms", q.policies_reload_ms, 1_000, 10),
         prices_file: q.prices_file.unwrap_or_else(|| "config/prices.toml".into()),
         lease: c.millis("quota.lease_ms", q.lease_ms, 660_000, 1),
+    }
+}
+
+/// Shortest placeholder key: shorter keys make placeholders guessable.
+const REDACTION_KEY_MIN_BYTES: usize = 16;
+
+fn redaction(
+    c: &mut Collector<'_>,
+    value: Option<toml::Value>,
+    env: &dyn Environment,
+) -> Redaction {
+    let r = value
+        .and_then(|v| c.section::<raw::Redaction>("redaction", v))
+        .unwrap_or_default();
+    let key = r.key_env.as_ref().and_then(|var| match env.var(var) {
+        Some(v) if v.len() >= REDACTION_KEY_MIN_BYTES => Some(Secret::new(v.into_bytes())),
+        Some(_) => {
+            c.push(
+                "redaction.key_env",
+                format!("the key in {var} is shorter than {REDACTION_KEY_MIN_BYTES} bytes; use a long random value (e.g. `openssl rand -hex 32`)"),
+            );
+            None
+        }
+        None => {
+            c.push("redaction.key_env", format!("environment variable {var} is not set"));
+            None
+        }
+    });
+    Redaction {
+        enabled: r.enabled.unwrap_or(true),
+        key,
+        history_cache_entries: usize::try_from(r.history_cache_entries.unwrap_or(10_000))
+            .unwrap_or(usize::MAX),
     }
 }
 

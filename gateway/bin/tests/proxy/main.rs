@@ -9,6 +9,7 @@ mod config_cli;
 mod identity;
 mod metrics;
 mod quota;
+mod redaction;
 mod refusals;
 mod routes;
 mod shutdown;
