@@ -184,7 +184,16 @@ async fn mixed_traffic(mock: &MockProvider, gw: &TestGateway) -> usize {
     );
     let reply = http::send(post_json(&gw.url("/v1/nope"), &[BEARER], "{}")).await;
     assert_eq!(reply.status, 404);
-    9
+    // A pasted key (generated, never committed) feeds the redaction panel.
+    let key = format!(
+        "AKIA{}",
+        &uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16]
+    )
+    .replace(['0', '1', '8', '9'], "Q");
+    let body = serde_json::json!({"model": "claude-sonnet-4-6", "max_tokens": 64,
+        "messages": [{"role": "user", "content": format!("deploy with {key}")}]});
+    assert_eq!(messages(gw, &body.to_string()).await.status, 200);
+    10
 }
 
 #[tokio::test]
