@@ -165,6 +165,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<Drained, StartError> {
+    let (proxy_addr, admin_addr) = (listeners.proxy.local_addr(), listeners.admin.local_addr());
     let gw = Arc::new(Gateway::new(config).await?);
     gw.auth.start().await;
     let tls = match &config.server.tls {
@@ -209,6 +210,18 @@ pub async fn run(
         admin_options,
         shutdown.cancelled_owned(),
     );
+    // Every stage is built: only now is the gateway announced as listening (tests and
+    // orchestrators wait for this line).
+    if let (Ok(proxy), Ok(admin)) = (proxy_addr, admin_addr) {
+        tracing::info!(
+            target: "llm_gateway",
+            proxy = %proxy,
+            admin = %admin,
+            tls = config.server.tls.is_some(),
+            version = env!("CARGO_PKG_VERSION"),
+            "listening"
+        );
+    }
     let (drained, _) = tokio::join!(proxy, admin);
     Ok(drained)
 }

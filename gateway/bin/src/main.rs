@@ -223,7 +223,6 @@ fn serve(config: Config) -> ExitCode {
                 return ExitCode::from(EXIT_CANNOT_START);
             }
         };
-        let (proxy, admin) = (listeners.proxy.local_addr(), listeners.admin.local_addr());
         let shutdown = CancellationToken::new();
         let signals = shutdown.clone();
         tokio::spawn(async move {
@@ -231,17 +230,7 @@ fn serve(config: Config) -> ExitCode {
             tracing::info!("shutdown signal received");
             signals.cancel();
         });
-        let run = gateway_app::run(&config, listeners, shutdown);
-        if let (Ok(proxy), Ok(admin)) = (proxy, admin) {
-            tracing::info!(
-                proxy = %proxy,
-                admin = %admin,
-                tls = config.server.tls.is_some(),
-                version = env!("CARGO_PKG_VERSION"),
-                "listening"
-            );
-        }
-        match run.await {
+        match gateway_app::run(&config, listeners, shutdown).await {
             Ok(drained) => {
                 tracing::info!(?drained, "stopped");
                 ExitCode::SUCCESS
