@@ -79,6 +79,28 @@ pub async fn open(req: Request<Full<Bytes>>) -> Response<Incoming> {
     client().request(req).await.expect("request failed")
 }
 
+/// Reads a live body until the text received so far contains `needle`; `None` if the body
+/// ends, fails, or `timeout` passes first. The body stays open for the caller.
+pub async fn read_until(
+    body: &mut Incoming,
+    needle: &str,
+    timeout: std::time::Duration,
+) -> Option<String> {
+    tokio::time::timeout(timeout, async {
+        let mut seen = String::new();
+        while !seen.contains(needle) {
+            let frame = body.frame().await?.ok()?;
+            if let Some(data) = frame.data_ref() {
+                seen.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        Some(seen)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// A request with a JSON body and the given headers.
 pub fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Request<Full<Bytes>> {
     let mut b = Request::post(url).header("content-type", "application/json");

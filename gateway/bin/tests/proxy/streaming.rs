@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use gateway_testkit::http::{self, messages_body, post_json};
-use http_body_util::BodyExt;
 use mock_provider::Script;
 
 use super::{BEARER, WAIT, pair, pair_with};
@@ -25,18 +24,10 @@ async fn events_arrive_before_the_stream_ends_and_a_client_disconnect_cancels_up
     .await;
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
-    let mut seen = String::new();
     // If the gateway buffered, this would wait for the minute and hit the bound instead.
-    tokio::time::timeout(WAIT, async {
-        while !seen.contains("content_block_delta") {
-            let frame = body.frame().await.expect("stream open").expect("frame");
-            if let Some(data) = frame.data_ref() {
-                seen.push_str(&String::from_utf8_lossy(data));
-            }
-        }
-    })
-    .await
-    .expect("first delta relayed while the provider is mid-stream");
+    let seen = http::read_until(&mut body, "content_block_delta", WAIT)
+        .await
+        .expect("first delta relayed while the provider is mid-stream");
     assert!(seen.starts_with("event: message_start"), "{seen}");
     drop(body);
     assert!(
