@@ -143,7 +143,10 @@ async fn every_signature_family_is_accepted_and_every_attack_refused_before_the_
             "unknown_kid",
         ),
         ("tampered payload", tampered, "bad_signature"),
-        ("truncated", good[..good.len() - 12].to_owned(), "malformed"),
+        // Cut so the signature segment is 4n+1 characters long, which no base64 text
+        // can be. (Cutting 12 was not deterministic: one time in sixteen the shorter
+        // segment was still valid base64 and the verdict was bad_signature instead.)
+        ("truncated", truncated_to_invalid_base64(&good), "malformed"),
         ("oversized", oversized, "malformed"),
         ("garbage", "eyJ!!!.@@@.###".to_owned(), "malformed"),
     ];
@@ -376,4 +379,15 @@ async fn token_mint_cli_makes_a_token_the_gateway_accepts() {
         gw.logs().contains("\"subject\":\"gina\""),
         "the principal is on the request span"
     );
+}
+
+/// `token` with its signature segment cut to a length of 4n+1 (always invalid base64),
+/// at least 8 characters shorter than it was.
+fn truncated_to_invalid_base64(token: &str) -> String {
+    let signature_len = token.len() - token.rfind('.').unwrap() - 1;
+    let mut cut = 8;
+    while (signature_len - cut) % 4 != 1 {
+        cut += 1;
+    }
+    token[..token.len() - cut].to_owned()
 }
