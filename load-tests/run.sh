@@ -12,7 +12,9 @@
 # DURATION, WARMUP, BODY_BYTES, RATE_CONNECTIONS, MAX_CONNECTIONS, LOADGEN_THREADS, ROUNDS
 # (repeats of (a)+(b), alternating; the overhead checked is the worse median), STRICT=1 (exit 1
 # when a target is missed), QUOTA_STORE=memory|redis (redis: starts a redis-server on a free
-# loopback port and points the gateway's quota store at it).
+# loopback port and points the gateway's quota store at it), TRANSCRIPTS=on|off (default on, as
+# in the shipped config: records go to a fresh directory under the run's work dir; its size and
+# the writer's counters are printed at the end).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +31,7 @@ ROUNDS=${ROUNDS:-1}
 STRICT=${STRICT:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 QUOTA_STORE=${QUOTA_STORE:-memory}
+TRANSCRIPTS=${TRANSCRIPTS:-on}
 
 # The targets of issue 2 on a 2-core machine shared by load generator, gateway and mock.
 OVERHEAD_P99_MAX_MS=0.5
@@ -117,6 +120,8 @@ fi
     export GATEWAY__SERVER__LISTEN=127.0.0.1:0
     export GATEWAY__ADMIN__LISTEN=127.0.0.1:0
     export GATEWAY__QUOTA__POLICIES_DIR="$WORK/policies"
+    export GATEWAY__TRANSCRIPTS__DIR="$WORK/transcripts"
+    if [[ $TRANSCRIPTS == off ]]; then export GATEWAY__TRANSCRIPTS__ENABLED=false; fi
     export GATEWAY__LOG__LEVEL='warn,llm_gateway=info'
     export GATEWAY__LOG__FORMAT=json
     exec "$BIN/llm-gateway" serve --config config/gateway.toml
@@ -177,6 +182,8 @@ loadgen direct-max --url "$DIRECT_URL" --max --duration "$DURATION" --warmup "$W
     --connections "$MAX_CONNECTIONS"
 
 RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$GATEWAY_PID/status")
+ADMIN_ADDR=$(sed -n '/"listening"/s/.*"admin":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p' "$WORK/gateway.err" | head -1)
+TRANSCRIPT_COUNTS=$(curl -s "http://$ADMIN_ADDR/metrics" | grep '^llm_gateway_transcript_records_total' | tr '\n' ' ' || true)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- summary
@@ -218,6 +225,11 @@ V_RSS=$(verdict "$RSS_MB < $RSS_MAX_MB")
 echo
 echo "machine: $(nproc) CPUs, load $LOAD_BEFORE before, $LOAD_AFTER after; body $BODY_BYTES bytes; $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "gateway peak RSS (VmHWM) $RSS_MB MB; direct max throughput (reference) $DIRECT_MAX req/s"
+if [[ $TRANSCRIPTS == on ]]; then
+    echo "transcripts: $(du -sh "$WORK/transcripts" 2>/dev/null | cut -f1) on disk; $TRANSCRIPT_COUNTS"
+else
+    echo "transcripts: off"
+fi
 echo
 # CPU per request of each process (warm-up included), and the throughput that the machine's
 # CPUs could give at that cost if nothing else ran.

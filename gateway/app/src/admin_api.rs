@@ -87,6 +87,13 @@ pub(crate) fn service(
                     "quota store unreachable: running on the policies' on_store_error fallback",
                 );
             }
+            if let Some(t) = &gw.transcripts
+                && !t.recorder().health().healthy
+            {
+                problems.push(
+                    "transcript sink failing: records are retained and retried, then dropped (see llm_gateway_transcript_records_total and the log)",
+                );
+            }
             let response = gateway_admin::respond(req.method(), &path, &readiness, &problems);
             Ok(response.map(ResponseBody::from))
         }) as AdminFuture
@@ -97,6 +104,13 @@ pub(crate) fn service(
 /// brought up to date first.
 fn metrics(gw: &Gateway) -> Response<ResponseBody> {
     gw.metrics.sync_auth_failures(&gw.auth.failure_counts());
+    if let Some(t) = &gw.transcripts {
+        let counts = t.recorder().counters().snapshot();
+        gw.metrics.sync_transcripts(
+            &counts.records_total(),
+            counts.queue_depth + counts.retained,
+        );
+    }
     let mut r = Response::new(ResponseBody::from(Bytes::from(gw.metrics.render())));
     r.headers_mut().insert(
         header::CONTENT_TYPE,

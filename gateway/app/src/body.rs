@@ -23,6 +23,8 @@ pub(crate) enum ResponseBody {
     Relay(Relay),
     /// The provider's body, relayed and metered.
     Observed(Box<crate::metering::Observed>),
+    /// A metered body with this request's placeholders restored for the client.
+    Restored(Box<crate::restore::Restored>),
 }
 
 impl ResponseBody {
@@ -50,6 +52,7 @@ impl Body for ResponseBody {
             Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Self::Relay(r) => Pin::new(r).poll_frame(cx),
             Self::Observed(o) => Pin::new(o.as_mut()).poll_frame(cx),
+            Self::Restored(r) => Pin::new(r.as_mut()).poll_frame(cx),
         }
     }
 
@@ -58,6 +61,7 @@ impl Body for ResponseBody {
             Self::Full(b) => b.is_none(),
             Self::Relay(r) => r.is_end_stream(),
             Self::Observed(o) => o.is_end_stream(),
+            Self::Restored(r) => r.is_end_stream(),
         }
     }
 
@@ -66,6 +70,7 @@ impl Body for ResponseBody {
             Self::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Self::Relay(r) => r.size_hint(),
             Self::Observed(o) => o.size_hint(),
+            Self::Restored(r) => r.size_hint(),
         }
     }
 }
@@ -89,6 +94,11 @@ impl InFlight {
             status: None,
             start,
         }
+    }
+
+    /// When the request arrived.
+    pub(crate) fn started(&self) -> Instant {
+        self.start
     }
 
     pub(crate) fn route(&mut self, route: &'static str) {

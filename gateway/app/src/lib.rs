@@ -20,11 +20,16 @@
 mod admin_api;
 mod auth_fetch;
 mod body;
+mod encoding;
 mod metering;
 mod pipeline;
 mod redaction;
+mod redactors;
+mod restore;
 mod routes;
 mod stack;
+mod transcript_sinks;
+mod transcripts;
 
 use std::sync::Arc;
 
@@ -42,6 +47,8 @@ pub use stack::REQUEST_ID_HEADER;
 
 /// The admin listener drains quickly: its requests are short.
 const ADMIN_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest the transcript writer may take to write its queue at shutdown.
+const TRANSCRIPT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Admin connections served at once.
 const ADMIN_MAX_CONNECTIONS: usize = 64;
 
@@ -63,6 +70,9 @@ pub enum StartError {
     /// The redaction engine could not start.
     #[error(transparent)]
     Redaction(#[from] redaction::RedactionSetupError),
+    /// The transcript sink could not start.
+    #[error(transparent)]
+    Transcripts(#[from] transcripts::TranscriptSetupError),
     /// The shared quota store cannot be reached.
     #[error("quota store: {0}")]
     Store(String),
@@ -87,7 +97,8 @@ impl StartError {
 pub struct Gateway {
     auth: Arc<Authenticator>,
     metering: Arc<metering::Metering>,
-    redaction: Option<redaction::Redaction>,
+    redaction: Option<Arc<redaction::Redaction>>,
+    transcripts: Option<transcripts::Transcripts>,
     admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
     prefixes: Vec<String>,
@@ -113,6 +124,8 @@ impl Gateway {
             .map_err(|e| StartError::Prices(e.to_string()))?;
         let policies = gateway_policy::PolicySet::load_dir(&q.policies_dir)
             .map_err(|e| StartError::Policies(e.to_string()))?;
+        // Every policy's engine is built now: a rule the engine refuses stops the start.
+        let redaction = redaction::Redaction::new(&config.redaction, &policies)?;
         let (store, shared): (Arc<dyn gateway_quota::Store>, bool) = match &q.store {
             gateway_config::QuotaStore::Memory => {
                 (Arc::new(gateway_quota::MemoryStore::default()), false)
@@ -134,10 +147,18 @@ impl Gateway {
             q.lease,
             metrics.clone(),
         ));
-        metering::reload::spawn(&metering, q.policies_dir.clone(), q.policies_reload);
+        // Shared with the reload task, which prepares the engines of every new policy set.
+        let redaction = redaction.map(Arc::new);
+        metering::reload::spawn(
+            &metering,
+            redaction.clone(),
+            q.policies_dir.clone(),
+            q.policies_reload,
+        );
         Ok(Self {
             metering,
-            redaction: redaction::Redaction::new(&config.redaction)?,
+            redaction,
+            transcripts: transcripts::Transcripts::new(&config.transcripts)?,
             admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
@@ -223,5 +244,13 @@ pub async fn run(
         );
     }
     let (drained, _) = tokio::join!(proxy, admin);
+    // Every response has ended or been dropped: write what the transcript queue holds.
+    let writer_gw = gw.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(t) = &writer_gw.transcripts {
+            t.shutdown(TRANSCRIPT_DRAIN_TIMEOUT);
+        }
+    })
+    .await;
     Ok(drained)
 }

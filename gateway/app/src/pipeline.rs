@@ -2,7 +2,7 @@
 //! sit in `stack.rs`; everything that depends on who is calling and what they ask for is here,
 //! one stage per line, each with the reason it sits where it does.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use gateway_core::{ErrorKind, GatewayError, Surface};
@@ -16,6 +16,7 @@ use crate::{
     Gateway, ResponseBody,
     body::{InFlight, Measured},
     routes::{self, Endpoint, Resolved},
+    transcripts::{Outcome as TranscriptOutcome, PolicyMode, RequestFacts as TranscriptFacts},
 };
 
 /// Handles one client request. Never fails: every refusal becomes a response in the
@@ -87,7 +88,14 @@ async fn respond(
     if let Some(p) = &product {
         span.record("product", p.as_str());
     }
-    match proxy(gw, endpoint, req, peer, upstream_wait).await {
+    let request = RequestContext {
+        endpoint,
+        peer,
+        request_id: &request_id,
+        product: product.as_deref(),
+        arrival: in_flight.started(),
+    };
+    match proxy(gw, request, req, upstream_wait).await {
         Ok(response) => response,
         Err(e) => {
             log_refusal(&e);
@@ -96,15 +104,25 @@ async fn respond(
     }
 }
 
+/// What is known about a request before its stages run.
+#[derive(Clone, Copy, Debug)]
+struct RequestContext<'a> {
+    endpoint: Endpoint,
+    peer: std::net::SocketAddr,
+    request_id: &'a str,
+    product: Option<&'a str>,
+    arrival: Instant,
+}
+
 /// The stages of a proxied request.
 async fn proxy(
     gw: &Gateway,
-    endpoint: Endpoint,
+    request: RequestContext<'_>,
     req: Request<Incoming>,
-    peer: std::net::SocketAddr,
     upstream_wait: &mut Duration,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let (head, body) = req.into_parts();
+    let RequestContext { endpoint, peer, .. } = request;
+    let (mut head, body) = req.into_parts();
 
     // 1. Authenticate first: budgets belong to principals, and a stranger must not make us
     //    read a 32 MiB body or reach the provider.
@@ -115,6 +133,9 @@ async fn proxy(
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
     //    the whole request before anything leaves for the provider.
     let body = read_body(body, &head.headers, gw.body_max_bytes).await?;
+    //    Compressed bodies are decoded here (bounded on the decoded size) and forwarded
+    //    decoded: every later stage reads JSON.
+    let body = crate::encoding::decode(body, &mut head.headers, gw.body_max_bytes)?;
 
     // 3. Meter and reserve: after authentication (budgets belong to principals), before
     //    anything leaves for the provider (nothing is spent unreserved). All buckets of the
@@ -127,13 +148,38 @@ async fn proxy(
 
     // 4. Redact: after the quota stage (a refused request needs no scan), before anything
     //    leaves for the provider. A body that cannot be read is refused, never forwarded
-    //    unscanned.
-    let body = match &gw.redaction {
-        Some(r) => r.redact(endpoint, &head.headers, body, &gw.metrics)?,
-        None => body,
+    //    unscanned. The request's policy picks rules, allowlist, on/off and restore.
+    let policy = admission
+        .as_ref()
+        .map_or_else(|| gw.metering.policy_for(&principal), |a| a.policy.clone());
+    let redacted = match &gw.redaction {
+        Some(r) => r.redact(endpoint, policy.as_deref(), body, &gw.metrics)?,
+        None => crate::redaction::Redacted::unscanned(body),
+    };
+    let body = redacted.body.clone();
+
+    // 5. Begin the transcript record: after redaction (the recorder only ever sees the body
+    //    as forwarded), before forwarding (the record times the whole exchange). Only a
+    //    handle and `Bytes` clones here; parsing and writing happen on the writer thread.
+    let mut tee = match (&gw.transcripts, &admission) {
+        (Some(transcripts), Some(admission)) => transcripts.begin(TranscriptFacts {
+            endpoint,
+            headers: &head.headers,
+            request_id: request.request_id,
+            product: request.product,
+            principal: &principal,
+            model: &admission.hold.model,
+            body: &body,
+            scanned: redacted.scanned,
+            redactions: &redacted.redactions,
+            policy_mode: PolicyMode::of(policy.as_deref()),
+            arrival: request.arrival,
+            started_at: SystemTime::now() - request.arrival.elapsed(),
+        }),
+        _ => None,
     };
 
-    // 5. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
+    // 6. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
     //    include_usage), the client's headers minus credentials and hop-by-hop headers, the
     //    provider key injected. Provider errors come back as ordinary responses, unchanged.
     let sent = Instant::now();
@@ -150,28 +196,45 @@ async fn proxy(
         })
         .await;
     *upstream_wait = sent.elapsed();
-    let response = response?;
+    let response = match response.map_err(GatewayError::from) {
+        Ok(response) => response,
+        Err(e) => {
+            // The provider was not reached or did not answer: still one record, no content.
+            if let Some(tee) = tee.take() {
+                tee.finish(TranscriptOutcome::refused(e.kind().status()));
+            }
+            return Err(e);
+        }
+    };
 
-    // 6. Relay the response as it arrives; metered responses settle their reservation from
-    //    the reported usage when the body ends or the client leaves.
+    // 7. Relay the response as it arrives; metered responses settle their reservation from
+    //    the reported usage when the body ends or the client leaves, and complete their
+    //    transcript record.
     let Some(admission) = admission else {
         return Ok(response.map(ResponseBody::Relay));
     };
-    let ok = response.status().is_success();
+    let status = response.status();
     let sse = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
+    if let Some(tee) = &mut tee {
+        tee.response_started(sse);
+    }
     let mut response = response.map(|relay| {
         ResponseBody::Observed(Box::new(crate::metering::Observed::new(
             relay,
             admission.hold,
             sse,
-            ok,
+            status,
             gw.metrics.clone(),
+            tee,
         )))
     });
+    // Restore (policy opt-in) wraps Observed: metering and transcripts see the provider's
+    // frames with placeholders; only the client gets the originals back.
+    response = crate::restore::wrap(response, redacted.restore, endpoint, &gw.metrics);
     if let Some(remaining) = admission.remaining_micro_usd
         && let Ok(v) = format!("{}.{:06}", remaining / 1_000_000, remaining % 1_000_000).parse()
     {

@@ -1,26 +1,67 @@
 //! The redaction stage: every model request body is scanned before it leaves for the provider;
 //! secrets become deterministic placeholders (`gwx_<kind>_<16>`), so the provider's prompt
-//! cache still hits on the next turn. A body the gateway cannot read (compressed, not JSON) is
-//! refused, never forwarded unscanned. Only rule names and counts are logged or counted.
+//! cache still hits on the next turn. A body the gateway cannot read (not JSON; compressed
+//! bodies are decoded earlier, in `encoding.rs`) is refused, never forwarded unscanned. Only
+//! rule names and counts are logged or counted.
 //!
-//! Not yet here: per-policy switches, allowlists and extra rules; restoring placeholders in
-//! responses (the engine's `Restorer` exists).
+//! The request's policy decides the details (`[policy.redaction]`): extra rules and an
+//! allowlist (its engine, from [`Redactors`]), `enabled = false` (forwarded unscanned, said so
+//! in [`Redacted::scanned`]), and `restore = true` (the restore map is kept for the response,
+//! see `restore.rs`). The gateway-wide `[redaction] enabled` switch comes first.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use gateway_core::{ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
-use gateway_redact::{HistoryCache, RedactError, Redactor, RedactorConfig, Surface, TenantKey};
-use http::{HeaderMap, header};
+use gateway_policy::{Policy, PolicyErrors, PolicySet};
+use gateway_redact::{HistoryCache, RedactError, RestoreMap, Surface, TenantKey};
 
-use crate::routes::Endpoint;
+use crate::{
+    redactors::{Prepared, Redactors},
+    routes::Endpoint,
+};
+
+/// What the redaction stage hands the later stages.
+#[derive(Debug)]
+pub(crate) struct Redacted {
+    /// The body to forward.
+    pub(crate) body: Bytes,
+    /// Whether `body` went through the scanner (false: redaction off for the gateway or the
+    /// policy, or a route without a model body).
+    pub(crate) scanned: bool,
+    /// Replacements by rule name (value-free), for transcripts.
+    pub(crate) redactions: Vec<(&'static str, u32)>,
+    /// Placeholder → original for this request, only when the policy restores and something
+    /// was redacted. Never logged (masked `Debug`).
+    pub(crate) restore: Option<Arc<RestoreMap>>,
+}
+
+impl Redacted {
+    /// `body` as is, not scanned.
+    pub(crate) fn unscanned(body: Bytes) -> Self {
+        Self {
+            body,
+            scanned: false,
+            redactions: Vec::new(),
+            restore: None,
+        }
+    }
+
+    fn clean(body: Bytes) -> Self {
+        Self {
+            scanned: true,
+            ..Self::unscanned(body)
+        }
+    }
+}
 
 /// The scanner and its memory of unchanged history blocks.
 #[derive(Debug)]
 pub(crate) struct Redaction {
-    redactor: Redactor,
-    cache: Mutex<HistoryCache>,
+    redactors: Redactors,
+    /// Sharded inside; shared by all requests without a lock around the scan.
+    cache: HistoryCache,
 }
 
 /// Redaction could not start.
@@ -29,9 +70,11 @@ pub(crate) struct Redaction {
 pub struct RedactionSetupError(String);
 
 impl Redaction {
-    /// `None` when redaction is switched off.
+    /// `None` when redaction is switched off. Builds the engine of every policy of `policies`
+    /// that adds rules or an allowlist; a rule the engine refuses is a policy problem.
     pub(crate) fn new(
         config: &gateway_config::Redaction,
+        policies: &PolicySet,
     ) -> Result<Option<Self>, RedactionSetupError> {
         if !config.enabled {
             tracing::warn!("secret redaction is OFF: request bodies reach the provider unscanned");
@@ -52,53 +95,60 @@ impl Redaction {
             }
         };
         let key = TenantKey::new(key).map_err(|e| RedactionSetupError(e.to_string()))?;
-        let redactor = Redactor::new(RedactorConfig::new(key))
-            .map_err(|e| RedactionSetupError(e.to_string()))?;
+        let redactors =
+            Redactors::new(key, policies).map_err(|e| RedactionSetupError(e.to_string()))?;
         Ok(Some(Self {
-            redactor,
-            cache: Mutex::new(HistoryCache::new(config.history_cache_entries)),
+            redactors,
+            cache: HistoryCache::new(config.history_cache_entries),
         }))
     }
 
-    /// The body with every secret replaced; the input itself (no copy) when none was found.
+    /// Builds the engines a new policy set needs, before it goes live (hot reload).
+    pub(crate) fn prepare(&self, set: &PolicySet) -> Result<Prepared, PolicyErrors> {
+        self.redactors.prepare(set)
+    }
+
+    /// Puts engines from [`Redaction::prepare`] in force.
+    pub(crate) fn install(&self, prepared: Prepared) {
+        self.redactors.install(prepared);
+    }
+
+    /// The body with every secret replaced (the input itself, no copy, when none was found),
+    /// under the rules of `policy` (the request's, if it has one).
     pub(crate) fn redact(
         &self,
         endpoint: Endpoint,
-        headers: &HeaderMap,
+        policy: Option<&Policy>,
         body: Bytes,
         metrics: &Metrics,
-    ) -> Result<Bytes, GatewayError> {
+    ) -> Result<Redacted, GatewayError> {
         let surface = match endpoint {
             Endpoint::Messages | Endpoint::CountTokens => Surface::AnthropicMessages,
             Endpoint::ChatCompletions => Surface::OpenAiChat,
             Endpoint::Responses => Surface::OpenAiResponses,
-            Endpoint::Models => return Ok(body),
+            Endpoint::Models => return Ok(Redacted::unscanned(body)),
         };
-        if let Some(encoding) = headers
-            .get(header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.trim().eq_ignore_ascii_case("identity"))
-        {
-            return Err(GatewayError::new(
-                ErrorKind::UnsupportedMediaType,
-                format!(
-                    "request bodies with content-encoding `{encoding}` are not accepted: the gateway scans every request for secrets before forwarding it; send the body uncompressed"
-                ),
-            ));
+        if let Some(p) = policy.filter(|p| !p.redaction.enabled) {
+            tracing::debug!(policy = %p.name, "redaction is off for this policy: forwarded unscanned");
+            return Ok(Redacted::unscanned(body));
         }
         if body.is_empty() {
-            return Ok(body);
+            return Ok(Redacted::clean(body));
         }
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let redaction = self
-            .redactor
-            .redact_request(&body, surface, &mut cache)
+        let redactor = self.redactors.for_policy(policy).map_err(|e| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                "the secret scanner for your policy could not be built; the request was not forwarded",
+            )
+            .with_source(e)
+        })?;
+        let redaction = redactor
+            .redact_request(&body, surface, &self.cache)
             .map_err(refusal)?;
-        drop(cache);
         if redaction.is_unchanged() {
-            return Ok(body);
+            return Ok(Redacted::clean(body));
         }
-        let (redacted, report, _restore) = redaction.into_parts();
+        let (redacted, report, restore) = redaction.into_parts();
         let mut rules = String::new();
         for (rule, count) in report.counts() {
             metrics
@@ -111,7 +161,13 @@ impl Redaction {
             rules.push_str(&format!("{rule}:{count}"));
         }
         tracing::info!(redacted = report.total(), rules = %rules, "secrets redacted");
-        Ok(Bytes::from(redacted.into_owned()))
+        let restores = policy.is_some_and(|p| p.redaction.restore) && !restore.is_empty();
+        Ok(Redacted {
+            body: Bytes::from(redacted.into_owned()),
+            scanned: true,
+            redactions: report.counts().collect(),
+            restore: restores.then(|| Arc::new(restore)),
+        })
     }
 }
 

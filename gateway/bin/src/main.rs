@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use gateway_config::{Config, LogFormat, ProcessEnvironment};
 use tokio_util::sync::CancellationToken;
 
+mod transcripts_cli;
+
 /// `EX_CONFIG` from sysexits.h: the configuration is wrong.
 const EXIT_BAD_CONFIG: u8 = 78;
 /// `EX_UNAVAILABLE`: a listener could not be bound or a component could not start.
@@ -42,6 +44,30 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Read recorded transcripts.
+    Transcripts {
+        #[command(subcommand)]
+        command: TranscriptsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TranscriptsCommand {
+    /// Print one agent session's conversation: turns, tool calls, usage and cost per turn.
+    Show {
+        /// The session id (the `x-claude-code-session-id` header of its requests).
+        #[arg(long)]
+        session: String,
+        /// The transcript directory (default: `transcripts.dir` of the config).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The config file, read only for `transcripts.dir`.
+        #[arg(long, default_value = "config/gateway.toml")]
+        config: PathBuf,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -161,6 +187,15 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Transcripts {
+            command:
+                TranscriptsCommand::Show {
+                    session,
+                    dir,
+                    config,
+                    json,
+                },
+        } => transcripts_cli::show(&transcripts_cli::resolve_dir(dir, &config), &session, json),
         Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
             Ok(cfg) => serve(cfg),
             Err(problems) => {

@@ -19,6 +19,7 @@ mod auth_section;
 mod env;
 mod problems;
 pub mod raw;
+mod transcripts_section;
 mod validate;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -45,6 +46,8 @@ pub struct Config {
     pub quota: Quota,
     /// Secret redaction of request bodies.
     pub redaction: Redaction,
+    /// Transcript recording.
+    pub transcripts: Transcripts,
     /// Log output.
     pub log: Log,
 }
@@ -94,6 +97,70 @@ pub struct Redaction {
     pub key: Option<Secret<Vec<u8>>>,
     /// Entries of the unchanged-history cache.
     pub history_cache_entries: usize,
+}
+
+/// Transcript recording settings.
+#[derive(Debug, Clone)]
+pub struct Transcripts {
+    /// Record model requests (per-policy sampling and mode apply).
+    pub enabled: bool,
+    /// Where records go.
+    pub sink: TranscriptSink,
+    /// Request header naming the agent session (lowercase).
+    pub session_header: String,
+    /// Records waiting for the writer; more are dropped and counted.
+    pub queue_capacity: usize,
+    /// Longest a record waits before its batch is written.
+    pub flush_interval: Duration,
+}
+
+/// A transcript sink.
+#[derive(Debug, Clone)]
+pub enum TranscriptSink {
+    /// JSON Lines files under a directory, by day.
+    File(TranscriptFiles),
+    /// Compressed objects in S3-compatible storage.
+    S3(TranscriptS3),
+}
+
+/// The file sink.
+#[derive(Debug, Clone)]
+pub struct TranscriptFiles {
+    /// Root directory (`transcripts.dir`).
+    pub dir: PathBuf,
+    /// Rotate the active file past this size.
+    pub rotate_bytes: u64,
+    /// Rotate the active file after this long.
+    pub rotate_age: Duration,
+    /// Days kept; 0 keeps everything.
+    pub retention_days: u32,
+    /// Compress rotated files with zstd.
+    pub compress: bool,
+}
+
+/// The S3 sink.
+#[derive(Debug, Clone)]
+pub struct TranscriptS3 {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region.
+    pub region: String,
+    /// Endpoint of an S3-compatible service; `None` = AWS.
+    pub endpoint: Option<String>,
+    /// Key prefix.
+    pub prefix: String,
+    /// Access key id.
+    pub access_key_id: Secret<String>,
+    /// Secret access key.
+    pub secret_access_key: Secret<String>,
+    /// Allow a plain-HTTP endpoint.
+    pub allow_http: bool,
+    /// Upload each partition's object at least this often.
+    pub object_max_age: Duration,
+    /// Records per object at most.
+    pub object_max_records: usize,
+    /// Bytes kept while uploads fail.
+    pub buffer_max_bytes: usize,
 }
 
 /// Where quota buckets live.

@@ -56,6 +56,60 @@ pub struct Redaction {
     pub history_cache_entries: Option<u64>,
 }
 
+/// `[transcripts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcripts {
+    /// Default true: every model request is recorded (per-policy sampling and mode apply).
+    pub enabled: Option<bool>,
+    /// `file` (default) or `s3`.
+    pub sink: Option<String>,
+    /// File sink root. Default `transcripts`.
+    pub dir: Option<PathBuf>,
+    /// Request header naming the agent session. Default `x-claude-code-session-id`.
+    pub session_header: Option<String>,
+    /// Rotate the active file past this size. Default 64 MiB.
+    pub rotate_bytes: Option<u64>,
+    /// Rotate the active file after this long. Default 1 h.
+    pub rotate_age_ms: Option<u64>,
+    /// Delete day directories older than this; 0 keeps everything. Default 30.
+    pub retention_days: Option<u64>,
+    /// Compress rotated files with zstd. Default true.
+    pub compress: Option<bool>,
+    /// Records waiting for the writer; more are dropped and counted. Default 8192.
+    pub queue_capacity: Option<u64>,
+    /// Longest a record waits before its batch is written. Default 100.
+    pub flush_ms: Option<u64>,
+    /// `[transcripts.s3]`, with `sink = "s3"`.
+    pub s3: Option<TranscriptsS3>,
+}
+
+/// `[transcripts.s3]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptsS3 {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region. Default `us-east-1`.
+    pub region: Option<String>,
+    /// Endpoint of an S3-compatible service (MinIO, R2, moto); default AWS.
+    pub endpoint: Option<String>,
+    /// Key prefix. Default `transcripts`.
+    pub prefix: Option<String>,
+    /// Environment variable holding the access key id. Default `AWS_ACCESS_KEY_ID`.
+    pub access_key_id_env: Option<String>,
+    /// Environment variable holding the secret key. Default `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key_env: Option<String>,
+    /// Allow a plain-HTTP endpoint (loopback test servers). Default false.
+    pub allow_http: Option<bool>,
+    /// Upload a partition's object at least this often. Default 10 000.
+    pub object_max_age_ms: Option<u64>,
+    /// Records per object at most. Default 5000.
+    pub object_max_records: Option<u64>,
+    /// Bytes kept while uploads fail; older objects are dropped and counted. Default 256 MiB.
+    pub buffer_max_bytes: Option<u64>,
+}
+
 /// `[quota]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -235,6 +289,7 @@ pub const SECTIONS: &[&str] = &[
     "auth",
     "quota",
     "redaction",
+    "transcripts",
     "log",
 ];
 

@@ -162,3 +162,68 @@ fn jwt_problems_are_reported_together() {
         "{errors}"
     );
 }
+
+#[test]
+fn transcripts_default_to_files_and_s3_problems_come_together() {
+    let c = Config::parse(&minimal(), &env()).unwrap();
+    assert!(c.transcripts.enabled);
+    assert_eq!(c.transcripts.session_header, "x-claude-code-session-id");
+    assert_eq!(c.transcripts.flush_interval, Duration::from_millis(100));
+    let TranscriptSink::File(files) = &c.transcripts.sink else {
+        panic!("the default sink is files");
+    };
+    assert_eq!(files.dir, std::path::PathBuf::from("transcripts"));
+    assert_eq!(files.retention_days, 30);
+
+    let env_with_dir = MapEnvironment::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("OPENAI_API_KEY", "sk-o"),
+        (
+            "GATEWAY__TRANSCRIPTS__DIR",
+            "/var/lib/llm-gateway/transcripts",
+        ),
+    ]);
+    let c = Config::parse(&minimal(), &env_with_dir).unwrap();
+    let TranscriptSink::File(files) = &c.transcripts.sink else {
+        panic!("files");
+    };
+    assert_eq!(
+        files.dir,
+        std::path::PathBuf::from("/var/lib/llm-gateway/transcripts")
+    );
+
+    let text = minimal()
+        + "[transcripts]\nsink = \"s3\"\nflush_ms = 60000\nrotate_bytes = 10\nsession_header = \"bad header\"\n[transcripts.s3]\nbucket = \"b\"\nendpoint = \"not a url\"\n";
+    let errors = Config::parse(&text, &env()).unwrap_err();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "transcripts.flush_ms",
+        "transcripts.rotate_bytes",
+        "transcripts.session_header",
+        "transcripts.s3.access_key_id_env",
+        "transcripts.s3.secret_access_key_env",
+        "transcripts.s3.endpoint",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
+    }
+
+    let s3_env = MapEnvironment::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("OPENAI_API_KEY", "sk-o"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "very-secret-key-value"),
+    ]);
+    let text = minimal()
+        + "[transcripts]\nsink = \"s3\"\n[transcripts.s3]\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n";
+    let c = Config::parse(&text, &s3_env).unwrap();
+    let TranscriptSink::S3(s3) = &c.transcripts.sink else {
+        panic!("s3");
+    };
+    assert_eq!(s3.bucket, "b");
+    assert!(s3.allow_http);
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("very-secret-key-value"), "{shown}");
+}

@@ -71,7 +71,7 @@ impl Collector<'_> {
         Duration::from_millis(ms)
     }
 
-    fn positive(&mut self, path: &str, value: Option<u64>, default: u64) -> usize {
+    pub(crate) fn positive(&mut self, path: &str, value: Option<u64>, default: u64) -> usize {
         let n = value.unwrap_or(default);
         if n == 0 {
             self.push(path, "must be greater than 0");
@@ -139,6 +139,7 @@ pub(crate) fn validate(
     let auth = crate::auth_section::auth(&mut c, take("auth"), env);
     let quota = quota(&mut c, take("quota"), env);
     let redaction = redaction(&mut c, take("redaction"), env);
+    let transcripts = crate::transcripts_section::transcripts(&mut c, take("transcripts"), env);
     let log = log(&mut c, take("log"));
 
     match (server, admin) {
@@ -150,6 +151,7 @@ pub(crate) fn validate(
             auth,
             quota,
             redaction,
+            transcripts,
             log,
         }),
         _ => Err(ConfigErrors(c.problems)),

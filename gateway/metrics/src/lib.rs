@@ -105,11 +105,13 @@ pub struct Metrics {
     pub restores_total: IntCounter,
     /// `transcript_records_total{outcome}`: transcript records written, dropped or failed.
     pub transcript_records_total: IntCounterVec,
+    /// `transcript_queue_records`: records waiting for the transcript writer.
+    pub transcript_queue_records: IntGauge,
     /// `inflight_requests`: client requests whose response has not ended.
     pub inflight_requests: IntGauge,
     /// `stream_client_disconnects_total`: streamed responses the client left before their end.
     pub stream_client_disconnects_total: IntCounter,
-    /// Serialises [`Metrics::sync_auth_failures`] so two scrapes never add the same delta.
+    /// Serialises the `sync_*` methods so two scrapes never add the same delta.
     auth_sync: Mutex<()>,
 }
 
@@ -221,6 +223,10 @@ impl Metrics {
                 "Transcript records by outcome.",
                 &["outcome"],
             )?,
+            transcript_queue_records: gauge(
+                "transcript_queue_records",
+                "Transcript records waiting for the writer (queued or retained for a retry).",
+            )?,
             inflight_requests: gauge(
                 "inflight_requests",
                 "Client requests whose response has not ended yet.",
@@ -287,6 +293,21 @@ impl Metrics {
             c.inc_by(total.saturating_sub(c.get()));
         }
     }
+
+    /// Brings `transcript_records_total` up to the transcript writer's own counts (by
+    /// outcome, as in [`TRANSCRIPT_OUTCOMES`]) and sets the queue gauge.
+    pub fn sync_transcripts(&self, counts: &[(&str, u64)], queued: u64) {
+        let _one_at_a_time = self
+            .auth_sync
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (outcome, total) in counts {
+            let c = self.transcript_records_total.with_label_values(&[outcome]);
+            c.inc_by(total.saturating_sub(c.get()));
+        }
+        self.transcript_queue_records
+            .set(i64::try_from(queued).unwrap_or(i64::MAX));
+    }
 }
 
 #[cfg(test)]
@@ -319,6 +340,7 @@ mod tests {
             "quota_degraded",
             "restores_total",
             "transcript_records_total",
+            "transcript_queue_records",
             "inflight_requests",
             "stream_client_disconnects_total",
         ] {

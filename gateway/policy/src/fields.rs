@@ -121,8 +121,20 @@ pub(crate) fn usd(out: &mut FileProblems<'_>, key: &str, v: &Value<'_>) -> Optio
     None
 }
 
-/// A fraction `0 < x ≤ 1`.
+/// A fraction `0 < x ≤ 1` of each limit (`local_share`).
 pub(crate) fn share(out: &mut FileProblems<'_>, key: &str, v: &Value<'_>) -> Option<f64> {
+    let message = "must be greater than 0 and at most 1 (the fraction of each limit one \
+                   replica may use alone)";
+    fraction(out, key, v, message)
+}
+
+/// A fraction `0 < x ≤ 1`; `out_of_range` says what it is when it is not in range.
+pub(crate) fn fraction(
+    out: &mut FileProblems<'_>,
+    key: &str,
+    v: &Value<'_>,
+    out_of_range: &str,
+) -> Option<f64> {
     let parsed = match v.get_ref() {
         DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
         DeValue::Integer(i) if i.radix() == 10 => i.as_str().parse::<f64>().ok(),
@@ -135,9 +147,7 @@ pub(crate) fn share(out: &mut FileProblems<'_>, key: &str, v: &Value<'_>) -> Opt
     match parsed {
         Some(x) if x > 0.0 && x <= 1.0 => Some(x),
         _ => {
-            let message = "must be greater than 0 and at most 1 (the fraction of each limit one \
-                           replica may use alone)";
-            out.at(&v.span(), key, message);
+            out.at(&v.span(), key, out_of_range);
             None
         }
     }

@@ -3,8 +3,10 @@
 //!
 //! Owns: the policy file format, its validation and problem reports ([`PolicyErrors`],
 //! [`report`], [`summary`] for `llm-gateway check-policies`), selection of the policy for a
-//! principal ([`PolicySet::select`]), model allowlists ([`Policy::allows_model`]), and money
-//! as integer micro-USD ([`money`]).
+//! principal ([`PolicySet::select`]), model allowlists ([`Policy::allows_model`]), money
+//! as integer micro-USD ([`money`]), and the per-policy redaction and transcript settings
+//! ([`RedactionSettings`], [`TranscriptSettings`]; extra rule patterns are compile-checked with
+//! the redaction engine's regex syntax, [`check_rule_pattern`]).
 //!
 //! # The format
 //!
@@ -27,6 +29,19 @@
 //!
 //! [policy.org]                      # optional: limits per organisation, on top
 //! usd_per_day = 100.0               # same five limit keys
+//!
+//! [policy.redaction]                # optional: secret scanning of this policy's requests
+//! enabled = true                    # false: forwarded unscanned (the gateway warns at load)
+//! allow = ["sk-test-shared-key"]    # exact values never redacted
+//! restore = false                   # true: originals back where the model echoes placeholders
+//! [[policy.redaction.rules]]        # extra detection rules; findings count as rule `custom`
+//! name = "acme-token"               # for humans
+//! anchors = ["acmetok_"]            # literals (≥ 3 ASCII) found in every match
+//! pattern = "acmetok_[A-Za-z0-9]{32}"  # bytes-mode regex; must compile, never match ""
+//!
+//! [policy.transcripts]              # optional: what is recorded of this policy's requests
+//! mode = "full"                     # "full" | "metadata" | "off"
+//! sample = 1.0                      # 0 < x ≤ 1: share of sessions, by session id
 //! ```
 //!
 //! Day and month windows are calendar windows in UTC; the quota stage computes them, this
@@ -72,11 +87,15 @@ pub mod money;
 mod policy;
 mod problems;
 mod read;
+mod sections;
 mod set;
 
 pub use glob::{is_literal as glob_is_literal, matches as glob_matches};
 pub use policy::{Limit, Limits, Match, OnStoreError, Origin, Policy, Scope, Who};
 pub use problems::{PolicyErrors, PolicyProblem, report};
+pub use sections::{
+    RedactionRule, RedactionSettings, TranscriptMode, TranscriptSettings, check_rule_pattern,
+};
 pub use set::{PolicySet, summary};
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use gateway_core::Principal;
 
-use crate::glob;
+use crate::{RedactionSettings, TranscriptSettings, glob};
 
 /// The limits of one bucket. `None` means "no limit of this kind". Every `Some` is greater
 /// than zero. Money is integer micro-USD (`5.0` in a file is `5_000_000`).
@@ -224,6 +224,10 @@ pub struct Policy {
     /// Fraction (0 < x ≤ 1) of each limit one replica may use on its own under
     /// [`OnStoreError::AllowLocal`].
     pub local_share: f64,
+    /// Secret scanning for this policy's requests (`[policy.redaction]`).
+    pub redaction: RedactionSettings,
+    /// Transcript recording for this policy's requests (`[policy.transcripts]`).
+    pub transcripts: TranscriptSettings,
     /// Where it was written.
     pub origin: Origin,
 }
@@ -243,6 +247,8 @@ impl Policy {
             clamp_max_tokens: false,
             on_store_error: OnStoreError::AllowLocal,
             local_share: 1.0,
+            redaction: RedactionSettings::default(),
+            transcripts: TranscriptSettings::default(),
             origin: Origin::default(),
         }
     }

@@ -11,6 +11,7 @@ use crate::{
     fields::{self, Value},
     glob,
     problems::FileProblems,
+    sections,
 };
 
 /// Every key a `[[policy]]` table may have.
@@ -30,6 +31,8 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "clamp_max_tokens",
     "on_store_error",
     "local_share",
+    "redaction",
+    "transcripts",
 ];
 
 const MATCH_KEYS: &[&str] = &["subject", "org", "plan"];
@@ -116,6 +119,8 @@ fn policy(out: &mut FileProblems<'_>, index: usize, item: &Value<'_>) -> Option<
             }
             "on_store_error" => on_store_error = store_error(out, &kp, v),
             "local_share" => p.local_share = fields::share(out, &kp, v).unwrap_or(1.0),
+            "redaction" => p.redaction = sections::redaction(out, &kp, v),
+            "transcripts" => p.transcripts = sections::transcripts(out, &kp, v),
             _ => match Limit::from_key(k) {
                 Some(limit) => p.limits.set(limit, self::limit(out, &kp, limit, v)),
                 None => fields::unknown(out, &kp, key, POLICY_KEYS),

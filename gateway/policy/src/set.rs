@@ -5,6 +5,7 @@ use std::{
     fmt::Write as _,
     hash::{DefaultHasher, Hash, Hasher},
     path::Path,
+    sync::Arc,
 };
 
 use crate::{
@@ -17,8 +18,9 @@ use crate::{
 /// new set on reload and swaps an `Arc<PolicySet>` atomically.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicySet {
-    /// In selection order; the default policy, if any, last.
-    ranked: Vec<Policy>,
+    /// In selection order; the default policy, if any, last. Shared, so a request can keep
+    /// its policy (for later stages) without copying it.
+    ranked: Vec<Arc<Policy>>,
     fingerprint: u64,
 }
 
@@ -118,16 +120,21 @@ impl PolicySet {
     /// The policy for `who`: the first in [`PolicySet::policies`] order whose `match` fits,
     /// else the default policy, else `None` (no limits at all).
     pub fn select(&self, who: &Who<'_>) -> Option<&Policy> {
+        self.select_shared(who).map(|p| &**p)
+    }
+
+    /// [`PolicySet::select`], as a shared handle a request can keep after the set is swapped.
+    pub fn select_shared(&self, who: &Who<'_>) -> Option<&Arc<Policy>> {
         self.ranked.iter().find(|p| p.matcher.matches(who))
     }
 
     /// The policy named `name`.
     pub fn get(&self, name: &str) -> Option<&Policy> {
-        self.ranked.iter().find(|p| p.name == name)
+        self.ranked.iter().find(|p| p.name == name).map(|p| &**p)
     }
 
     /// All policies in selection order (see the crate docs), the default policy last.
-    pub fn policies(&self) -> &[Policy] {
+    pub fn policies(&self) -> &[Arc<Policy>] {
         &self.ranked
     }
 
@@ -209,7 +216,7 @@ fn check_across(read: &[Read], problems: &mut Vec<PolicyProblem>) {
 /// Selection order: higher `priority` first (absent = 0); then more `match` fields; then more
 /// fields without wildcards; then file name order; then order in the file. The default
 /// policy goes last whatever its place.
-fn rank(mut policies: Vec<Policy>) -> Vec<Policy> {
+fn rank(mut policies: Vec<Policy>) -> Vec<Arc<Policy>> {
     // `policies` is already in file, then in-file order, and the sort is stable.
     policies.sort_by_key(|p| {
         (
@@ -219,7 +226,7 @@ fn rank(mut policies: Vec<Policy>) -> Vec<Policy> {
             Reverse(p.matcher.literal_count()),
         )
     });
-    policies
+    policies.into_iter().map(Arc::new).collect()
 }
 
 /// The text `llm-gateway check-policies` prints for a valid set: one line per policy in

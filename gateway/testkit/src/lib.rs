@@ -20,6 +20,7 @@
 pub mod http;
 pub mod idp;
 pub mod jwt;
+pub mod moto;
 mod process;
 pub mod prometheus;
 pub mod redis_server;

@@ -67,6 +67,12 @@ impl TestGatewayBuilder {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // Each gateway records transcripts into its own directory, removed with it.
+        let transcripts = tempfile::Builder::new()
+            .prefix("llm-gateway-transcripts-")
+            .tempdir()
+            .expect("a temporary transcript directory");
+        cmd.env("GATEWAY__TRANSCRIPTS__DIR", transcripts.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -102,6 +108,7 @@ impl TestGatewayBuilder {
                 admin,
                 logs,
                 logged,
+                transcripts,
             },
             _ => {
                 let _ = child.kill().await;
@@ -125,9 +132,16 @@ pub struct TestGateway {
     pub admin: SocketAddr,
     logs: Arc<Mutex<String>>,
     logged: Arc<tokio::sync::Notify>,
+    transcripts: tempfile::TempDir,
 }
 
 impl TestGateway {
+    /// The directory this gateway records transcripts into (`transcripts.dir`), unless the
+    /// test set `GATEWAY__TRANSCRIPTS__DIR` itself. Removed when the gateway is dropped.
+    pub fn transcripts_dir(&self) -> &Path {
+        self.transcripts.path()
+    }
+
     /// A builder for the binary at `bin` (use `env!("CARGO_BIN_EXE_llm-gateway")`).
     pub fn builder(bin: impl AsRef<Path>) -> TestGatewayBuilder {
         TestGatewayBuilder {

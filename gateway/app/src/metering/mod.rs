@@ -40,6 +40,9 @@ pub(crate) struct Admission {
     pub(crate) hold: Hold,
     /// Lowest remaining money budget after this reservation, micro-USD.
     pub(crate) remaining_micro_usd: Option<u64>,
+    /// The policy the request was matched to (its redaction and transcript settings are for
+    /// later stages), as in force at admission even if a reload swaps the set meanwhile.
+    pub(crate) policy: Option<Arc<gateway_policy::Policy>>,
 }
 
 /// What settlement needs to know about a reservation.
@@ -135,6 +138,11 @@ impl Metering {
             .clone()
     }
 
+    /// The policy in force for `who`, for routes that are not metered (`count_tokens`).
+    pub(crate) fn policy_for(&self, who: &Principal) -> Option<Arc<gateway_policy::Policy>> {
+        self.policies().select_shared(&Who::from(who)).cloned()
+    }
+
     pub(crate) fn swap_policies(&self, set: PolicySet) {
         *self
             .policies
@@ -173,7 +181,8 @@ impl Metering {
             )
         })?;
         let policies = self.policies();
-        let policy = policies.select(&Who::from(who));
+        let shared = policies.select_shared(&Who::from(who)).cloned();
+        let policy = shared.as_deref();
         if let Some(p) = policy
             && !p.allows_model(&model)
         {
@@ -232,6 +241,7 @@ impl Metering {
                 body,
                 hold: hold(None),
                 remaining_micro_usd: None,
+                policy: shared,
             });
         }
         let mut output = capped;
@@ -265,6 +275,7 @@ impl Metering {
                         body,
                         hold: hold(Some((r, store))),
                         remaining_micro_usd,
+                        policy: shared,
                     });
                 }
                 ReserveOutcome::Refused(refusal) => {

@@ -2,7 +2,10 @@
 //! It feeds every frame to the usage meter (which may drop a usage chunk the client did not
 //! ask for) and settles the reservation when the body ends, fails, or is dropped because the
 //! client went away: usage settles even on disconnect. Settled tokens and cost are counted by
-//! model; a stream dropped before its end counts as a client disconnect.
+//! model; a stream dropped before its end counts as a client disconnect. When the request is
+//! recorded, every frame as the provider sent it goes to the transcript [`Tee`] too (before
+//! anything rewrites it: placeholders stay placeholders), and the record is completed with the
+//! settled usage.
 
 use std::{
     pin::Pin,
@@ -18,6 +21,7 @@ use gateway_upstream::{BoxError, Relay};
 use http_body::{Body, Frame, SizeHint};
 
 use super::Hold;
+use crate::transcripts::{Outcome, Tee};
 
 /// A relayed, metered response body.
 #[derive(Debug)]
@@ -26,9 +30,11 @@ pub(crate) struct Observed {
     meter: UsageMeter,
     hold: Option<Hold>,
     ok_status: bool,
+    status: u16,
     sse: bool,
     span: tracing::Span,
     metrics: Arc<Metrics>,
+    tee: Option<Tee>,
 }
 
 impl Observed {
@@ -36,17 +42,20 @@ impl Observed {
         inner: Relay,
         hold: Hold,
         sse: bool,
-        ok_status: bool,
+        status: http::StatusCode,
         metrics: Arc<Metrics>,
+        tee: Option<Tee>,
     ) -> Self {
         Self {
             meter: hold.meter(sse),
             inner,
             hold: Some(hold),
-            ok_status,
+            ok_status: status.is_success(),
+            status: status.as_u16(),
             sse,
             span: tracing::Span::current(),
             metrics,
+            tee,
         }
     }
 
@@ -69,6 +78,21 @@ impl Observed {
             },
         };
         let cost = gateway_meter::cost_micro_usd(&usage, &hold.price);
+        if let Some(tee) = self.tee.take() {
+            tee.finish(Outcome {
+                status: self.status,
+                complete,
+                usage: gateway_transcript::TokenUsage {
+                    input: usage.input,
+                    output: usage.output,
+                    cache_read: usage.cache_read,
+                    cache_write_5m: usage.cache_write_5m,
+                    cache_write_1h: usage.cache_write_1h,
+                },
+                usage_estimated: reported.is_none() && self.ok_status,
+                cost_micro_usd: cost,
+            });
+        }
         self.metrics.settled(
             &hold.model_label,
             TokenCounts {
@@ -142,6 +166,9 @@ impl Body for Observed {
                     let Some(data) = frame.data_ref() else {
                         return Poll::Ready(Some(Ok(frame)));
                     };
+                    if let Some(tee) = &mut this.tee {
+                        tee.frame(data);
+                    }
                     match this.meter.feed(data) {
                         None => Poll::Ready(Some(Ok(frame))),
                         Some(replacement) if replacement.is_empty() => continue,

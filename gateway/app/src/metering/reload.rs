@@ -1,5 +1,6 @@
 //! Hot reload of `policies/*.toml`: the directory is checked every `quota.policies_reload_ms`;
-//! a changed set is validated and swapped atomically; an invalid edit is refused with every
+//! a changed set is validated, its redaction engines are built, and it is swapped atomically;
+//! an invalid edit (a bad key, or a rule the redaction engine refuses) is refused with every
 //! problem logged and the old set stays. Usage is keyed by subject and organisation, never by
 //! policy, so an edit never resets what was spent.
 
@@ -10,6 +11,7 @@ use std::{
 };
 
 use super::Metering;
+use crate::redaction::Redaction;
 
 /// What identifies the directory's state: file names, sizes and modification times.
 fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
@@ -31,8 +33,14 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     out
 }
 
-/// Watches `dir` for as long as the stage lives.
-pub(crate) fn spawn(metering: &Arc<Metering>, dir: PathBuf, every: Duration) {
+/// Watches `dir` for as long as the stage lives; `redaction` (when on) gets the engines of a
+/// new set in force before the set itself.
+pub(crate) fn spawn(
+    metering: &Arc<Metering>,
+    redaction: Option<Arc<Redaction>>,
+    dir: PathBuf,
+    every: Duration,
+) {
     let weak: Weak<Metering> = Arc::downgrade(metering);
     let mut seen = fingerprint(&dir);
     // Ends when the stage is dropped.
@@ -49,8 +57,15 @@ pub(crate) fn spawn(metering: &Arc<Metering>, dir: PathBuf, every: Duration) {
                 continue;
             }
             seen = now;
-            match gateway_policy::PolicySet::load_dir(&dir) {
-                Ok(set) => {
+            let loaded = gateway_policy::PolicySet::load_dir(&dir).and_then(|set| {
+                let engines = redaction.as_ref().map(|r| r.prepare(&set)).transpose()?;
+                Ok((set, engines))
+            });
+            match loaded {
+                Ok((set, engines)) => {
+                    if let (Some(r), Some(engines)) = (&redaction, engines) {
+                        r.install(engines);
+                    }
                     tracing::info!(dir = %dir.display(), policies = set.policies().len(), "policies reloaded");
                     metering.swap_policies(set);
                 }

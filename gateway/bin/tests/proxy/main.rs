@@ -15,6 +15,7 @@ mod routes;
 mod shutdown;
 mod streaming;
 mod tls;
+mod transcripts;
 mod upstream_errors;
 
 use std::time::Duration;

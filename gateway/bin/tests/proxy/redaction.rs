@@ -1,6 +1,10 @@
 //! Secret redaction through the real binary: secrets in a Claude Code-shaped request never
 //! reach the provider, placeholders are stable across turns, unreadable bodies are refused.
+//! Per-policy settings and restore are in `policy`, compressed bodies in `encoding`.
 //! Fake secrets are generated at test time (never committed).
+
+mod encoding;
+mod policy;
 
 use gateway_testkit::http::{self, post_json};
 use serde_json::{Value, json};
@@ -164,7 +168,7 @@ async fn bodies_the_gateway_cannot_read_are_refused_not_forwarded() {
     let (mock, gw) = pair().await;
     let reply = http::send(post_json(
         &gw.url("/v1/messages/count_tokens"),
-        &[BEARER, ("content-encoding", "gzip")],
+        &[BEARER, ("content-encoding", "compress")],
         r#"{"model":"claude-sonnet-4-6","messages":[]}"#,
     ))
     .await;

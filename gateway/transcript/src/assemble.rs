@@ -1,0 +1,177 @@
+//! Turning a [`Pending`] into a [`Record`] and its [`Block`]s. Runs on the writer thread,
+//! never on the request path.
+//!
+//! Never fails and never panics: a request body that is not JSON leaves `request` out, a
+//! response that cannot be reassembled leaves `response` out, and the metadata is always
+//! recorded.
+//!
+//! - [`Mode::Metadata`] records no content at all: no request, no response and no
+//!   `stop_reason` (the stop reason is read from the response content, which this mode
+//!   promises not to look at).
+//! - Blocks are hashed after removing a top-level `cache_control` key: Claude Code moves its
+//!   cache breakpoint to the last block every turn, and the same content must hash the same
+//!   on every turn for a session to cost one copy of its history. The stored block is the
+//!   stripped one (the breakpoint is a caching hint, not conversation content).
+//! - Thinking blocks are stored without their `signature` (request and response alike), so
+//!   the thinking a response produced and its copy resent in the next request are one block.
+//! - A response with a non-2xx status is one block: the error body as JSON when it parses,
+//!   else `{"type":"error_text","text":…}` (lossy UTF-8, at most [`ERROR_TEXT_MAX_BYTES`]).
+//!
+//! The request decomposition per API is in `request`, the response reassembly in
+//! `anthropic` and `openai`, SSE framing in `sse`.
+
+mod anthropic;
+mod openai;
+mod request;
+mod sse;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_dedup;
+#[cfg(test)]
+mod tests_openai;
+#[cfg(test)]
+mod tests_robust;
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::record::{FORMAT_VERSION, ResponseRefs};
+use crate::{Api, Block, BlockHash, Mode, Pending, Record};
+
+/// Most bytes of a non-JSON error body kept in its `error_text` block.
+pub const ERROR_TEXT_MAX_BYTES: usize = 4 << 10;
+
+/// The key removed from the top level of every block before hashing.
+const CACHE_CONTROL: &str = "cache_control";
+/// The block type whose [`SIGNATURE`] is removed before hashing.
+const THINKING: &str = "thinking";
+/// The opaque integrity token of a thinking block: not conversation content, often larger
+/// than the thinking, and absent from the streamed deltas the response is rebuilt from.
+const SIGNATURE: &str = "signature";
+
+/// A record and the blocks it references (each at most once, in first-reference order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assembled {
+    /// The record.
+    pub record: Record,
+    /// The blocks it references.
+    pub blocks: Vec<Block>,
+}
+
+/// Builds the record: decomposes the redacted request into blocks, reassembles the response
+/// from its frames (SSE events or one JSON document). Never fails: what cannot be parsed is
+/// left out and the metadata is still recorded.
+pub fn assemble(pending: &Pending) -> Assembled {
+    let mut record = Record {
+        v: FORMAT_VERSION,
+        meta: pending.meta.clone(),
+        mode: pending.mode,
+        stop_reason: None,
+        request: None,
+        response: None,
+        response_truncated: pending.response.truncated(),
+    };
+    let mut blocks = BlockSet::default();
+    if pending.mode == Mode::Full {
+        let api = pending.meta.api;
+        if let Ok(body) = serde_json::from_slice::<Value>(&pending.request_body) {
+            record.request = request::decompose(api, body, &mut blocks);
+        }
+        let body = concat(pending.response.frames());
+        let reassembled = if (200..300).contains(&pending.meta.status) {
+            reassemble(api, pending.response.sse, &body)
+        } else {
+            Some(Reassembled {
+                content: vec![error_block(&body)],
+                stop_reason: None,
+            })
+        };
+        if let Some(reassembled) = reassembled {
+            record.stop_reason = reassembled.stop_reason;
+            let content = reassembled.content.into_iter().map(|b| blocks.add(b));
+            record.response = Some(ResponseRefs {
+                content: content.collect(),
+            });
+        }
+    }
+    Assembled {
+        record,
+        blocks: blocks.blocks,
+    }
+}
+
+/// What was reassembled from a response body.
+#[derive(Debug, Default)]
+struct Reassembled {
+    /// The output blocks, in order.
+    content: Vec<Value>,
+    /// Why generation stopped, when the response said.
+    stop_reason: Option<String>,
+}
+
+/// The response of `api` from its whole body; `None` when nothing in it could be read.
+fn reassemble(api: Api, sse: bool, body: &[u8]) -> Option<Reassembled> {
+    match (api, sse) {
+        (Api::AnthropicMessages, true) => anthropic::stream(body),
+        (Api::AnthropicMessages, false) => anthropic::document(parse(body)?),
+        (Api::OpenaiChat, true) => openai::chat_stream(body),
+        (Api::OpenaiChat, false) => openai::chat_document(parse(body)?),
+        (Api::OpenaiResponses, true) => openai::responses_stream(body),
+        (Api::OpenaiResponses, false) => openai::responses_document(parse(body)?),
+    }
+}
+
+fn parse(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+/// The captured frames as one buffer: frames split SSE lines and UTF-8 sequences anywhere.
+/// Bounded by [`crate::ResponseCapture::MAX_BYTES`], which the capture enforces.
+fn concat(frames: &[bytes::Bytes]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(frames.iter().map(|f| f.len()).sum());
+    for frame in frames {
+        body.extend_from_slice(frame);
+    }
+    body
+}
+
+/// The one block of an error response.
+fn error_block(body: &[u8]) -> Value {
+    if let Some(parsed) = parse(body) {
+        return parsed;
+    }
+    let text = String::from_utf8_lossy(body);
+    let end = text.floor_char_boundary(ERROR_TEXT_MAX_BYTES);
+    json!({"type": "error_text", "text": text.get(..end).unwrap_or_default()})
+}
+
+/// The blocks of one record, each once, in first-reference order.
+#[derive(Debug, Default)]
+struct BlockSet {
+    blocks: Vec<Block>,
+    seen: HashSet<BlockHash>,
+}
+
+impl BlockSet {
+    /// Adds `value` (without its top-level `cache_control`, and without `signature` if it
+    /// is a thinking block) and returns its hash.
+    fn add(&mut self, mut value: Value) -> BlockHash {
+        if let Value::Object(map) = &mut value {
+            map.remove(CACHE_CONTROL);
+            if map.get("type").and_then(Value::as_str) == Some(THINKING) {
+                map.remove(SIGNATURE);
+            }
+        }
+        let block = Block::new(value);
+        let hash = block.h;
+        if self.seen.insert(hash) {
+            self.blocks.push(block);
+        }
+        hash
+    }
+}

@@ -1,0 +1,232 @@
+//! The record format: what the request path hands over ([`Pending`]: [`Meta`], the redacted
+//! request body and the captured response frames) and what is stored ([`Record`], one per
+//! request, referencing [`crate::Block`]s by hash), one JSON object per line ([`Line`]).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Block, BlockHash};
+
+/// The format version written in every record (`"v"`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Which provider API a request used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// Anthropic Messages (`POST /v1/messages`).
+    AnthropicMessages,
+    /// OpenAI Chat Completions (`POST /v1/chat/completions`).
+    OpenaiChat,
+    /// OpenAI Responses (`POST /v1/responses`).
+    OpenaiResponses,
+}
+
+/// How much of a request is recorded (per policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Metadata and the conversation.
+    #[default]
+    Full,
+    /// Metadata only: no request or response content.
+    Metadata,
+}
+
+/// Tokens as the provider reported them (or the gateway's input estimate when it reported
+/// nothing; see [`Meta::usage_estimated`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Uncached input tokens.
+    pub input: u64,
+    /// Output tokens (including thinking).
+    pub output: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the 5-minute cache.
+    pub cache_write_5m: u64,
+    /// Input tokens written to the 1-hour cache.
+    pub cache_write_1h: u64,
+}
+
+/// Everything about a request except its content, known on the request path when the
+/// response ends. Stored as is (flattened) in the [`Record`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The gateway's request id (`x-request-id`).
+    pub id: String,
+    /// The agent session (`x-claude-code-session-id` or the configured header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The agent within the session, when the client says (`x-claude-code-agent-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The agent that started this one (`x-claude-code-parent-agent-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_agent: Option<String>,
+    /// The route prefix the client used (`/wizard/v1/messages` → `wizard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The authenticated subject. Never a credential.
+    pub subject: String,
+    /// The subject's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The API called.
+    pub api: Api,
+    /// The model asked for.
+    pub model: String,
+    /// The upstream the request went to (`anthropic`, `openai`).
+    pub upstream: String,
+    /// When the request arrived, RFC 3339 UTC with milliseconds (`2026-11-26T12:00:00.123Z`).
+    pub started_at: String,
+    /// Arrival to the end of the response body, milliseconds.
+    pub latency_ms: u64,
+    /// Arrival to the first response body byte, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<u64>,
+    /// The status the client got.
+    pub status: u16,
+    /// Whether the response body reached its end (false: the client left or the stream broke).
+    pub complete: bool,
+    /// Tokens.
+    pub usage: TokenUsage,
+    /// True when the provider reported no usage and `usage.input` is the gateway's estimate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage_estimated: bool,
+    /// What the request cost, micro-USD.
+    pub cost_micro_usd: u64,
+    /// Secrets redacted from the request, by rule name. Never a value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u32>,
+}
+
+impl Meta {
+    /// The day partition of this record: `YYYY-MM-DD` (UTC) of [`Meta::started_at`].
+    pub fn day(&self) -> &str {
+        self.started_at.get(..10).unwrap_or("unknown-day")
+    }
+}
+
+/// The response body as relayed, captured frame by frame on the request path (cheap `Bytes`
+/// clones) up to [`ResponseCapture::MAX_BYTES`]; parsed only on the writer thread.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseCapture {
+    /// Whether the body is an SSE stream (else one JSON document).
+    pub sse: bool,
+    frames: Vec<Bytes>,
+    bytes: usize,
+    truncated: bool,
+}
+
+impl ResponseCapture {
+    /// Most response bytes kept for one record; the rest is not recorded and the record says
+    /// `response_truncated`.
+    pub const MAX_BYTES: usize = 4 << 20;
+
+    /// An empty capture.
+    pub fn new(sse: bool) -> Self {
+        Self {
+            sse,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps `frame` if it fits under [`ResponseCapture::MAX_BYTES`].
+    pub fn push(&mut self, frame: &Bytes) {
+        if self.truncated || self.bytes + frame.len() > Self::MAX_BYTES {
+            self.truncated = true;
+            return;
+        }
+        self.bytes += frame.len();
+        self.frames.push(frame.clone());
+    }
+
+    /// The frames kept, in order.
+    pub fn frames(&self) -> &[Bytes] {
+        &self.frames
+    }
+
+    /// Whether frames were left out.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+/// What the request path hands to the [`crate::Recorder`].
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// Everything but the content.
+    pub meta: Meta,
+    /// Full or metadata only.
+    pub mode: Mode,
+    /// The request body as forwarded, after redaction. Empty in [`Mode::Metadata`].
+    pub request_body: Bytes,
+    /// The response as relayed. Empty in [`Mode::Metadata`].
+    pub response: ResponseCapture,
+}
+
+/// One message of the request: its role and its content blocks, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRefs {
+    /// `user`, `assistant`, `system`, `tool`, ...
+    pub role: String,
+    /// The message's content, block by block.
+    pub content: Vec<BlockHash>,
+}
+
+/// The request's conversation, by reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRefs {
+    /// System prompt blocks (Anthropic `system`, Responses `instructions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system: Vec<BlockHash>,
+    /// Tool definitions, one block each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<BlockHash>,
+    /// The messages (Responses: the input items), in order.
+    pub messages: Vec<MessageRefs>,
+}
+
+/// The assembled response, by reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseRefs {
+    /// Output blocks in order: text, tool calls, (Anthropic) thinking summaries as sent.
+    pub content: Vec<BlockHash>,
+}
+
+/// One stored record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// [`FORMAT_VERSION`].
+    pub v: u32,
+    /// Everything but the content.
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Full or metadata only.
+    pub mode: Mode,
+    /// Why generation stopped (`end_turn`, `tool_use`, `stop`, `tool_calls`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// The request's conversation (absent in metadata mode or when the body was not JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestRefs>,
+    /// The assembled response (absent in metadata mode, or for an error response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseRefs>,
+    /// The response was longer than [`ResponseCapture::MAX_BYTES`]; `response` is partial.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub response_truncated: bool,
+}
+
+/// One line of a transcript file or object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Line {
+    /// A content block, written before the first record that references it in its partition.
+    Block(Block),
+    /// A request.
+    Record(Box<Record>),
+}
