@@ -112,6 +112,9 @@ impl Gateway {
     pub async fn new(config: &Config) -> Result<Self, StartError> {
         // One registry for every stage, served at the admin listener's /metrics.
         let metrics = Arc::new(Metrics::new()?);
+        if let Some(max) = config.metrics.org_label_max_values {
+            metrics.enable_org_label(max)?;
+        }
         let upstreams = Upstreams::new(config, metrics.clone())?;
         let served = [Provider::Anthropic, Provider::OpenAi]
             .into_iter()

@@ -48,6 +48,8 @@ pub struct Config {
     pub redaction: Redaction,
     /// Transcript recording.
     pub transcripts: Transcripts,
+    /// Opt-in metric labels.
+    pub metrics: MetricsLabels,
     /// Log output.
     pub log: Log,
 }
@@ -99,6 +101,13 @@ pub struct Redaction {
     pub history_cache_entries: usize,
 }
 
+/// Opt-in metric labels (`[metrics]`); the default exports no per-tenant label.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsLabels {
+    /// `Some(max distinct organisations)` when tokens and cost are exported by organisation.
+    pub org_label_max_values: Option<usize>,
+}
+
 /// Transcript recording settings.
 #[derive(Debug, Clone)]
 pub struct Transcripts {
@@ -110,7 +119,7 @@ pub struct Transcripts {
     pub session_header: String,
     /// Records waiting for the writer; more are dropped and counted.
     pub queue_capacity: usize,
-    /// Longest a record waits before its batch is written.
+    /// The writer's idle tick: age rotation, retention, due S3 uploads.
     pub flush_interval: Duration,
 }
 

@@ -78,7 +78,8 @@ pub struct Transcripts {
     pub compress: Option<bool>,
     /// Records waiting for the writer; more are dropped and counted. Default 8192.
     pub queue_capacity: Option<u64>,
-    /// Longest a record waits before its batch is written. Default 100.
+    /// How often the writer does its periodic work when idle (age rotation, retention, due
+    /// S3 uploads). Records themselves are written as soon as they arrive. Default 100.
     pub flush_ms: Option<u64>,
     /// `[transcripts.s3]`, with `sink = "s3"`.
     pub s3: Option<TranscriptsS3>,
@@ -108,6 +109,16 @@ pub struct TranscriptsS3 {
     pub object_max_records: Option<u64>,
     /// Bytes kept while uploads fail; older objects are dropped and counted. Default 256 MiB.
     pub buffer_max_bytes: Option<u64>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Export tokens and cost by organisation too. Default false.
+    pub org_label: Option<bool>,
+    /// Most organisations the label takes; later ones count as `other`. Default 200.
+    pub org_label_max_values: Option<u64>,
 }
 
 /// `[quota]`
@@ -290,6 +301,7 @@ pub const SECTIONS: &[&str] = &[
     "quota",
     "redaction",
     "transcripts",
+    "metrics",
     "log",
 ];
 

@@ -13,7 +13,7 @@ const DEFAULT_ROTATE_AGE_MS: u64 = 3_600_000;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
 const DEFAULT_QUEUE_CAPACITY: u64 = 8192;
 const DEFAULT_FLUSH_MS: u64 = 100;
-/// A longer flush interval widens what a crash can lose; this is the most we accept.
+/// A longer idle tick delays age rotation and S3 uploads (what an S3 crash can lose).
 const FLUSH_MS_MAX: u64 = 10_000;
 /// Smallest rotation size: smaller files make a directory of confetti.
 const ROTATE_BYTES_MIN: u64 = 4096;
@@ -90,7 +90,7 @@ pub(crate) fn transcripts(
     if flush_ms > FLUSH_MS_MAX {
         c.push(
             "transcripts.flush_ms",
-            format!("must be at most {FLUSH_MS_MAX} ms (a crash loses up to this much)"),
+            format!("must be at most {FLUSH_MS_MAX} ms (S3 uploads and rotation wait for it)"),
         );
     }
     Transcripts {

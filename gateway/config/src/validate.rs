@@ -6,8 +6,8 @@ use gateway_core::Secret;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, Problem, Quota,
-    QuotaStore, Redaction, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem,
+    Quota, QuotaStore, Redaction, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
@@ -140,6 +140,7 @@ pub(crate) fn validate(
     let quota = quota(&mut c, take("quota"), env);
     let redaction = redaction(&mut c, take("redaction"), env);
     let transcripts = crate::transcripts_section::transcripts(&mut c, take("transcripts"), env);
+    let metrics = metrics(&mut c, take("metrics"));
     let log = log(&mut c, take("log"));
 
     match (server, admin) {
@@ -152,6 +153,7 @@ pub(crate) fn validate(
             quota,
             redaction,
             transcripts,
+            metrics,
             log,
         }),
         _ => Err(ConfigErrors(c.problems)),
@@ -419,6 +421,16 @@ fn redaction(
         key,
         history_cache_entries: usize::try_from(r.history_cache_entries.unwrap_or(10_000))
             .unwrap_or(usize::MAX),
+    }
+}
+
+fn metrics(c: &mut Collector<'_>, value: Option<toml::Value>) -> MetricsLabels {
+    let m = value
+        .and_then(|v| c.section::<raw::Metrics>("metrics", v))
+        .unwrap_or_default();
+    let max = c.positive("metrics.org_label_max_values", m.org_label_max_values, 200);
+    MetricsLabels {
+        org_label_max_values: m.org_label.unwrap_or(false).then_some(max),
     }
 }
 

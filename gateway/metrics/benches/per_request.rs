@@ -24,6 +24,7 @@ fn one_request(m: &Metrics) {
         .observe(black_box(4.2));
     m.settled(
         "claude-sonnet-4-6",
+        None,
         black_box(TokenCounts {
             input: 12,
             output: 7,

@@ -16,7 +16,11 @@
 //! Not here: what is counted where (the stages), serving the admin listener (gateway-app).
 //! A leaf crate: it depends on `prometheus` only, so every stage may use it.
 
-use std::sync::{Mutex, PoisonError};
+mod org;
+
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+pub use org::{NO_ORG, OTHER_ORG};
 
 use prometheus::{
     CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
@@ -111,6 +115,8 @@ pub struct Metrics {
     pub inflight_requests: IntGauge,
     /// `stream_client_disconnects_total`: streamed responses the client left before their end.
     pub stream_client_disconnects_total: IntCounter,
+    /// The opt-in per-organisation families, once [`Metrics::enable_org_label`] ran.
+    org: OnceLock<org::OrgMetrics>,
     /// Serialises the `sync_*` methods so two scrapes never add the same delta.
     auth_sync: Mutex<()>,
 }
@@ -236,6 +242,7 @@ impl Metrics {
                 "Streamed responses whose client left before the end.",
             )?,
             auth_sync: Mutex::new(()),
+            org: OnceLock::new(),
             registry,
         };
         for outcome in TRANSCRIPT_OUTCOMES {
@@ -257,9 +264,26 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 
+    /// Registers `org_tokens_total{org,type}` and `org_cost_usd_total{org}` (opt-in: the
+    /// label takes at most `max_values` organisations, later ones count as [`OTHER_ORG`]).
+    /// A second call changes nothing.
+    pub fn enable_org_label(&self, max_values: usize) -> Result<(), Error> {
+        if self.org.get().is_none() {
+            let org = org::OrgMetrics::register(&self.registry, max_values)?;
+            let _ = self.org.set(org);
+        }
+        Ok(())
+    }
+
     /// Counts the tokens and cost of one settled response under `model` (a canonical price
-    /// table id, or [`OTHER`]).
-    pub fn settled(&self, model: &str, tokens: TokenCounts, cost_micro_usd: u64) {
+    /// table id, or [`OTHER`]), and under `org` when the org label is enabled.
+    pub fn settled(
+        &self,
+        model: &str,
+        org: Option<&str>,
+        tokens: TokenCounts,
+        cost_micro_usd: u64,
+    ) {
         let counts = [
             tokens.input,
             tokens.output,
@@ -279,6 +303,9 @@ impl Metrics {
         )]
         let usd = cost_micro_usd as f64 / 1_000_000.0;
         self.cost_usd_total.with_label_values(&[model]).inc_by(usd);
+        if let Some(by_org) = self.org.get() {
+            by_org.settled(org, &tokens, usd);
+        }
     }
 
     /// Brings `auth_failures_total` up to counts kept elsewhere (the authenticator's own
@@ -320,8 +347,37 @@ mod tests {
         m.requests_total
             .with_label_values(&["messages", "200"])
             .inc();
+        m.enable_org_label(1).unwrap();
+        for org in [Some("acme"), Some("globex"), None] {
+            m.settled(
+                "gpt-5-mini",
+                org,
+                TokenCounts {
+                    input: 1,
+                    output: 1,
+                    cache_read: 0,
+                    cache_write_5m: 0,
+                    cache_write_1h: 0,
+                },
+                1_000_000,
+            );
+        }
+        let text = m.render();
+        for series in [
+            "llm_gateway_org_cost_usd_total{org=\"acme\"} 1",
+            "llm_gateway_org_cost_usd_total{org=\"other\"} 1",
+            "llm_gateway_org_cost_usd_total{org=\"none\"} 1",
+            "llm_gateway_org_tokens_total{org=\"acme\",type=\"output\"} 1",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+        assert!(
+            !text.contains("globex"),
+            "organisations past the cap are `other`"
+        );
         m.settled(
             "claude-sonnet-4-6",
+            None,
             TokenCounts {
                 input: 12,
                 output: 7,

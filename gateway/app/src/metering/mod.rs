@@ -57,6 +57,8 @@ pub(crate) struct Hold {
     pub(crate) input_estimate_tokens: u64,
     /// The gateway added `include_usage`: strip the usage chunk the client did not ask for.
     pub(crate) strip_usage_chunk: bool,
+    /// The principal's organisation, for the opt-in org metric label.
+    pub(crate) org: Option<String>,
 }
 
 impl Hold {
@@ -229,6 +231,7 @@ impl Metering {
             price: *price,
             input_estimate_tokens: facts.input_estimate_tokens,
             strip_usage_chunk,
+            org: who.org.clone(),
             model_label: self
                 .prices
                 .canonical(&model)

@@ -95,6 +95,7 @@ impl Observed {
         }
         self.metrics.settled(
             &hold.model_label,
+            hold.org.as_deref(),
             TokenCounts {
                 input: usage.input,
                 output: usage.output,

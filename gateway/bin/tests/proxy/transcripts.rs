@@ -381,6 +381,27 @@ async fn kill_9_loses_nothing_the_writer_reported_written() {
     );
 }
 
+#[tokio::test]
+async fn sigterm_writes_every_queued_record_before_exit() {
+    // SIGTERM right after the last response: whatever the writer has not written yet, the
+    // drain writes before the process exits.
+    let (_mock, mut gw) = pair().await;
+    for stream in [false, true, false, true] {
+        let reply = http::send(post_json(
+            &gw.url("/v1/messages"),
+            &with_session("sess-drain"),
+            &http::messages_body("claude-sonnet-4-6", stream),
+        ))
+        .await;
+        assert_eq!(reply.status, 200);
+    }
+    gw.terminate();
+    let status = gw.wait_exit(WAIT).await.expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let library = Library::load_dir(gw.transcripts_dir()).unwrap();
+    assert_eq!(library.session("sess-drain").len(), 4, "{}", gw.logs());
+}
+
 /// A gateway whose only policy (for everyone) has `[policy.transcripts]` `settings`.
 async fn with_transcript_policy(
     name: &str,

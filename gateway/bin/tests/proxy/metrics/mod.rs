@@ -525,3 +525,27 @@ async fn a_quota_store_outage_shows_in_store_errors_and_the_degraded_gauge() {
     let m = scrape_after(&gw, sent).await;
     assert_eq!(value(&m, "llm_gateway_quota_degraded", &[]), 0.0, "{m}");
 }
+
+#[tokio::test]
+async fn the_org_label_is_opt_in() {
+    let (_mock, plain) = super::pair().await;
+    let (_mock2, with_org) = super::pair_with(MockConfig::default(), |b| {
+        b.env("GATEWAY__METRICS__ORG_LABEL", "true")
+    })
+    .await;
+    for gw in [&plain, &with_org] {
+        let reply = messages(gw, &http::messages_body("claude-sonnet-4-6", false)).await;
+        assert_eq!(reply.status, 200);
+    }
+    let text = scrape_after(&plain, 1.0).await;
+    assert!(
+        !text.contains("llm_gateway_org_"),
+        "no org family by default:\n{text}"
+    );
+    let text = scrape_after(&with_org, 1.0).await;
+    // The development key has no organisation.
+    assert!(
+        value(&text, "llm_gateway_org_cost_usd_total", &[("org", "none")]) > 0.0,
+        "{text}"
+    );
+}
