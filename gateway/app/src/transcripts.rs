@@ -58,6 +58,7 @@ impl Transcripts {
         let sink = crate::transcript_sinks::build(&config.sink).map_err(TranscriptSetupError)?;
         let recorder_config = RecorderConfig {
             queue_capacity: config.queue_capacity,
+            queue_max_bytes: config.queue_max_bytes,
             flush_interval: config.flush_interval,
             ..RecorderConfig::default()
         };

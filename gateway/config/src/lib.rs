@@ -119,6 +119,8 @@ pub struct Transcripts {
     pub session_header: String,
     /// Records waiting for the writer; more are dropped and counted.
     pub queue_capacity: usize,
+    /// Content bytes (request bodies, captured responses) waiting for the writer.
+    pub queue_max_bytes: usize,
     /// The writer's idle tick: age rotation, retention, due S3 uploads.
     pub flush_interval: Duration,
 }

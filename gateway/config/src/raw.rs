@@ -78,6 +78,8 @@ pub struct Transcripts {
     pub compress: Option<bool>,
     /// Records waiting for the writer; more are dropped and counted. Default 8192.
     pub queue_capacity: Option<u64>,
+    /// Content bytes waiting for the writer; more are dropped and counted. Default 256 MiB.
+    pub queue_max_bytes: Option<u64>,
     /// How often the writer does its periodic work when idle (age rotation, retention, due
     /// S3 uploads). Records themselves are written as soon as they arrive. Default 100.
     pub flush_ms: Option<u64>,

@@ -13,6 +13,7 @@ const DEFAULT_ROTATE_AGE_MS: u64 = 3_600_000;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
 const DEFAULT_QUEUE_CAPACITY: u64 = 8192;
 const DEFAULT_FLUSH_MS: u64 = 100;
+const DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 /// A longer idle tick delays age rotation and S3 uploads (what an S3 crash can lose).
 const FLUSH_MS_MAX: u64 = 10_000;
 /// Smallest rotation size: smaller files make a directory of confetti.
@@ -101,6 +102,11 @@ pub(crate) fn transcripts(
             "transcripts.queue_capacity",
             t.queue_capacity,
             DEFAULT_QUEUE_CAPACITY,
+        ),
+        queue_max_bytes: c.positive(
+            "transcripts.queue_max_bytes",
+            t.queue_max_bytes,
+            DEFAULT_QUEUE_MAX_BYTES,
         ),
         flush_interval: c.millis("transcripts.flush_ms", Some(flush_ms), DEFAULT_FLUSH_MS, 1),
     }

@@ -154,7 +154,7 @@ fn bench(c: &mut Criterion) {
     let dense = dense_body(256 * 1024);
     for b in [&clean_100k, &clean_500k] {
         let out = r
-            .redact_request(b, Surface::AnthropicMessages, &mut HistoryCache::disabled())
+            .redact_request(b, Surface::AnthropicMessages, &HistoryCache::disabled())
             .unwrap();
         assert!(
             out.is_unchanged(),
@@ -166,7 +166,7 @@ fn bench(c: &mut Criterion) {
         .redact_request(
             &dense,
             Surface::AnthropicMessages,
-            &mut HistoryCache::disabled(),
+            &HistoryCache::disabled(),
         )
         .unwrap();
     eprintln!(
@@ -183,22 +183,18 @@ fn bench(c: &mut Criterion) {
             black_box(r.redact_request(
                 black_box(body),
                 Surface::AnthropicMessages,
-                &mut HistoryCache::disabled(),
+                &HistoryCache::disabled(),
             ))
             .ok();
         });
     }
-    let mut warm = HistoryCache::new(4096);
+    let warm = HistoryCache::new(4096);
     cpu_throughput(
         "agent_traffic_500k_cached_history",
         clean_500k.len(),
         || {
-            black_box(r.redact_request(
-                black_box(&clean_500k),
-                Surface::AnthropicMessages,
-                &mut warm,
-            ))
-            .ok();
+            black_box(r.redact_request(black_box(&clean_500k), Surface::AnthropicMessages, &warm))
+                .ok();
         },
     );
 
@@ -213,21 +209,15 @@ fn bench(c: &mut Criterion) {
                 r.redact_request(
                     black_box(body),
                     Surface::AnthropicMessages,
-                    &mut HistoryCache::disabled(),
+                    &HistoryCache::disabled(),
                 )
             })
         });
     }
     g.throughput(Throughput::Bytes(clean_500k.len() as u64));
-    let mut cache = HistoryCache::new(4096);
+    let cache = HistoryCache::new(4096);
     g.bench_function("agent_traffic_500k_cached_history", |b| {
-        b.iter(|| {
-            r.redact_request(
-                black_box(&clean_500k),
-                Surface::AnthropicMessages,
-                &mut cache,
-            )
-        })
+        b.iter(|| r.redact_request(black_box(&clean_500k), Surface::AnthropicMessages, &cache))
     });
     let redacted = std::str::from_utf8(dense_out.body()).unwrap().to_owned();
     g.throughput(Throughput::Bytes(redacted.len() as u64));
@@ -261,7 +251,7 @@ fn bench(c: &mut Criterion) {
                     let out = r.redact_request(
                         black_box(body),
                         Surface::AnthropicMessages,
-                        &mut HistoryCache::disabled(),
+                        &HistoryCache::disabled(),
                     );
                     let d = t.elapsed();
                     black_box(out).ok();

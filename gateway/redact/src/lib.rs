@@ -18,7 +18,8 @@
 //!   key: stable across turns and restarts so prompt caches keep hitting.
 //! - **Restore**: [`Restorer`], a streaming state machine putting originals back where the
 //!   model echoes placeholders, robust to any chunk split.
-//! - **History cache**: [`HistoryCache`] remembers findings of long strings by keyed hash.
+//! - **History cache**: [`HistoryCache`] remembers findings of long strings by keyed hash;
+//!   one cache serves concurrent requests (`&self`, sharded locks held only for a lookup).
 //!
 //! ## Invariants
 //! - The output is valid JSON and differs from the input only inside redacted string values;
@@ -38,9 +39,9 @@
 //!
 //! let key = TenantKey::new(b"0123456789abcdef0123456789abcdef".to_vec())?;
 //! let redactor = Redactor::new(RedactorConfig::new(key))?;
-//! let mut cache = HistoryCache::new(1024);
+//! let cache = HistoryCache::new(1024);
 //! let body = br#"{"messages":[{"role":"user","content":"DB_PASSWORD=Sup3r-Secret-42\nPORT=3000"}]}"#;
-//! let out = redactor.redact_request(body, Surface::AnthropicMessages, &mut cache)?;
+//! let out = redactor.redact_request(body, Surface::AnthropicMessages, &cache)?;
 //! let text = std::str::from_utf8(out.body()).unwrap_or_default();
 //! assert!(text.contains("DB_PASSWORD=gwx_env_") && text.contains("PORT=3000"));
 //! assert_eq!(out.report().count("sensitive-assignment"), 1);

@@ -5,17 +5,18 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{CachedFinding, Entry, HistoryCache, Key};
 use crate::config::RedactorConfig;
-use crate::detect::{Engine, Finding, RuleId, judge};
+use crate::detect::{Engine, Finding, prefilter};
 use crate::error::RedactError;
 use crate::json::{self, Decoded, Mode, StrSpan};
 use crate::placeholder::{Kind, Minter};
 use crate::report::{Report, RestoreMap, SecretValue};
 use crate::surface::Surface;
+
+mod propagate;
 
 /// Bump when detection changes, so cached results from an older rule set are not reused.
 const RULESET_VERSION: &[u8] = b"gateway-redact rules v1";
@@ -92,6 +93,7 @@ struct Scratch {
     l1: Decoded,
     l2: Decoded,
     found: Vec<Finding>,
+    anchors: prefilter::Scratch,
 }
 
 /// Which decode layers a string went through.
@@ -187,7 +189,7 @@ impl Redactor {
         &self,
         body: &'a [u8],
         surface: Surface,
-        cache: &mut HistoryCache,
+        cache: &HistoryCache,
     ) -> Result<Redaction<'a>, RedactError> {
         if u32::try_from(body.len()).is_err() {
             return Err(RedactError::TooLarge { len: body.len() });
@@ -229,8 +231,9 @@ impl Redactor {
         let layers = scratch.decode(raw, json);
         let mut found = std::mem::take(&mut scratch.found);
         found.clear();
+        let mut anchors = std::mem::take(&mut scratch.anchors);
         let text = scratch.text(raw, layers);
-        self.engine.detect(text, &mut found);
+        self.engine.detect(text, &mut anchors, &mut found);
         let mut out = Vec::with_capacity(found.len());
         for f in &found {
             let value = &text[f.start..f.end];
@@ -246,6 +249,7 @@ impl Redactor {
             });
         }
         scratch.found = found;
+        scratch.anchors = anchors;
         out
     }
 
@@ -254,7 +258,7 @@ impl Redactor {
         src: &'a [u8],
         units: &[StrSpan],
         json: bool,
-        mut cache: Option<&mut HistoryCache>,
+        cache: Option<&HistoryCache>,
     ) -> Redaction<'a> {
         let mut report = Report::default();
         let mut scratch = Scratch::default();
@@ -263,11 +267,11 @@ impl Redactor {
         for u in units {
             let raw = &src[u.start..u.end];
             report.strings_scanned += 1;
-            let key = match cache.as_deref() {
+            let key = match cache {
                 Some(c) if c.enabled() && raw.len() >= CACHE_MIN_BYTES => Some(self.cache_key(raw)),
                 _ => None,
             };
-            let hit = match (&key, cache.as_deref_mut()) {
+            let hit = match (&key, cache) {
                 (Some(k), Some(c)) => c.get(k),
                 _ => None,
             };
@@ -283,7 +287,7 @@ impl Redactor {
             } else {
                 Arc::from(found)
             };
-            if let (Some(k), Some(c)) = (key, cache.as_deref_mut()) {
+            if let (Some(k), Some(c)) = (key, cache) {
                 c.insert(k, Arc::clone(&entry));
             }
             results.push(entry);
@@ -291,84 +295,6 @@ impl Redactor {
         let mut per_unit: Vec<Vec<CachedFinding>> = results.iter().map(|e| e.to_vec()).collect();
         self.propagate(src, units, json, &mut per_unit, &mut scratch);
         self.splice(src, units, per_unit, report)
-    }
-
-    /// Redacts bare copies of confirmed values everywhere else in the request.
-    fn propagate(
-        &self,
-        src: &[u8],
-        units: &[StrSpan],
-        json: bool,
-        per_unit: &mut [Vec<CachedFinding>],
-        scratch: &mut Scratch,
-    ) {
-        let mut known: HashMap<Vec<u8>, (RuleId, SecretValue)> = HashMap::new();
-        for f in per_unit.iter().flatten() {
-            let v = f.value.expose().as_bytes();
-            let info = self.engine.rule(f.rule);
-            let strong = !matches!(info.kind, Kind::Env | Kind::UrlPassword | Kind::Header)
-                || judge::propagatable(v);
-            if strong && v.len() >= 8 && !known.contains_key(v) {
-                known.insert(v.to_vec(), (f.rule, f.value.clone()));
-                if info.kind == Kind::UrlPassword && v.contains(&b'%') {
-                    let d = percent_decode(v);
-                    if d.len() >= 8 && judge::propagatable(&d) {
-                        let value = SecretValue::new(String::from_utf8_lossy(&d).into_owned());
-                        known.entry(d).or_insert((f.rule, value));
-                    }
-                }
-            }
-        }
-        if known.is_empty() {
-            return;
-        }
-        let values: Vec<&Vec<u8>> = known.keys().collect();
-        let Ok(ac) = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-            .build(&values)
-        else {
-            return;
-        };
-        for (u, found) in units.iter().zip(per_unit.iter_mut()) {
-            let raw = &src[u.start..u.end];
-            let layers = scratch.decode(raw, json && u.escaped);
-            let text = scratch.text(raw, layers);
-            // Findings from detection are sorted and disjoint: overlap is a binary search.
-            let base = found.len();
-            for m in ac.find_iter(text) {
-                let v = values[m.pattern().as_usize()];
-                let (s, e) = (m.start(), m.end());
-                let glued = |a: Option<&u8>, b: Option<&u8>| {
-                    a.zip(b).is_some_and(|(x, y)| {
-                        x.is_ascii_alphanumeric() && y.is_ascii_alphanumeric()
-                    })
-                };
-                if glued(s.checked_sub(1).and_then(|i| text.get(i)), v.first())
-                    || glued(v.last(), text.get(e))
-                {
-                    continue;
-                }
-                let (rs, re) = scratch.to_raw(s, e, layers);
-                let (rs, re) = (u32_of(rs), u32_of(re));
-                let idx = found[..base].partition_point(|f| f.end <= rs);
-                if found[..base].get(idx).is_some_and(|f| f.start < re) {
-                    continue;
-                }
-                let Some((rule, value)) = known.get(v.as_slice()) else {
-                    continue;
-                };
-                found.push(CachedFinding {
-                    start: rs,
-                    end: re,
-                    rule: *rule,
-                    value: value.clone(),
-                });
-            }
-            if found.len() > base {
-                found.sort_by_key(|f| f.start);
-            }
-        }
     }
 
     /// Mints placeholders and builds the output body.
@@ -427,26 +353,4 @@ impl Redactor {
 
 fn looks_like_json(text: &[u8]) -> bool {
     matches!(text.trim_ascii_start().first(), Some(b'{' | b'['))
-}
-
-fn percent_decode(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        let hex = v.get(i + 1..i + 3).and_then(|h| {
-            let h = std::str::from_utf8(h).ok()?;
-            u8::from_str_radix(h, 16).ok()
-        });
-        match (v[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }

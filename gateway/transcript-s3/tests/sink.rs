@@ -330,13 +330,20 @@ fn the_reader_feeds_a_day_range_of_one_org_to_the_transcript_library() {
     }
 }
 
-/// Upload figures (run by hand: `cargo test --release -p gateway-transcript-s3 --test sink
-/// -- --ignored --nocapture`): agent sessions that resend their history every turn.
+/// Agent sessions that resend their history every turn compress well in objects, and every
+/// record is uploaded. Prints figures; for the closing-note numbers run it in release with
+/// `UPLOAD_FIGURES_SESSIONS=100 UPLOAD_FIGURES_TURNS=60 cargo test --release
+/// -p gateway-transcript-s3 --test sink upload_figures -- --nocapture`.
 #[test]
-#[ignore = "measurement, not a check"]
 fn upload_figures() {
-    const SESSIONS: usize = 100;
-    const TURNS: usize = 60;
+    let size = |var: &str, default: usize| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let sessions = size("UPLOAD_FIGURES_SESSIONS", 12);
+    let turns = size("UPLOAD_FIGURES_TURNS", 12);
     const BATCH: usize = 64;
     let Some((_moto, mut config)) = common::start() else {
         return;
@@ -350,8 +357,8 @@ fn upload_figures() {
         format!("{} {}", words.join(" "), noise((s * 1000 + t) as u64, 1000))
     };
     let mut records = Vec::new();
-    for t in 0..TURNS {
-        for s in 0..SESSIONS {
+    for t in 0..turns {
+        for s in 0..sessions {
             let history: Vec<String> = (0..=t).map(|i| message(s, i)).collect();
             let texts: Vec<&str> = history.iter().map(String::as_str).collect();
             let org = ["acme", "globex", "initech", "umbrella"][s % 4];
@@ -383,5 +390,9 @@ fn upload_figures() {
         stats.records as f64 / elapsed.as_secs_f64(),
         mib(stats.uncompressed_bytes) / elapsed.as_secs_f64(),
     );
-    assert_eq!(stats.records as usize, SESSIONS * TURNS);
+    assert_eq!(stats.records as usize, sessions * turns);
+    assert!(
+        stats.uncompressed_bytes >= 3 * stats.compressed_bytes,
+        "resent history compresses at least 3x"
+    );
 }

@@ -149,6 +149,11 @@ impl ResponseCapture {
         &self.frames
     }
 
+    /// Bytes kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Whether frames were left out.
     pub fn truncated(&self) -> bool {
         self.truncated
@@ -166,6 +171,14 @@ pub struct Pending {
     pub request_body: Bytes,
     /// The response as relayed. Empty in [`Mode::Metadata`].
     pub response: ResponseCapture,
+}
+
+impl Pending {
+    /// The content bytes it holds (request body and captured response), for the queue's
+    /// byte bound.
+    pub fn content_bytes(&self) -> usize {
+        self.request_body.len() + self.response.bytes()
+    }
 }
 
 /// One message of the request: its role and its content blocks, in order.

@@ -45,6 +45,7 @@ pub(crate) mod tests;
 use std::{
     sync::{
         Arc, Mutex, OnceLock, PoisonError,
+        atomic::{AtomicUsize, Ordering::Relaxed},
         mpsc::{self, Receiver, SyncSender, TrySendError},
     },
     thread::JoinHandle,
@@ -113,6 +114,9 @@ pub trait Sink: Send + std::fmt::Debug {
 pub struct RecorderConfig {
     /// Records waiting for the writer; past it `record()` drops and counts.
     pub queue_capacity: usize,
+    /// Content bytes (request bodies and captured responses) waiting for the writer; past
+    /// it `record()` drops and counts (a single record always fits an empty queue).
+    pub queue_max_bytes: usize,
     /// Most records per [`Sink::write`].
     pub batch_max_records: usize,
     /// Longest idle sleep of the writer: [`Sink::maintain`] runs at least this often.
@@ -127,6 +131,8 @@ pub struct RecorderConfig {
 impl RecorderConfig {
     /// Default [`RecorderConfig::queue_capacity`].
     pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
+    /// Default [`RecorderConfig::queue_max_bytes`]: 256 MiB.
+    pub const DEFAULT_QUEUE_MAX_BYTES: usize = 256 << 20;
     /// Default [`RecorderConfig::batch_max_records`].
     pub const DEFAULT_BATCH_MAX_RECORDS: usize = 256;
     /// Default [`RecorderConfig::flush_interval`].
@@ -155,6 +161,7 @@ impl Default for RecorderConfig {
     fn default() -> Self {
         Self {
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            queue_max_bytes: Self::DEFAULT_QUEUE_MAX_BYTES,
             batch_max_records: Self::DEFAULT_BATCH_MAX_RECORDS,
             flush_interval: Self::DEFAULT_FLUSH_INTERVAL,
             retry_max_records: Self::DEFAULT_RETRY_MAX_RECORDS,
@@ -198,6 +205,8 @@ struct Shared {
     /// Set once when shutdown begins: the instant the writer stops retrying.
     stop: OnceLock<Instant>,
     health: Mutex<SinkHealth>,
+    /// Content bytes of the records in the queue.
+    queued_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -218,16 +227,21 @@ enum Msg {
 struct Queued {
     pending: Option<Box<Pending>>,
     shared: Arc<Shared>,
+    /// Its share of [`Shared::queued_bytes`], given back when it leaves the queue.
+    bytes: usize,
 }
 
 impl Queued {
     fn take(mut self) -> Option<Box<Pending>> {
+        self.shared.queued_bytes.fetch_sub(self.bytes, Relaxed);
+        self.bytes = 0;
         self.pending.take()
     }
 }
 
 impl Drop for Queued {
     fn drop(&mut self) {
+        self.shared.queued_bytes.fetch_sub(self.bytes, Relaxed);
         if self.pending.take().is_some() {
             self.shared.counters.dequeued();
             self.shared.counters.add_dropped_closed(1);
@@ -240,6 +254,7 @@ impl Drop for Queued {
 pub struct Recorder {
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
+    max_bytes: usize,
 }
 
 impl std::fmt::Debug for Msg {
@@ -258,9 +273,11 @@ impl Recorder {
         config: RecorderConfig,
     ) -> std::io::Result<(Recorder, WriterHandle)> {
         let config = config.normalized();
+        let max_bytes = config.queue_max_bytes;
         let (tx, rx) = mpsc::sync_channel(config.queue_capacity);
         let shared = Arc::new(Shared {
             counters: Arc::new(Counters::default()),
+            queued_bytes: AtomicUsize::new(0),
             stop: OnceLock::new(),
             health: Mutex::new(SinkHealth {
                 sink: sink.name(),
@@ -280,6 +297,7 @@ impl Recorder {
         let recorder = Recorder {
             tx: tx.clone(),
             shared: Arc::clone(&shared),
+            max_bytes,
         };
         let handle = WriterHandle {
             wake: tx,
@@ -298,10 +316,18 @@ impl Recorder {
             counters.add_dropped_closed(1);
             return;
         }
+        let bytes = pending.content_bytes();
+        let before = self.shared.queued_bytes.fetch_add(bytes, Relaxed);
+        if before > 0 && before + bytes > self.max_bytes {
+            self.shared.queued_bytes.fetch_sub(bytes, Relaxed);
+            counters.add_dropped_queue_full(1);
+            return;
+        }
         counters.enqueued();
         let msg = Msg::Record(Queued {
             pending: Some(Box::new(pending)),
             shared: Arc::clone(&self.shared),
+            bytes,
         });
         match self.tx.try_send(msg) {
             Ok(()) => {}

@@ -22,7 +22,7 @@ fn map() -> (Arc<RestoreMap>, String) {
         .redact_request(
             body.as_bytes(),
             Surface::AnthropicMessages,
-            &mut HistoryCache::new(0),
+            &HistoryCache::new(0),
         )
         .unwrap();
     let (_, _, map) = out.into_parts();

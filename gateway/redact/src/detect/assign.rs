@@ -33,16 +33,27 @@ fn line_break_before(text: &[u8], i: usize) -> bool {
         || (i >= 2 && text[i - 2] == b'\\' && matches!(text[i - 1], b'n' | b'r'))
 }
 
-/// Start of the line holding `k`, looking back at most 64 bytes.
+/// How far back [`line_start`] looks for the start of a line.
+const LINE_LOOKBACK: usize = 64;
+
+/// Start of the line holding `k`, looking back at most [`LINE_LOOKBACK`] bytes: the largest
+/// `i ≤ k` with [`line_break_before`]`(text, i)`. Candidates come from one reverse `memchr3`
+/// (this runs for every name-anchor hit in code, and a byte loop was a tenth of the scan).
 fn line_start(text: &[u8], k: usize) -> Option<usize> {
-    let mut i = k;
-    while !line_break_before(text, i) {
-        if k - i >= 64 {
-            return None;
-        }
-        i -= 1;
+    let lo = k.saturating_sub(LINE_LOOKBACK + 2);
+    for p in memchr::memrchr3_iter(b'\n', b'\r', b'\\', &text[lo..k]) {
+        let p = lo + p;
+        let i = if text[p] != b'\\' {
+            p + 1
+        } else if p + 2 <= k && matches!(text[p + 1], b'n' | b'r') {
+            p + 2
+        } else {
+            continue;
+        };
+        debug_assert!(line_break_before(text, i));
+        return (i + LINE_LOOKBACK >= k).then_some(i);
     }
-    Some(i)
+    (k <= LINE_LOOKBACK).then_some(0)
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -341,6 +352,32 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(found(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn line_start_matches_a_byte_loop() {
+        fn slow(text: &[u8], k: usize) -> Option<usize> {
+            let mut i = k;
+            while !line_break_before(text, i) {
+                if k - i >= LINE_LOOKBACK {
+                    return None;
+                }
+                i -= 1;
+            }
+            Some(i)
+        }
+        let pieces: [&[u8]; 6] = [b"\n", b"\r", b"\\", b"n", b"abcdefghij", b"x"];
+        let mut seed = 3u64;
+        for _ in 0..300 {
+            let mut text = Vec::new();
+            for _ in 0..40 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            for k in 0..=text.len() {
+                assert_eq!(line_start(&text, k), slow(&text, k), "{k} in {text:?}");
+            }
         }
     }
 

@@ -1,27 +1,36 @@
-//! Detection on decoded text: one Aho-Corasick DFA (ASCII case-insensitive, anchors ≥ 3
-//! bytes) over every rule's anchors, then per-hit confirmation: anchored bytes-mode regexes
+//! Detection on decoded text: one anchor prefilter (ASCII case-insensitive, anchors ≥ 3
+//! bytes, Aho-Corasick semantics; see [`prefilter`]) over every rule's anchors, then per-hit
+//! confirmation: anchored bytes-mode regexes
 //! plus validators for vendor formats, small parsers for structural rules, the assignment
 //! lexer for sensitive names. Overlaps resolve by priority (formats beat names).
 
 pub(crate) mod assign;
 mod check;
 pub(crate) mod judge;
+pub(crate) mod prefilter;
 mod structural;
 mod vendor;
 mod words;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 
 use crate::config::ExtraRule;
 use crate::error::RedactError;
 use crate::placeholder::{self, Kind};
+use prefilter::Anchors;
 use vendor::{Check, Start, VENDOR_RULES};
 
 /// Index of a rule in [`Engine::rule`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct RuleId(u16);
+
+#[cfg(test)]
+impl RuleId {
+    pub(crate) fn for_tests() -> Self {
+        Self(0)
+    }
+}
 
 /// What the engine knows about a rule.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +96,7 @@ const WINDOW: usize = 8192;
 /// The compiled rule set. Built once per configuration; `Send + Sync`.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    ac: AhoCorasick,
+    anchors: Anchors,
     actions: Vec<Vec<Action>>,
     vendor: Vec<meta::Regex>,
     custom: Vec<meta::Regex>,
@@ -166,10 +175,10 @@ impl Engine {
             custom.push(re);
         }
         // One automaton pattern per distinct (case-folded) anchor, with all its actions.
-        let mut patterns: Vec<String> = Vec::new();
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut actions: Vec<Vec<Action>> = Vec::new();
         for (a, act) in anchors {
-            let folded = a.to_ascii_lowercase();
+            let folded = a.to_ascii_lowercase().into_bytes();
             match patterns.iter().position(|p| *p == folded) {
                 Some(i) => actions[i].push(act),
                 None => {
@@ -178,14 +187,9 @@ impl Engine {
                 }
             }
         }
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| engine_err(e.to_string()))?;
+        let anchors = Anchors::new(patterns).map_err(engine_err)?;
         Ok(Self {
-            ac,
+            anchors,
             actions,
             vendor,
             custom,
@@ -205,16 +209,22 @@ impl Engine {
     }
 
     /// Appends the confirmed, non-overlapping findings in `text` to `out`.
-    pub(crate) fn detect(&self, text: &[u8], out: &mut Vec<Finding>) {
+    pub(crate) fn detect(
+        &self,
+        text: &[u8],
+        scratch: &mut prefilter::Scratch,
+        out: &mut Vec<Finding>,
+    ) {
         let mut found: Vec<Finding> = Vec::new();
         let mut covered = 0;
         let mut names_done = 0;
-        for m in self.ac.find_iter(text) {
-            let p = m.start();
+        self.anchors.find(text, scratch);
+        for hit in &scratch.hits {
+            let p = hit.start;
             if p < covered {
                 continue;
             }
-            for &action in &self.actions[m.pattern().as_usize()] {
+            for &action in &self.actions[hit.anchor] {
                 let (span, rule) = match action {
                     Action::Assign => {
                         if p < names_done {

@@ -1,6 +1,8 @@
 //! JSON string unescaping with an offset map, so a finding in decoded text maps back to an
 //! exact raw byte range that starts and ends on escape boundaries.
 
+use super::walk::eq_mask;
+
 /// How strictly to decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -11,14 +13,17 @@ pub(crate) enum Mode {
     Lenient,
 }
 
+/// One decoded escape sequence; bytes between escapes are copied one to one.
 #[derive(Clone, Copy, Debug)]
 struct Seg {
-    /// Offset in the decoded text where this segment starts.
+    /// Offset in the decoded text where the escape's output starts.
     dec: u32,
-    /// Offset in the raw text where this segment starts.
+    /// Offset in the raw text where the escape starts.
     raw: u32,
-    /// Whether the segment is one escape sequence (else a run of copied bytes).
-    escape: bool,
+    /// Length of the escape in raw bytes (2, 6 or 12).
+    raw_len: u8,
+    /// Length of its output in decoded bytes (1 to 4).
+    dec_len: u8,
 }
 
 /// A decoded string and the map back to its raw bytes. Reused across strings as scratch.
@@ -46,32 +51,20 @@ impl Decoded {
     pub(crate) fn decode(&mut self, raw: &[u8], mode: Mode) -> usize {
         self.text.clear();
         self.segs.clear();
-        self.segs.push(Seg {
-            dec: 0,
-            raw: 0,
-            escape: false,
-        });
-        let mut count = 0;
+        self.text.reserve(raw.len());
         let mut i = 0;
-        while let Some(rel) = memchr::memchr(b'\\', &raw[i..]) {
-            let at = i + rel;
-            self.text.extend_from_slice(&raw[i..at]);
+        while let Some(at) = self.copy_to_backslash(raw, i) {
             match Self::escape(&raw[at..]) {
                 Some((ch, len)) => {
-                    count += 1;
+                    let mut buf = [0u8; 4];
+                    let out = ch.encode_utf8(&mut buf).as_bytes();
                     self.segs.push(Seg {
                         dec: off(self.text.len()),
                         raw: off(at),
-                        escape: true,
+                        raw_len: u8::try_from(len).unwrap_or(u8::MAX),
+                        dec_len: u8::try_from(out.len()).unwrap_or(u8::MAX),
                     });
-                    let mut buf = [0u8; 4];
-                    self.text
-                        .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                    self.segs.push(Seg {
-                        dec: off(self.text.len()),
-                        raw: off(at + len),
-                        escape: false,
-                    });
+                    self.text.extend_from_slice(out);
                     i = at + len;
                 }
                 None => {
@@ -82,8 +75,31 @@ impl Decoded {
                 }
             }
         }
-        self.text.extend_from_slice(&raw[i..]);
-        count
+        self.segs.len()
+    }
+
+    /// Copies `raw[from..]` into the text up to the next backslash and returns its offset, or
+    /// copies everything and returns `None`. Eight bytes at a time: runs between escapes in
+    /// code are ~20 bytes, too short for a `memchr` + `memcpy` call pair to pay off.
+    fn copy_to_backslash(&mut self, raw: &[u8], from: usize) -> Option<usize> {
+        let mut i = from;
+        while let Some(chunk) = raw.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            self.text.extend_from_slice(&w);
+            let hit = eq_mask(u64::from_le_bytes(w), b'\\');
+            if hit != 0 {
+                let k = (hit.trailing_zeros() / 8) as usize;
+                self.text.truncate(self.text.len() - 8 + k);
+                return Some(i + k);
+            }
+            i += 8;
+        }
+        let rest = &raw[i..];
+        let k = memchr::memchr(b'\\', rest);
+        self.text
+            .extend_from_slice(&rest[..k.unwrap_or(rest.len())]);
+        k.map(|k| i + k)
     }
 
     /// Decodes one escape at the start of `s` (which begins with `\`): (char, raw length).
@@ -116,34 +132,37 @@ impl Decoded {
         Some((c, 2))
     }
 
-    fn seg_index(&self, d: usize) -> usize {
-        self.segs
-            .partition_point(|s| s.dec as usize <= d)
-            .saturating_sub(1)
+    /// The raw offset of decoded byte `d` and whether it lies inside an escape's output
+    /// (then the offset is the escape's start).
+    fn locate(&self, d: usize) -> (usize, Option<&Seg>) {
+        let i = self.segs.partition_point(|s| s.dec as usize <= d);
+        let Some(s) = i.checked_sub(1).and_then(|i| self.segs.get(i)) else {
+            return (d, None);
+        };
+        let out_end = s.dec as usize + usize::from(s.dec_len);
+        if d < out_end {
+            (s.raw as usize, Some(s))
+        } else {
+            (
+                s.raw as usize + usize::from(s.raw_len) + (d - out_end),
+                None,
+            )
+        }
     }
 
     /// Raw offset where decoded byte `d` starts (the escape start if `d` is inside one).
     pub(crate) fn raw_start(&self, d: usize) -> usize {
-        let i = self.seg_index(d);
-        let Some(s) = self.segs.get(i) else { return d };
-        if s.escape {
-            s.raw as usize
-        } else {
-            s.raw as usize + (d - s.dec as usize)
-        }
+        self.locate(d).0
     }
 
     /// Raw offset one past decoded byte `d - 1` (the escape end if it is inside one).
     pub(crate) fn raw_end(&self, d: usize) -> usize {
-        if d == 0 {
+        let Some(last) = d.checked_sub(1) else {
             return 0;
-        }
-        let i = self.seg_index(d - 1);
-        let Some(s) = self.segs.get(i) else { return d };
-        if s.escape {
-            self.segs.get(i + 1).map_or(d, |n| n.raw as usize)
-        } else {
-            s.raw as usize + (d - s.dec as usize)
+        };
+        match self.locate(last) {
+            (raw, Some(s)) => raw + usize::from(s.raw_len),
+            (raw, None) => raw + 1,
         }
     }
 }

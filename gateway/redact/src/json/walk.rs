@@ -223,30 +223,37 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// First `"`, `\\` or control byte in `s`: 8 bytes at a time (SWAR), then bytewise within
-/// the word that may hold one (the word test can over-report, never under-report).
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` equal to `b`. Exact up to the first such byte (a borrow
+/// can only mark bytes above a real match), so the lowest set bit is always right.
+pub(crate) fn eq_mask(x: u64, b: u8) -> u64 {
+    let y = x ^ (LO * u64::from(b));
+    y.wrapping_sub(LO) & !y & HI
+}
+
+/// First `"`, `\\` or control byte in `s`, 8 bytes at a time (SWAR): the lowest set bit of
+/// the word mask is the answer, so a hit costs one `trailing_zeros`, not a byte loop.
 fn find_special(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut chunks = s.chunks_exact(8);
     let mut i = 0;
-    for chunk in s.chunks_exact(8) {
+    for chunk in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let x = u64::from_le_bytes(w);
-        let q = x ^ (LO * u64::from(b'"'));
-        let b = x ^ (LO * u64::from(b'\\'));
-        let hit = (q.wrapping_sub(LO) & !q)
-            | (b.wrapping_sub(LO) & !b)
-            | (x.wrapping_sub(LO * 0x20) & !x);
-        if hit & HI != 0
-            && let Some(p) = chunk.iter().position(|&c| special(c))
-        {
-            return Some(i + p);
+        let control = x.wrapping_sub(LO * 0x20) & !x & HI;
+        let hit = eq_mask(x, b'"') | eq_mask(x, b'\\') | control;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    s[i..].iter().position(|&c| special(c)).map(|p| i + p)
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -341,6 +348,18 @@ mod tests {
                 let s = &data[start..];
                 let plain = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
                 assert_eq!(find_special(s), plain);
+            }
+        }
+        // Every byte value at every lane, after bytes that borrow (0x00, 0x01, 0x20, 0x21).
+        for v in 0u8..=255 {
+            for lane in 0..8 {
+                for fill in [0x00, 0x01, 0x20, 0x21, 0x23, 0x5d, 0xff] {
+                    let mut w = [b'a'; 16];
+                    w[lane] = v;
+                    w[lane + 1] = fill;
+                    let plain = w.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                    assert_eq!(find_special(&w), plain, "{v:#x} at {lane} then {fill:#x}");
+                }
             }
         }
         assert_eq!(find_special(b"abcdefghijklmnop\"x"), Some(16));

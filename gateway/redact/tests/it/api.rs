@@ -14,7 +14,7 @@ fn redact(body: &serde_json::Value) -> (String, gateway_redact::Report) {
         .redact_request(
             &bytes,
             Surface::AnthropicMessages,
-            &mut HistoryCache::disabled(),
+            &HistoryCache::disabled(),
         )
         .unwrap();
     (
@@ -40,11 +40,7 @@ fn github_token() -> String {
 fn a_clean_body_is_returned_borrowed() {
     let body = serde_json::to_vec(&user("just refactor the tokenizer, max_tokens = 4096")).unwrap();
     let out = redactor()
-        .redact_request(
-            &body,
-            Surface::AnthropicMessages,
-            &mut HistoryCache::disabled(),
-        )
+        .redact_request(&body, Surface::AnthropicMessages, &HistoryCache::disabled())
         .unwrap();
     assert!(out.is_unchanged());
     assert!(std::ptr::eq(out.body(), body.as_slice()));
@@ -54,13 +50,13 @@ fn a_clean_body_is_returned_borrowed() {
 #[test]
 fn invalid_json_and_utf8_are_refused() {
     let r = redactor();
-    let mut c = HistoryCache::disabled();
+    let c = HistoryCache::disabled();
     assert!(matches!(
-        r.redact_request(b"{\"messages\": [", Surface::OpenAiChat, &mut c),
+        r.redact_request(b"{\"messages\": [", Surface::OpenAiChat, &c),
         Err(RedactError::InvalidJson { .. })
     ));
     assert!(matches!(
-        r.redact_request(b"\"\xff\"", Surface::OpenAiChat, &mut c),
+        r.redact_request(b"\"\xff\"", Surface::OpenAiChat, &c),
         Err(RedactError::InvalidUtf8 { offset: 1 })
     ));
 }
@@ -163,12 +159,12 @@ fn history_cache_answers_resent_blocks_without_rescanning() {
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": long}]},
         {"role": "user", "content": "next turn"}]}))
     .unwrap();
-    let mut cache = HistoryCache::new(128);
+    let cache = HistoryCache::new(128);
     let first = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &mut cache)
+        .redact_request(&body, Surface::AnthropicMessages, &cache)
         .unwrap();
     let second = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &mut cache)
+        .redact_request(&body, Surface::AnthropicMessages, &cache)
         .unwrap();
     assert_eq!(first.body(), second.body());
     assert_eq!(
@@ -256,7 +252,36 @@ fn the_redactor_can_be_shared_across_tasks() {
     fn shared<T: Send + Sync>() {}
     shared::<Redactor>();
     shared::<gateway_redact::RestoreMap>();
+    shared::<HistoryCache>();
     fn sendable<T: Send>() {}
-    sendable::<HistoryCache>();
     sendable::<Restorer<std::sync::Arc<gateway_redact::RestoreMap>>>();
+}
+
+#[test]
+fn one_history_cache_serves_concurrent_requests() {
+    let long = format!(
+        "DB_PASSWORD=Sup3r-Secret-42\n{}",
+        "let x = 1;\n".repeat(200)
+    );
+    let body = serde_json::to_vec(&json!({"model": "m", "messages": [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": long}]}]}))
+    .unwrap();
+    let cache = HistoryCache::new(4096);
+    let cold = redactor()
+        .redact_request(&body, Surface::AnthropicMessages, &HistoryCache::disabled())
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    let out = redactor()
+                        .redact_request(&body, Surface::AnthropicMessages, &cache)
+                        .unwrap();
+                    assert_eq!(out.body(), cold.body());
+                }
+            });
+        }
+    });
+    assert_eq!(cache.hits() + cache.misses(), 80);
+    assert!(cache.hits() >= 76, "{cache:?}");
 }

@@ -27,7 +27,7 @@ fn negative_corpus_comes_out_byte_identical() {
                 let (body, surface) = encoded_body(ctx, enc, &text, "");
                 bytes += body.len();
                 let out = redactor()
-                    .redact_request(&body, surface, &mut HistoryCache::disabled())
+                    .redact_request(&body, surface, &HistoryCache::disabled())
                     .expect("valid body");
                 if !out.is_unchanged() || out.body() != body.as_slice() {
                     let rules: Vec<String> = out
@@ -65,7 +65,7 @@ fn agent_traffic_without_secrets_is_unchanged() {
         .redact_request(
             &body,
             gateway_redact::Surface::AnthropicMessages,
-            &mut HistoryCache::disabled(),
+            &HistoryCache::disabled(),
         )
         .expect("valid body");
     let rules: Vec<String> = out

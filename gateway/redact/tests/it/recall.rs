@@ -56,7 +56,7 @@ fn vendor_formats_are_redacted_in_every_context_and_encoding() {
                 let text = template.replace("{}", &f.text);
                 let (body, surface) = encoded_body(*ctx, *enc, &text, &f.secret);
                 let out = r
-                    .redact_request(&body, surface, &mut HistoryCache::disabled())
+                    .redact_request(&body, surface, &HistoryCache::disabled())
                     .expect("generated bodies are valid");
                 total += 1;
                 if leaked(out.body(), &f.secret) {
@@ -101,7 +101,7 @@ fn sensitive_env_assignments_are_redacted_and_plain_settings_kept() {
         let enc = encodings[k % encodings.len()];
         let (body, surface) = encoded_body(ctx, enc, &text, &secret);
         let out = r
-            .redact_request(&body, surface, &mut HistoryCache::disabled())
+            .redact_request(&body, surface, &HistoryCache::disabled())
             .expect("valid body");
         total += 1;
         if leaked(out.body(), &secret) {
@@ -134,7 +134,7 @@ fn a_vendor_secret_is_counted_under_its_rule_name() {
         &fake.secret,
     );
     let out = redactor()
-        .redact_request(&body, surface, &mut HistoryCache::disabled())
+        .redact_request(&body, surface, &HistoryCache::disabled())
         .expect("valid");
     assert!(!leaked(out.body(), &fake.secret));
     assert_eq!(out.report().count(fake.family), 1);

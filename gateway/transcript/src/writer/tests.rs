@@ -146,6 +146,7 @@ impl Sink for ProbeSink {
 fn config(queue: usize, batch: usize, retry: usize, backoff: Duration) -> RecorderConfig {
     RecorderConfig {
         queue_capacity: queue,
+        queue_max_bytes: RecorderConfig::DEFAULT_QUEUE_MAX_BYTES,
         batch_max_records: batch,
         flush_interval: Duration::from_millis(5),
         retry_max_records: retry,
@@ -161,6 +162,7 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 fn defaults_are_the_documented_bounds() {
     let c = RecorderConfig::default();
     assert_eq!(c.queue_capacity, 8192);
+    assert_eq!(c.queue_max_bytes, 256 << 20);
     assert_eq!(c.batch_max_records, 256);
     assert_eq!(c.flush_interval, Duration::from_millis(100));
     assert_eq!(c.retry_max_records, 8192);
@@ -210,6 +212,34 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     assert_eq!((report.dropped, report.finished), (0, true));
     let s = rec_.counters().snapshot();
     assert_eq!((s.written, s.queue_depth, s.dropped()), (5, 0, 3));
+}
+
+#[test]
+fn the_queue_is_bounded_in_bytes_too() {
+    let probe = Probe::new();
+    let entered = probe.hold();
+    let body = |i: usize| {
+        let mut p = rec(i);
+        p.request_body = bytes::Bytes::from(vec![b'x'; 1000]);
+        p
+    };
+    let config = RecorderConfig {
+        queue_max_bytes: 2500,
+        ..config(64, 256, 256, WAIT)
+    };
+    let (rec_, handle) = Recorder::start(probe.sink(), config).unwrap();
+    rec_.record(body(0));
+    entered.recv().unwrap(); // r0 left the queue: its bytes are given back.
+    for i in 1..6 {
+        rec_.record(body(i));
+    }
+    // Two of 1000 bytes fit under 2500; the other three are dropped at once.
+    let s = rec_.counters().snapshot();
+    assert_eq!((s.queue_depth, s.dropped_queue_full), (2, 3));
+    probe.release();
+    let report = handle.shutdown(WAIT);
+    assert_eq!(probe.ids(), ids(0..3));
+    assert!(report.finished);
 }
 
 #[test]

@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 
 use super::{BEARER, WAIT, pair, pair_with};
 
+mod faults;
+
 /// Micro-USD of one claude-sonnet-4-6 call with the mock's default usage (12 input at $3/M,
 /// 7 output at $15/M, 100 cache reads at $0.30/M, 20 5-minute cache writes at $3.75/M).
 const SONNET_CALL: u64 = 246;
@@ -27,32 +29,65 @@ fn with_session(session: &str) -> [(&str, &str); 2] {
     [BEARER, (SESSION_HEADER, session)]
 }
 
-/// Polls `/metrics` until the writer reports `n` records written (the writer thread is not
-/// observable otherwise), then returns what is on disk.
-async fn written(gw: &TestGateway, n: u64) -> Library {
+/// Polls `probe` until it returns `Some` (the writer thread and S3 are observable only from
+/// outside), failing with `what` after [`WAIT`].
+async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let text = http::send(http::bodyless(
-            ::http::Method::GET,
-            &gw.admin_url("/metrics"),
-            &[],
-        ))
-        .await
-        .text();
-        let count = sample(
-            &text,
-            "llm_gateway_transcript_records_total{outcome=\"written\"}",
-        );
-        if count >= n {
-            assert_eq!(count, n, "more records than requests:\n{text}");
-            return Library::load_dir(gw.transcripts_dir()).expect("transcripts readable");
+        if let Some(done) = probe().await {
+            return done;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{n} records were not written within {WAIT:?}:\n{text}"
+            "{what}: not within {WAIT:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `GET path` on the admin listener.
+async fn admin(gw: &TestGateway, path: &str) -> http::Reply {
+    http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url(path),
+        &[],
+    ))
+    .await
+}
+
+/// One Claude message in `session`, answered 200.
+async fn message(gw: &TestGateway, session: &str, stream: bool) {
+    let reply = http::send(post_json(
+        &gw.url("/v1/messages"),
+        &with_session(session),
+        &http::messages_body("claude-sonnet-4-6", stream),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+/// The writer's count of records with `outcome`.
+async fn records(gw: &TestGateway, outcome: &str) -> u64 {
+    let text = admin(gw, "/metrics").await.text();
+    sample(
+        &text,
+        &format!("llm_gateway_transcript_records_total{{outcome=\"{outcome}\"}}"),
+    )
+}
+
+/// Waits until the writer reports `n` records written (never more), then returns what is on
+/// disk.
+async fn written(gw: &TestGateway, n: u64) -> Library {
+    let count = eventually(&format!("{n} records written"), || async {
+        let count = records(gw, "written").await;
+        (count >= n).then_some(count)
+    })
+    .await;
+    assert_eq!(count, n, "more records than requests");
+    Library::load_dir(gw.transcripts_dir()).expect("transcripts readable")
 }
 
 fn sample(metrics: &str, series: &str) -> u64 {
@@ -255,153 +290,6 @@ async fn no_secret_token_or_provider_key_reaches_a_transcript_file() {
     }
 }
 
-#[tokio::test]
-async fn a_failing_sink_never_fails_a_request_and_writing_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("transcripts");
-    let (_mock, gw) = pair_with(mock_provider::MockConfig::default(), |b| {
-        b.env("GATEWAY__TRANSCRIPTS__DIR", root.to_str().unwrap())
-    })
-    .await;
-    // The directory's place is taken by a file: every write fails (even as root).
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::write(&root, b"not a directory").unwrap();
-    let send = || async {
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session("sess-faults"),
-            &http::messages_body("claude-sonnet-4-6", false),
-        ))
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-    };
-    send().await;
-    // Failure shows in the counters and in readiness.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let metrics = http::send(http::bodyless(
-            ::http::Method::GET,
-            &gw.admin_url("/metrics"),
-            &[],
-        ))
-        .await
-        .text();
-        if sample(
-            &metrics,
-            "llm_gateway_transcript_records_total{outcome=\"failed\"}",
-        ) >= 1
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no failure counted:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let ready = http::send(http::bodyless(
-        ::http::Method::GET,
-        &gw.admin_url("/readyz"),
-        &[],
-    ))
-    .await;
-    assert_eq!(ready.status, 503, "{}", ready.text());
-    assert!(ready.text().contains("transcript"), "{}", ready.text());
-    send().await;
-
-    // The disk comes back: what was retained is written, and new records follow.
-    std::fs::remove_file(&root).unwrap();
-    send().await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let library = loop {
-        if let Ok(library) = Library::load_dir(&root)
-            && library.session("sess-faults").len() == 3
-        {
-            break library;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "records not written after recovery"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(library.session("sess-faults").len(), 3);
-    // Health turns once the writer has returned from the successful write.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ready = http::send(http::bodyless(
-            ::http::Method::GET,
-            &gw.admin_url("/readyz"),
-            &[],
-        ))
-        .await;
-        if ready.status == 200 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still not ready: {}",
-            ready.text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn kill_9_loses_nothing_the_writer_reported_written() {
-    let (_mock, mut gw) = pair().await;
-    for i in 0..20 {
-        let stream = i % 2 == 0;
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session("sess-crash"),
-            &http::messages_body("claude-sonnet-4-6", stream),
-        ))
-        .await;
-        assert_eq!(reply.status, 200);
-    }
-    written(&gw, 20).await;
-    // More requests, then SIGKILL with some possibly still queued.
-    for _ in 0..5 {
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session("sess-crash"),
-            &http::messages_body("claude-sonnet-4-6", true),
-        ))
-        .await;
-        assert_eq!(reply.status, 200);
-    }
-    let dir = gw.transcripts_dir().to_owned();
-    gw.kill().await;
-    let library = Library::load_dir(&dir).unwrap();
-    let kept = library.session("sess-crash").len();
-    assert!(
-        (20..=25).contains(&kept),
-        "every record reported written survives kill -9; at most the last flush window is lost (kept {kept})"
-    );
-}
-
-#[tokio::test]
-async fn sigterm_writes_every_queued_record_before_exit() {
-    // SIGTERM right after the last response: whatever the writer has not written yet, the
-    // drain writes before the process exits.
-    let (_mock, mut gw) = pair().await;
-    for stream in [false, true, false, true] {
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session("sess-drain"),
-            &http::messages_body("claude-sonnet-4-6", stream),
-        ))
-        .await;
-        assert_eq!(reply.status, 200);
-    }
-    gw.terminate();
-    let status = gw.wait_exit(WAIT).await.expect("exits after SIGTERM");
-    assert!(status.success(), "{status:?}");
-    let library = Library::load_dir(gw.transcripts_dir()).unwrap();
-    assert_eq!(library.session("sess-drain").len(), 4, "{}", gw.logs());
-}
-
 /// A gateway whose only policy (for everyone) has `[policy.transcripts]` `settings`.
 async fn with_transcript_policy(
     name: &str,
@@ -425,13 +313,7 @@ async fn with_transcript_policy(
 }
 
 async fn queue_is_empty_and_written(gw: &TestGateway) -> u64 {
-    let text = http::send(http::bodyless(
-        ::http::Method::GET,
-        &gw.admin_url("/metrics"),
-        &[],
-    ))
-    .await
-    .text();
+    let text = admin(gw, "/metrics").await.text();
     assert_eq!(
         sample(&text, "llm_gateway_transcript_queue_records"),
         0,
@@ -451,13 +333,7 @@ async fn policies_choose_metadata_only_sampling_by_session_or_no_record() {
         with_transcript_policy("meta-half", "mode = \"metadata\"\nsample = 0.5").await;
     let sessions: Vec<String> = (0..24).map(|i| format!("sess-sample-{i}")).collect();
     for session in &sessions {
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session(session),
-            &http::messages_body("claude-sonnet-4-6", true),
-        ))
-        .await;
-        assert_eq!(reply.status, 200);
+        message(&gw, session, true).await;
     }
     let expected: Vec<&String> = sessions
         .iter()
@@ -488,132 +364,7 @@ async fn policies_choose_metadata_only_sampling_by_session_or_no_record() {
     // Off: nothing is queued, so once the responses have ended nothing is or will be written.
     let (_mock, gw, _policies) = with_transcript_policy("off", "mode = \"off\"").await;
     for stream in [false, true] {
-        let reply = http::send(post_json(
-            &gw.url("/v1/messages"),
-            &with_session("sess-off"),
-            &http::messages_body("claude-sonnet-4-6", stream),
-        ))
-        .await;
-        assert_eq!(reply.status, 200);
+        message(&gw, "sess-off", stream).await;
     }
     assert_eq!(queue_is_empty_and_written(&gw).await, 0);
-}
-
-/// Every record line under the bucket's prefix, read back with the S3 reader.
-async fn s3_library(moto: &gateway_testkit::moto::MotoServer, bucket: &str) -> Library {
-    use gateway_testkit::moto;
-    let mut config = gateway_transcript_s3::S3SinkConfig::new(bucket, moto::REGION);
-    config.endpoint = Some(moto.endpoint());
-    config.allow_http = true;
-    config.access_key_id = Some(gateway_core::Secret::new(moto::ACCESS_KEY_ID.to_owned()));
-    config.secret_access_key = Some(gateway_core::Secret::new(
-        moto::SECRET_ACCESS_KEY.to_owned(),
-    ));
-    let reader = gateway_transcript_s3::S3Reader::new(&config).unwrap();
-    let mut library = Library::new();
-    reader
-        .read(
-            "0000-00-00",
-            "9999-99-99",
-            gateway_transcript_s3::OrgFilter::All,
-            |_, lines| library.add_reader(lines),
-        )
-        .await
-        .unwrap();
-    library
-}
-
-/// Polls the bucket until session `sess-s3` has `n` records.
-async fn uploaded(s3: &gateway_testkit::moto::MotoServer, bucket: &str, n: usize) -> Library {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let library = s3_library(s3, bucket).await;
-        let have = library.session("sess-s3").len();
-        if have >= n {
-            assert_eq!(have, n);
-            return library;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{n} records not uploaded (have {have})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test]
-async fn the_s3_sink_uploads_and_catches_up_after_an_outage_without_failing_a_request() {
-    use gateway_testkit::moto::{self, MotoServer};
-    let Some(mut s3) = MotoServer::start() else {
-        return;
-    };
-    let bucket = "llm-gateway-e2e";
-    s3.create_bucket(bucket);
-    let endpoint = s3.endpoint();
-    let (_mock, gw) = pair_with(mock_provider::MockConfig::default(), |b| {
-        b.env("GATEWAY__TRANSCRIPTS__SINK", "s3")
-            .env("GATEWAY__TRANSCRIPTS__S3__BUCKET", bucket)
-            .env("GATEWAY__TRANSCRIPTS__S3__ENDPOINT", endpoint)
-            .env("GATEWAY__TRANSCRIPTS__S3__ALLOW_HTTP", "true")
-            .env("GATEWAY__TRANSCRIPTS__S3__OBJECT_MAX_AGE_MS", "200")
-            .env("AWS_ACCESS_KEY_ID", moto::ACCESS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", moto::SECRET_ACCESS_KEY)
-    })
-    .await;
-    let send = |stream: bool| {
-        let gw = &gw;
-        async move {
-            let reply = http::send(post_json(
-                &gw.url("/v1/messages"),
-                &with_session("sess-s3"),
-                &http::messages_body("claude-sonnet-4-6", stream),
-            ))
-            .await;
-            assert_eq!(reply.status, 200, "{}", reply.text());
-        }
-    };
-    send(false).await;
-    send(true).await;
-    let library = uploaded(&s3, bucket, 2).await;
-    let turns = library.session("sess-s3");
-    assert!(
-        turns
-            .iter()
-            .all(|t| t.record.meta.cost_micro_usd == SONNET_CALL)
-    );
-    let text = serde_json::to_string(&turns[1].response).unwrap();
-    assert!(text.contains("Hello from the mock provider."), "{text}");
-
-    // S3 goes away: requests are still served, readiness says why.
-    s3.kill();
-    send(false).await;
-    send(true).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ready = http::send(http::bodyless(
-            ::http::Method::GET,
-            &gw.admin_url("/readyz"),
-            &[],
-        ))
-        .await;
-        if ready.status == 503 {
-            assert!(
-                ready.text().contains("transcript sink failing"),
-                "{}",
-                ready.text()
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the outage never showed in /readyz"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // S3 is back (moto keeps nothing across restarts: the bucket is made again, empty): the
-    // two records retained during the outage are uploaded, then the new one.
-    s3.restart();
-    s3.create_bucket(bucket);
-    send(false).await;
-    uploaded(&s3, bucket, 3).await;
 }
