@@ -16,17 +16,18 @@
 //! first at once and then at most every [`FAILURE_LOG_INTERVAL`]; recovery is logged at info.
 //!
 //! # What a crash (`kill -9`) loses
-//! The writer wakes as soon as a record is queued: `flush_interval` only bounds how long it
-//! sleeps when idle (for [`Sink::maintain`]); it never delays a record. A record is safe once
-//! the [`Sink::write`] of its batch returns (file sink: after fsync). A crash loses exactly the
-//! records accepted by `record()` but not yet covered by a returned `write`:
-//! - the batch being written (at most `batch_max_records`), and
+//! The writer wakes as soon as a record is queued and waits at most `batch_linger` (10 ms by
+//! default) for more before writing them together (group commit: at 1,000 records/s one
+//! fsync serves about ten); `flush_interval` only bounds how long it sleeps when idle (for
+//! [`Sink::maintain`]). A record is safe once the [`Sink::write`] of its batch returns (file
+//! sink: after fsync). A crash loses exactly the records accepted by `record()` but not yet
+//! covered by a returned `write`:
+//! - the batch being collected or written (at most `batch_max_records`), and
 //! - the records queued behind it (at most `queue_capacity`), which form the next batches.
 //!
-//! With a healthy sink that keeps up, that is the records handed over during the last two
-//! write durations (the write in progress and the next one that takes the record: with the
-//! file sink on a local disk, one buffered write plus one `fdatasync` each, a few
-//! milliseconds), plus, when that write rotated a file, the time to compress it (bounded by
+//! With a healthy sink that keeps up, that is the records handed over during the last
+//! `batch_linger` plus two write durations (with the file sink on a local disk, one buffered
+//! write plus one `fdatasync` each, a few milliseconds): about 10–20 ms of records, plus, when that write rotated a file, the time to compress it (bounded by
 //! `rotate_bytes`: about 0.3 s for 64 MiB at zstd level 3). It is never more than
 //! `queue_capacity + batch_max_records` records. While the sink is failing, the retry buffer
 //! (at most `retry_max_records`) is lost too. A sink that buffers on its own (the S3 sink)
@@ -119,6 +120,9 @@ pub struct RecorderConfig {
     pub queue_max_bytes: usize,
     /// Most records per [`Sink::write`].
     pub batch_max_records: usize,
+    /// How long the writer waits for more records after the first of a batch (group
+    /// commit: one write and one fsync for many records). Part of what a crash can lose.
+    pub batch_linger: Duration,
     /// Longest idle sleep of the writer: [`Sink::maintain`] runs at least this often.
     pub flush_interval: Duration,
     /// Most records kept for a retry while the sink fails (raised to `batch_max_records` if
@@ -135,6 +139,8 @@ impl RecorderConfig {
     pub const DEFAULT_QUEUE_MAX_BYTES: usize = 256 << 20;
     /// Default [`RecorderConfig::batch_max_records`].
     pub const DEFAULT_BATCH_MAX_RECORDS: usize = 256;
+    /// Default [`RecorderConfig::batch_linger`].
+    pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(10);
     /// Default [`RecorderConfig::flush_interval`].
     pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
     /// Default [`RecorderConfig::retry_max_records`] (the queue capacity).
@@ -163,6 +169,7 @@ impl Default for RecorderConfig {
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
             queue_max_bytes: Self::DEFAULT_QUEUE_MAX_BYTES,
             batch_max_records: Self::DEFAULT_BATCH_MAX_RECORDS,
+            batch_linger: Self::DEFAULT_BATCH_LINGER,
             flush_interval: Self::DEFAULT_FLUSH_INTERVAL,
             retry_max_records: Self::DEFAULT_RETRY_MAX_RECORDS,
             retry_backoff: Self::DEFAULT_RETRY_BACKOFF,

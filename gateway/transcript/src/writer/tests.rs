@@ -148,6 +148,7 @@ fn config(queue: usize, batch: usize, retry: usize, backoff: Duration) -> Record
         queue_capacity: queue,
         queue_max_bytes: RecorderConfig::DEFAULT_QUEUE_MAX_BYTES,
         batch_max_records: batch,
+        batch_linger: Duration::ZERO,
         flush_interval: Duration::from_millis(5),
         retry_max_records: retry,
         retry_backoff: backoff,
@@ -212,6 +213,30 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     assert_eq!((report.dropped, report.finished), (0, true));
     let s = rec_.counters().snapshot();
     assert_eq!((s.written, s.queue_depth, s.dropped()), (5, 0, 3));
+}
+
+#[test]
+fn records_arriving_within_the_linger_share_one_write() {
+    let probe = Probe::new();
+    let config = RecorderConfig {
+        batch_linger: WAIT,
+        ..config(64, 4, 64, WAIT)
+    };
+    let (rec_, handle) = Recorder::start(probe.sink(), config).unwrap();
+    for i in 0..4 {
+        rec_.record(rec(i));
+    }
+    eventually("4 records written", || {
+        rec_.counters().snapshot().written == 4
+    });
+    // The writer woke on the first record and waited for the batch to fill.
+    let batches: Vec<usize> = probe.batches.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(batches, [4]);
+    // A lingering writer still stops at once on shutdown, writing what it holds.
+    rec_.record(rec(4));
+    let report = handle.shutdown(WAIT);
+    assert!(report.finished);
+    assert_eq!(probe.ids(), ids(0..5));
 }
 
 #[test]

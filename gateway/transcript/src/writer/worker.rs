@@ -105,18 +105,30 @@ impl Worker {
         }
     }
 
-    /// Takes what is queued: while healthy, up to one batch (a slow sink backs up the queue);
-    /// while backing off, up to one batch more per call (the retry buffer bounds the rest).
+    /// Takes what is queued: while healthy, up to one batch (a slow sink backs up the queue),
+    /// waiting up to `batch_linger` for more so that one write and one fsync serve many
+    /// records (group commit); while backing off, up to one batch more per call (the retry
+    /// buffer bounds the rest).
     fn collect(&mut self) {
         let batch = self.config.batch_max_records;
-        let limit = match self.retry_at {
-            Some(_) => self.backlog.len() + batch,
-            None => batch,
+        let (limit, linger_until) = match self.retry_at {
+            Some(_) => (self.backlog.len() + batch, None),
+            None => (batch, Some(Instant::now() + self.config.batch_linger)),
         };
         while self.backlog.len() < limit {
             match self.rx.try_recv() {
                 Ok(msg) => self.accept(msg),
-                Err(_) => break,
+                Err(_) => {
+                    let wait = linger_until
+                        .filter(|_| !self.backlog.is_empty() && self.shared.stop.get().is_none())
+                        .map(|until| until.saturating_duration_since(Instant::now()))
+                        .filter(|wait| !wait.is_zero());
+                    let Some(wait) = wait else { break };
+                    match self.rx.recv_timeout(wait) {
+                        Ok(msg) => self.accept(msg),
+                        Err(_) => break,
+                    }
+                }
             }
         }
     }
