@@ -174,7 +174,9 @@ async fn proxy(
             redactions: &redacted.redactions,
             policy_mode: PolicyMode::of(policy.as_deref()),
             arrival: request.arrival,
-            started_at: SystemTime::now() - request.arrival.elapsed(),
+            started_at: SystemTime::now()
+                .checked_sub(request.arrival.elapsed())
+                .unwrap_or_else(SystemTime::now),
         }),
         _ => None,
     };

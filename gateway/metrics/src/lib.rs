@@ -118,7 +118,7 @@ pub struct Metrics {
     /// The opt-in per-organisation families, once [`Metrics::enable_org_label`] ran.
     org: OnceLock<org::OrgMetrics>,
     /// Serialises the `sync_*` methods so two scrapes never add the same delta.
-    auth_sync: Mutex<()>,
+    sync_lock: Mutex<()>,
 }
 
 impl Metrics {
@@ -241,7 +241,7 @@ impl Metrics {
                 "stream_client_disconnects_total",
                 "Streamed responses whose client left before the end.",
             )?,
-            auth_sync: Mutex::new(()),
+            sync_lock: Mutex::new(()),
             org: OnceLock::new(),
             registry,
         };
@@ -312,7 +312,7 @@ impl Metrics {
     /// atomics, read at scrape time). Counts only grow, so this adds the difference.
     pub fn sync_auth_failures(&self, counts: &[(&str, u64)]) {
         let _one_at_a_time = self
-            .auth_sync
+            .sync_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         for (reason, total) in counts {
@@ -325,7 +325,7 @@ impl Metrics {
     /// outcome, as in [`TRANSCRIPT_OUTCOMES`]) and sets the queue gauge.
     pub fn sync_transcripts(&self, counts: &[(&str, u64)], queued: u64) {
         let _one_at_a_time = self
-            .auth_sync
+            .sync_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         for (outcome, total) in counts {

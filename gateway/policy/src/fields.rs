@@ -3,7 +3,7 @@
 
 use toml::{
     Spanned,
-    de::{DeString, DeValue},
+    de::{DeString, DeTable, DeValue},
 };
 
 use crate::{money, problems::FileProblems};
@@ -24,6 +24,22 @@ fn article(noun: &str) -> &'static str {
         "an"
     } else {
         "a"
+    }
+}
+
+/// The table `v`, or `None` with the problem `message` (what was expected) at `key`.
+pub(crate) fn table<'a, 'i>(
+    out: &mut FileProblems<'_>,
+    key: &str,
+    v: &'a Value<'i>,
+    message: &str,
+) -> Option<&'a DeTable<'i>> {
+    match v.get_ref() {
+        DeValue::Table(table) => Some(table),
+        _ => {
+            out.at(&v.span(), key, message);
+            None
+        }
     }
 }
 

@@ -84,11 +84,12 @@ pub(crate) fn file(out: &mut FileProblems<'_>, text: &str) -> Vec<Read> {
 /// One `[[policy]]` table, or `None` when it is not a table.
 fn policy(out: &mut FileProblems<'_>, index: usize, item: &Value<'_>) -> Option<Read> {
     let path = format!("policy[{index}]");
-    let DeValue::Table(table) = item.get_ref() else {
-        let message = "expected a table; write each policy as `[[policy]]`";
-        out.at(&item.span(), &path, message);
-        return None;
-    };
+    let table = fields::table(
+        out,
+        &path,
+        item,
+        "expected a table; write each policy as `[[policy]]`",
+    )?;
     let before = out.problems.len();
     let mut p = Policy::new("");
     p.origin = Origin {
@@ -186,9 +187,8 @@ fn limit(out: &mut FileProblems<'_>, key: &str, limit: Limit, v: &Value<'_>) -> 
 /// `match = { subject = …, org = …, plan = … }`; an empty or bad table matches like none.
 fn matcher(out: &mut FileProblems<'_>, path: &str, v: &Value<'_>) -> Match {
     let mut m = Match::default();
-    let DeValue::Table(table) = v.get_ref() else {
-        let message = "expected a table like `{ plan = \"free\" }`";
-        out.at(&v.span(), path, message);
+    let Some(table) = fields::table(out, path, v, "expected a table like `{ plan = \"free\" }`")
+    else {
         return m;
     };
     for (key, value) in table {
@@ -215,11 +215,7 @@ fn matcher(out: &mut FileProblems<'_>, path: &str, v: &Value<'_>) -> Match {
 
 /// `[policy.org]`: the limit keys only, at least one.
 fn org(out: &mut FileProblems<'_>, path: &str, v: &Value<'_>) -> Option<Limits> {
-    let DeValue::Table(table) = v.get_ref() else {
-        let message = "expected a table of limits, `[policy.org]`";
-        out.at(&v.span(), path, message);
-        return None;
-    };
+    let table = fields::table(out, path, v, "expected a table of limits, `[policy.org]`")?;
     let mut limits = Limits::default();
     for (key, value) in table {
         let kp = format!("{path}.{}", key.get_ref());

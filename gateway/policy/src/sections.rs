@@ -147,9 +147,7 @@ pub(crate) fn redaction(
     v: &Value<'_>,
 ) -> RedactionSettings {
     let mut s = RedactionSettings::default();
-    let DeValue::Table(table) = v.get_ref() else {
-        let message = "expected a table, `[policy.redaction]`";
-        out.at(&v.span(), path, message);
+    let Some(table) = fields::table(out, path, v, "expected a table, `[policy.redaction]`") else {
         return s;
     };
     for (key, value) in table {
@@ -186,11 +184,12 @@ fn rules(out: &mut FileProblems<'_>, path: &str, v: &Value<'_>) -> Vec<Redaction
 }
 
 fn rule(out: &mut FileProblems<'_>, path: &str, item: &Value<'_>) -> Option<RedactionRule> {
-    let DeValue::Table(table) = item.get_ref() else {
-        let message = "expected a table with name, anchors and pattern";
-        out.at(&item.span(), path, message);
-        return None;
-    };
+    let table = fields::table(
+        out,
+        path,
+        item,
+        "expected a table with name, anchors and pattern",
+    )?;
     let before = out.problems.len();
     let (mut name, mut anchors, mut pattern) = (None, None, None);
     for (key, value) in table {
@@ -253,9 +252,8 @@ pub(crate) fn transcripts(
     v: &Value<'_>,
 ) -> TranscriptSettings {
     let mut s = TranscriptSettings::default();
-    let DeValue::Table(table) = v.get_ref() else {
-        let message = "expected a table, `[policy.transcripts]`";
-        out.at(&v.span(), path, message);
+    let Some(table) = fields::table(out, path, v, "expected a table, `[policy.transcripts]`")
+    else {
         return s;
     };
     for (key, value) in table {
