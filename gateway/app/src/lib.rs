@@ -36,9 +36,10 @@ use std::sync::Arc;
 use gateway_admin::Readiness;
 use gateway_auth::Authenticator;
 use gateway_config::Config;
+use gateway_core::Provider;
 use gateway_metrics::Metrics;
 use gateway_server::{Drained, ServeOptions};
-use gateway_upstream::{Provider, Upstreams};
+use gateway_upstream::Upstreams;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use gateway_core::{ErrorKind, GatewayError, Surface};
+use gateway_core::{ErrorKind, GatewayError, Provider};
 use gateway_upstream::Outbound;
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -65,7 +65,7 @@ async fn respond(
                     endpoint.path()
                 ),
             );
-            let mut r = refusal(&e, endpoint.surface(), &request_id);
+            let mut r = refusal(&e, endpoint.provider(), &request_id);
             if let Ok(allow) = endpoint.method().as_str().parse() {
                 r.headers_mut().insert(header::ALLOW, allow);
             }
@@ -80,7 +80,7 @@ async fn respond(
                     req.uri().path()
                 ),
             );
-            return refusal(&e, Surface::Anthropic, &request_id);
+            return refusal(&e, Provider::Anthropic, &request_id);
         }
     };
     let span = tracing::Span::current();
@@ -99,7 +99,7 @@ async fn respond(
         Ok(response) => response,
         Err(e) => {
             log_refusal(&e);
-            refusal(&e, endpoint.surface(), &request_id)
+            refusal(&e, endpoint.provider(), &request_id)
         }
     }
 }
@@ -288,15 +288,15 @@ fn stream_error_frame(endpoint: Endpoint) -> Bytes {
     const ANTHROPIC: &str = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"the connection to the model provider was lost mid-stream; retry the request\"}}\n\n";
     const RESPONSES: &str = "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_disconnected\",\"message\":\"the connection to the model provider was lost mid-stream; retry the request\",\"param\":null}\n\n";
     const CHAT: &str = "data: {\"error\":{\"message\":\"the connection to the model provider was lost mid-stream; retry the request\",\"type\":\"server_error\",\"param\":null,\"code\":\"upstream_disconnected\"}}\n\n";
-    Bytes::from_static(match endpoint.surface() {
-        Surface::Anthropic => ANTHROPIC.as_bytes(),
-        Surface::OpenAi if endpoint == Endpoint::Responses => RESPONSES.as_bytes(),
-        Surface::OpenAi => CHAT.as_bytes(),
+    Bytes::from_static(match endpoint.provider() {
+        Provider::Anthropic => ANTHROPIC.as_bytes(),
+        Provider::OpenAi if endpoint == Endpoint::Responses => RESPONSES.as_bytes(),
+        Provider::OpenAi => CHAT.as_bytes(),
     })
 }
 
-fn refusal(e: &GatewayError, surface: Surface, request_id: &str) -> Response<ResponseBody> {
-    e.to_response(surface, request_id).map(ResponseBody::from)
+fn refusal(e: &GatewayError, provider: Provider, request_id: &str) -> Response<ResponseBody> {
+    e.to_response(provider, request_id).map(ResponseBody::from)
 }
 
 fn log_refusal(e: &GatewayError) {

@@ -12,10 +12,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use gateway_core::Api;
 use gateway_core::{ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
 use gateway_policy::{Policy, PolicyErrors, PolicySet};
-use gateway_redact::{HistoryCache, RedactError, RestoreMap, Surface, TenantKey};
+use gateway_redact::{HistoryCache, RedactError, RestoreMap, TenantKey};
 
 use crate::{
     redactors::{Prepared, Redactors},
@@ -123,9 +124,9 @@ impl Redaction {
         metrics: &Metrics,
     ) -> Result<Redacted, GatewayError> {
         let surface = match endpoint {
-            Endpoint::Messages | Endpoint::CountTokens => Surface::AnthropicMessages,
-            Endpoint::ChatCompletions => Surface::OpenAiChat,
-            Endpoint::Responses => Surface::OpenAiResponses,
+            Endpoint::Messages | Endpoint::CountTokens => Api::AnthropicMessages,
+            Endpoint::ChatCompletions => Api::OpenAiChat,
+            Endpoint::Responses => Api::OpenAiResponses,
             Endpoint::Models => return Ok(Redacted::unscanned(body)),
         };
         if let Some(p) = policy.filter(|p| !p.redaction.enabled) {

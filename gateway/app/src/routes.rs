@@ -1,8 +1,7 @@
 //! The route table: which paths the gateway serves, under which product prefixes, and the
 //! named list of routes that need no credential.
 
-use gateway_core::Surface;
-use gateway_upstream::Provider;
+use gateway_core::{Api, Provider};
 use http::Method;
 
 /// A model-provider endpoint the gateway proxies.
@@ -57,19 +56,12 @@ impl Endpoint {
         }
     }
 
-    pub(crate) fn surface(self) -> Surface {
-        match self.provider() {
-            Provider::Anthropic => Surface::Anthropic,
-            Provider::OpenAi => Surface::OpenAi,
-        }
-    }
-
     /// The metered API of this endpoint; `None` for free ones (count_tokens, models).
-    pub(crate) fn metered_api(self) -> Option<gateway_meter::Api> {
+    pub(crate) fn metered_api(self) -> Option<Api> {
         match self {
-            Self::Messages => Some(gateway_meter::Api::AnthropicMessages),
-            Self::ChatCompletions => Some(gateway_meter::Api::OpenAiChat),
-            Self::Responses => Some(gateway_meter::Api::OpenAiResponses),
+            Self::Messages => Some(Api::AnthropicMessages),
+            Self::ChatCompletions => Some(Api::OpenAiChat),
+            Self::Responses => Some(Api::OpenAiResponses),
             Self::CountTokens | Self::Models => None,
         }
     }

@@ -16,9 +16,10 @@ use std::{
 
 use bytes::Bytes;
 use gateway_core::Principal;
+use gateway_core::{Api, Usage};
 use gateway_policy::TranscriptMode;
 use gateway_transcript::{
-    Api, Meta, Mode, Pending, Recorder, RecorderConfig, ResponseCapture, TokenUsage, WriterHandle,
+    Meta, Mode, Pending, Recorder, RecorderConfig, ResponseCapture, WriterHandle,
 };
 use http::{HeaderMap, HeaderName};
 use tokio::time::Instant;
@@ -81,8 +82,8 @@ impl Transcripts {
     pub(crate) fn begin(&self, request: RequestFacts<'_>) -> Option<Tee> {
         let api = match request.endpoint {
             Endpoint::Messages => Api::AnthropicMessages,
-            Endpoint::ChatCompletions => Api::OpenaiChat,
-            Endpoint::Responses => Api::OpenaiResponses,
+            Endpoint::ChatCompletions => Api::OpenAiChat,
+            Endpoint::Responses => Api::OpenAiResponses,
             Endpoint::CountTokens | Endpoint::Models => return None,
         };
         let header = |name: &str| {
@@ -124,7 +125,7 @@ impl Transcripts {
                 ttft_ms: None,
                 status: 0,
                 complete: false,
-                usage: TokenUsage::default(),
+                usage: Usage::default(),
                 usage_estimated: false,
                 cost_micro_usd: 0,
                 redactions: request
@@ -222,7 +223,7 @@ pub(crate) struct Tee {
 pub(crate) struct Outcome {
     pub(crate) status: u16,
     pub(crate) complete: bool,
-    pub(crate) usage: TokenUsage,
+    pub(crate) usage: Usage,
     pub(crate) usage_estimated: bool,
     pub(crate) cost_micro_usd: u64,
 }
@@ -233,7 +234,7 @@ impl Outcome {
         Self {
             status: status.as_u16(),
             complete: false,
-            usage: TokenUsage::default(),
+            usage: Usage::default(),
             usage_estimated: false,
             cost_micro_usd: 0,
         }

@@ -6,7 +6,7 @@ use std::{error::Error as StdError, fmt, time::Duration};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::Surface;
+use crate::Provider;
 
 /// Why the gateway refused or failed a request. Closed on purpose: status code, error types
 /// and labels are matched exhaustively, so they cannot drift apart.
@@ -37,17 +37,6 @@ pub enum ErrorKind {
     /// The gateway cannot take the request now (shutting down, overloaded).
     Unavailable,
     /// A bug or an unexpected internal failure.
-    Internal,
-}
-
-/// Which side of the proxy a failure belongs to, for logs and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// The client sent something we refuse.
-    Downstream,
-    /// The provider failed us.
-    Upstream,
-    /// The gateway itself.
     Internal,
 }
 
@@ -105,15 +94,6 @@ impl ErrorKind {
             Self::UpstreamTimeout => ("server_error", "upstream_timeout"),
             Self::Unavailable => ("server_error", "unavailable"),
             Self::Internal => ("server_error", "internal_error"),
-        }
-    }
-
-    /// Which side failed.
-    pub fn side(self) -> Side {
-        match self {
-            Self::UpstreamUnreachable | Self::UpstreamTimeout => Side::Upstream,
-            Self::Unavailable | Self::Internal => Side::Internal,
-            _ => Side::Downstream,
         }
     }
 
@@ -188,15 +168,15 @@ impl GatewayError {
         &self.message
     }
 
-    /// Renders the error in the envelope of `surface`, with the gateway's request id.
-    pub fn to_response(&self, surface: Surface, request_id: &str) -> Response<Bytes> {
-        let body = match surface {
-            Surface::Anthropic => serde_json::json!({
+    /// Renders the error in the envelope of `provider`, with the gateway's request id.
+    pub fn to_response(&self, provider: Provider, request_id: &str) -> Response<Bytes> {
+        let body = match provider {
+            Provider::Anthropic => serde_json::json!({
                 "type": "error",
                 "error": { "type": self.kind.anthropic_type(), "message": self.message },
                 "request_id": request_id,
             }),
-            Surface::OpenAi => {
+            Provider::OpenAi => {
                 let (kind, code) = self.kind.openai_type_and_code();
                 serde_json::json!({
                     "error": { "message": self.message, "type": kind, "param": null, "code": code },
@@ -253,7 +233,7 @@ mod tests {
     #[test]
     fn anthropic_envelope_has_type_error_and_request_id() {
         let e = GatewayError::new(ErrorKind::Authentication, "send a gateway token");
-        let r = e.to_response(Surface::Anthropic, "gw_1");
+        let r = e.to_response(Provider::Anthropic, "gw_1");
         assert_eq!(r.status(), 401);
         let v = json(&r);
         assert_eq!(v["type"], "error");
@@ -265,7 +245,7 @@ mod tests {
     #[test]
     fn openai_envelope_has_message_type_param_code() {
         let e = GatewayError::new(ErrorKind::RequestTooLarge, "too big");
-        let r = e.to_response(Surface::OpenAi, "gw_1");
+        let r = e.to_response(Provider::OpenAi, "gw_1");
         assert_eq!(r.status(), 413);
         let v = json(&r);
         assert_eq!(v["error"]["message"], "too big");
@@ -278,11 +258,11 @@ mod tests {
     fn retry_after_rounds_up_and_budget_says_do_not_retry() {
         let e = GatewayError::new(ErrorKind::RateLimited, "slow down")
             .with_retry_after(Duration::from_millis(1500));
-        let r = e.to_response(Surface::Anthropic, "x");
+        let r = e.to_response(Provider::Anthropic, "x");
         assert_eq!(r.headers()["retry-after"], "2");
         assert_eq!(r.headers()["retry-after-ms"], "1500");
         let r = GatewayError::new(ErrorKind::BudgetExhausted, "spent")
-            .to_response(Surface::Anthropic, "x");
+            .to_response(Provider::Anthropic, "x");
         assert_eq!(r.status(), 402);
         assert_eq!(r.headers()["x-should-retry"], "false");
     }

@@ -1,23 +1,37 @@
-//! Shared vocabulary of the gateway: the types every stage speaks.
+//! Shared vocabulary of the gateway: the types every stage and engine speaks, defined once.
 //!
 //! Owns:
+//! - [`Api`] and [`Provider`]: which model API a body belongs to, and the provider family
+//!   behind it (which fixes the upstream and the error envelope);
+//! - [`Usage`]: a response's tokens by price class; [`MicroUsd`]: money as it is shown;
+//! - [`sse`]: the one server-sent-events framing (event ends, names, data), the event-stream
+//!   content-type check and the stream error event;
+//! - [`Outcome`]: how one proxied exchange ended, the single value the pipeline fans out to
+//!   quota settlement, metrics and transcripts;
 //! - [`Secret`]: a value that cannot be printed, logged or serialized by accident;
 //! - [`Principal`]: who a request is from, as established by authentication;
-//! - [`Surface`]: which provider API a route belongs to, which fixes the error envelope;
 //! - [`GatewayError`] and [`ErrorKind`]: the gateway's own refusals, with their status
 //!   codes, provider error types and metric labels decided in one place.
 //!
-//! Invariants: an error message is shown to the client, so it never contains a credential or
-//! a secret value; it always tells the user what to do next.
+//! Invariants: pure (no I/O, no configuration, no async); an error message is shown to the
+//! client, so it never contains a credential or a secret value and always tells the user what
+//! to do next.
 //!
-//! Not here: I/O of any kind, configuration, HTTP serving.
+//! Not here: configuration (gateway-config), HTTP serving (gateway-server), any engine.
 
+mod api;
 mod error;
+mod money;
+mod outcome;
 mod principal;
 mod secret;
-mod surface;
+pub mod sse;
+mod usage;
 
-pub use error::{ErrorKind, GatewayError, Side};
+pub use api::{Api, Provider};
+pub use error::{ErrorKind, GatewayError};
+pub use money::MicroUsd;
+pub use outcome::Outcome;
 pub use principal::Principal;
 pub use secret::Secret;
-pub use surface::Surface;
+pub use usage::Usage;

@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gateway_meter::{Api, UsageMeter};
+use gateway_core::Api;
+use gateway_meter::UsageMeter;
 
 const FRAMES: usize = 5_000;
 

@@ -5,7 +5,7 @@
 //! a cost is never below the exact price. Results beyond `u64` saturate.
 
 use crate::price::Price;
-use crate::usage::Usage;
+use gateway_core::Usage;
 
 const PER_MILLION: u128 = 1_000_000;
 

@@ -18,6 +18,8 @@
 //!   strip; SSE input may be split anywhere (inside UTF-8, inside `\r\n`);
 //! - every buffer is bounded ([`DEFAULT_MAX_BUFFER_BYTES`]); nothing here panics on input.
 //!
+//! The vocabulary ([`gateway_core::Api`], [`gateway_core::Usage`], SSE framing) is core's.
+//!
 //! Not here: I/O (apart from [`PriceTable::load`]), budgets, reservations and their stores,
 //! HTTP. The caller decides when a usage is final and what to charge a cut stream.
 
@@ -28,8 +30,6 @@ mod price;
 mod raw;
 mod report;
 mod request;
-mod sse;
-mod usage;
 
 pub use cost::{cost_micro_usd, max_affordable_output_tokens, reservation_micro_usd};
 pub use error::MeterError;
@@ -41,4 +41,3 @@ pub use request::{
     INPUT_BYTES_PER_TOKEN, RequestFacts, estimate_input_tokens, inspect_request,
     request_usage_in_stream, set_max_output_tokens,
 };
-pub use usage::{Api, Usage};

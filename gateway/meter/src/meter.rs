@@ -14,8 +14,8 @@ use crate::report::{
     AnthropicEvent, AnthropicMessage, AnthropicUsage, ChatCompletion, RESPONSES_TERMINAL, Response,
     ResponsesEvent,
 };
-use crate::sse::{self, Boundaries};
-use crate::usage::{Api, Usage};
+use gateway_core::sse::{self, Boundaries};
+use gateway_core::{Api, Usage};
 
 use output::Output;
 
@@ -230,7 +230,7 @@ impl UsageMeter {
         match self.api {
             Api::AnthropicMessages => {
                 if self.may_matter(frame, &["message_"]) {
-                    self.on_anthropic_event(&sse::data(frame));
+                    self.on_anthropic_event(&sse::data(frame).unwrap_or_default());
                 }
                 false
             }
@@ -242,7 +242,7 @@ impl UsageMeter {
                     "response.incomplete",
                 ];
                 if self.may_matter(frame, &NAMES) {
-                    self.on_responses_event(&sse::data(frame));
+                    self.on_responses_event(&sse::data(frame).unwrap_or_default());
                 }
                 false
             }
@@ -312,7 +312,7 @@ impl UsageMeter {
         if !done && self.model.is_some() && !has_usage_object(frame) {
             return false;
         }
-        let data = sse::data(frame);
+        let data = sse::data(frame).unwrap_or_default();
         if data.trim_ascii() == b"[DONE]" {
             self.complete = true;
             return false;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::usage::Usage;
+use gateway_core::Usage;
 
 /// Anthropic `usage`. Every field is optional: a `message_delta` carries only some, and a
 /// present non-null field overwrites the running value (the numbers are cumulative).

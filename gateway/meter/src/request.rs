@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::error::MeterError;
 use crate::raw::{Edits, Object, after_open_brace, span};
-use crate::usage::Api;
+use gateway_core::Api;
 
 /// Bytes of request body counted as one input token by [`estimate_input_tokens`].
 ///

@@ -9,7 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateway_metrics::{Metrics, TokenCounts};
+use gateway_core::Usage;
+use gateway_metrics::Metrics;
 
 fn one_request(m: &Metrics) {
     m.inflight_requests.inc();
@@ -25,7 +26,7 @@ fn one_request(m: &Metrics) {
     m.settled(
         "claude-sonnet-4-6",
         None,
-        black_box(TokenCounts {
+        black_box(Usage {
             input: 12,
             output: 7,
             cache_read: 100,

@@ -22,6 +22,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 pub use org::{NO_ORG, OTHER_ORG};
 
+use gateway_core::Usage;
 use prometheus::{
     CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
@@ -33,7 +34,7 @@ pub use prometheus::Error;
 pub const NAMESPACE: &str = "llm_gateway";
 /// The `model` label of a model the price table does not know.
 pub const OTHER: &str = "other";
-/// Token types of `tokens_total{type}`, in the order of [`TokenCounts`].
+/// Token types of `tokens_total{type}`, in the order of [`Usage`].
 pub const TOKEN_TYPES: [&str; 5] = [
     "input",
     "output",
@@ -56,21 +57,6 @@ const OVERHEAD_BUCKETS: &[f64] = &[
 const TTFT_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0,
 ];
-
-/// Tokens of one settled response, by type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TokenCounts {
-    /// Uncached input tokens.
-    pub input: u64,
-    /// Output tokens.
-    pub output: u64,
-    /// Input tokens read from the prompt cache.
-    pub cache_read: u64,
-    /// Input tokens written to the 5-minute cache.
-    pub cache_write_5m: u64,
-    /// Input tokens written to the 1-hour cache.
-    pub cache_write_1h: u64,
-}
 
 /// Every metric handle of the gateway. Cheap to share behind an `Arc`; every handle is
 /// lock-free to update.
@@ -277,13 +263,7 @@ impl Metrics {
 
     /// Counts the tokens and cost of one settled response under `model` (a canonical price
     /// table id, or [`OTHER`]), and under `org` when the org label is enabled.
-    pub fn settled(
-        &self,
-        model: &str,
-        org: Option<&str>,
-        tokens: TokenCounts,
-        cost_micro_usd: u64,
-    ) {
+    pub fn settled(&self, model: &str, org: Option<&str>, tokens: Usage, cost_micro_usd: u64) {
         let counts = [
             tokens.input,
             tokens.output,
@@ -352,7 +332,7 @@ mod tests {
             m.settled(
                 "gpt-5-mini",
                 org,
-                TokenCounts {
+                Usage {
                     input: 1,
                     output: 1,
                     cache_read: 0,
@@ -378,7 +358,7 @@ mod tests {
         m.settled(
             "claude-sonnet-4-6",
             None,
-            TokenCounts {
+            Usage {
                 input: 12,
                 output: 7,
                 cache_read: 100,

@@ -10,7 +10,9 @@ use std::{
 
 use prometheus::{CounterVec, IntCounterVec, Opts, Registry};
 
-use crate::{NAMESPACE, TOKEN_TYPES, TokenCounts};
+use gateway_core::Usage;
+
+use crate::{NAMESPACE, TOKEN_TYPES};
 
 /// The label value of principals without an organisation.
 pub const NO_ORG: &str = "none";
@@ -72,7 +74,7 @@ impl OrgMetrics {
         OTHER_ORG.to_owned()
     }
 
-    pub(crate) fn settled(&self, org: Option<&str>, tokens: &TokenCounts, usd: f64) {
+    pub(crate) fn settled(&self, org: Option<&str>, tokens: &Usage, usd: f64) {
         let org = self.label(org);
         let counts = [
             tokens.input,

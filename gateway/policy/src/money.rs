@@ -105,18 +105,6 @@ pub fn usd_to_micros(usd: f64) -> Result<u64, MoneyError> {
     Ok(rounded as u64)
 }
 
-/// Formats micro-USD as a plain decimal dollar amount without trailing zeros:
-/// `5_000_000` → `5`, `1_500_000` → `1.5`, `1` → `0.000001`. For headers and messages.
-pub fn format_usd(micros: u64) -> String {
-    let whole = micros / MICROS_PER_USD;
-    let frac = micros % MICROS_PER_USD;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:06}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,18 +150,11 @@ mod tests {
         assert_eq!(usd_to_micros(1e30), Err(MoneyError::TooLarge));
     }
 
-    #[test]
-    fn micro_dollars_format_without_trailing_zeros() {
-        assert_eq!(format_usd(5_000_000), "5");
-        assert_eq!(format_usd(1_500_000), "1.5");
-        assert_eq!(format_usd(1), "0.000001");
-        assert_eq!(format_usd(0), "0");
-    }
-
     proptest::proptest! {
         #[test]
-        fn format_then_parse_is_identity(micros in 0u64..=u64::MAX) {
-            proptest::prop_assert_eq!(parse_usd(&format_usd(micros)), Ok(micros));
+        fn core_display_then_parse_is_identity(micros in 0u64..=u64::MAX) {
+            let shown = gateway_core::MicroUsd(micros).to_string();
+            proptest::prop_assert_eq!(parse_usd(&shown), Ok(micros));
         }
 
         #[test]

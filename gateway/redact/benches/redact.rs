@@ -16,7 +16,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gateway_redact::{HistoryCache, Restorer, Surface, Target};
+use gateway_core::Api;
+use gateway_redact::{HistoryCache, Restorer, Target};
 
 use common::corpus::agent_body;
 use common::{Rng, env_line, redactor, vendor_fakes};
@@ -154,7 +155,7 @@ fn bench(c: &mut Criterion) {
     let dense = dense_body(256 * 1024);
     for b in [&clean_100k, &clean_500k] {
         let out = r
-            .redact_request(b, Surface::AnthropicMessages, &HistoryCache::disabled())
+            .redact_request(b, Api::AnthropicMessages, &HistoryCache::disabled())
             .unwrap();
         assert!(
             out.is_unchanged(),
@@ -163,11 +164,7 @@ fn bench(c: &mut Criterion) {
         );
     }
     let dense_out = r
-        .redact_request(
-            &dense,
-            Surface::AnthropicMessages,
-            &HistoryCache::disabled(),
-        )
+        .redact_request(&dense, Api::AnthropicMessages, &HistoryCache::disabled())
         .unwrap();
     eprintln!(
         "secret-dense body: {} bytes, {} replacements",
@@ -182,7 +179,7 @@ fn bench(c: &mut Criterion) {
         cpu_throughput(name, body.len(), || {
             black_box(r.redact_request(
                 black_box(body),
-                Surface::AnthropicMessages,
+                Api::AnthropicMessages,
                 &HistoryCache::disabled(),
             ))
             .ok();
@@ -193,8 +190,7 @@ fn bench(c: &mut Criterion) {
         "agent_traffic_500k_cached_history",
         clean_500k.len(),
         || {
-            black_box(r.redact_request(black_box(&clean_500k), Surface::AnthropicMessages, &warm))
-                .ok();
+            black_box(r.redact_request(black_box(&clean_500k), Api::AnthropicMessages, &warm)).ok();
         },
     );
 
@@ -208,7 +204,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 r.redact_request(
                     black_box(body),
-                    Surface::AnthropicMessages,
+                    Api::AnthropicMessages,
                     &HistoryCache::disabled(),
                 )
             })
@@ -217,7 +213,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(clean_500k.len() as u64));
     let cache = HistoryCache::new(4096);
     g.bench_function("agent_traffic_500k_cached_history", |b| {
-        b.iter(|| r.redact_request(black_box(&clean_500k), Surface::AnthropicMessages, &cache))
+        b.iter(|| r.redact_request(black_box(&clean_500k), Api::AnthropicMessages, &cache))
     });
     let redacted = std::str::from_utf8(dense_out.body()).unwrap().to_owned();
     g.throughput(Throughput::Bytes(redacted.len() as u64));
@@ -250,7 +246,7 @@ fn bench(c: &mut Criterion) {
                     let t = Instant::now();
                     let out = r.redact_request(
                         black_box(body),
-                        Surface::AnthropicMessages,
+                        Api::AnthropicMessages,
                         &HistoryCache::disabled(),
                     );
                     let d = t.elapsed();

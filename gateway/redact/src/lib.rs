@@ -6,7 +6,7 @@
 //!
 //! ## What it owns
 //! - **Walking** Anthropic Messages, OpenAI Chat and OpenAI Responses bodies with a strict,
-//!   zero-copy JSON walker ([`Surface`] decides which string values are conversation text:
+//!   zero-copy JSON walker (a field map per [`gateway_core::Api`] decides which string values are conversation text:
 //!   user/assistant text, system, tool results, past tool-call arguments; never thinking,
 //!   signatures, images, documents, ids or `cache_control`).
 //! - **Detection** on decoded text (JSON unescape with an offset map, one bounded nested
@@ -35,13 +35,14 @@
 //! no async and spawns nothing.
 //!
 //! ```
-//! use gateway_redact::{HistoryCache, Redactor, RedactorConfig, Restorer, Surface, Target, TenantKey};
+//! use gateway_core::Api;
+//! use gateway_redact::{HistoryCache, Redactor, RedactorConfig, Restorer, Target, TenantKey};
 //!
 //! let key = TenantKey::new(b"0123456789abcdef0123456789abcdef".to_vec())?;
 //! let redactor = Redactor::new(RedactorConfig::new(key))?;
 //! let cache = HistoryCache::new(1024);
 //! let body = br#"{"messages":[{"role":"user","content":"DB_PASSWORD=Sup3r-Secret-42\nPORT=3000"}]}"#;
-//! let out = redactor.redact_request(body, Surface::AnthropicMessages, &cache)?;
+//! let out = redactor.redact_request(body, Api::AnthropicMessages, &cache)?;
 //! let text = std::str::from_utf8(out.body()).unwrap_or_default();
 //! assert!(text.contains("DB_PASSWORD=gwx_env_") && text.contains("PORT=3000"));
 //! assert_eq!(out.report().count("sensitive-assignment"), 1);
@@ -57,12 +58,12 @@ mod cache;
 mod config;
 mod detect;
 mod error;
+mod fields;
 mod json;
 mod placeholder;
 mod redactor;
 mod report;
 mod restore;
-mod surface;
 
 pub use cache::HistoryCache;
 pub use config::{ExtraRule, RedactorConfig, TenantKey};
@@ -70,4 +71,3 @@ pub use error::RedactError;
 pub use redactor::{Redaction, Redactor};
 pub use report::{Report, RestoreMap, SecretValue};
 pub use restore::{Restorer, Target};
-pub use surface::Surface;

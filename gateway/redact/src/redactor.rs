@@ -14,7 +14,7 @@ use crate::error::RedactError;
 use crate::json::{self, Decoded, Mode, StrSpan};
 use crate::placeholder::{Kind, Minter};
 use crate::report::{Report, RestoreMap, SecretValue};
-use crate::surface::Surface;
+use gateway_core::Api;
 
 mod propagate;
 
@@ -183,12 +183,12 @@ impl Redactor {
     }
 
     /// Redacts a provider request body. Invalid UTF-8 or JSON is refused (answer 400, never
-    /// forward it unscanned). Only string values the [`Surface`] marks as conversation text
+    /// forward it unscanned). Only string values the API's field map marks as conversation text
     /// change; when nothing is found the body is returned borrowed.
     pub fn redact_request<'a>(
         &self,
         body: &'a [u8],
-        surface: Surface,
+        api: Api,
         cache: &HistoryCache,
     ) -> Result<Redaction<'a>, RedactError> {
         if u32::try_from(body.len()).is_err() {
@@ -200,7 +200,7 @@ impl Redactor {
             });
         }
         let mut units = Vec::new();
-        json::walk(body, surface, &mut |s| units.push(s))?;
+        json::walk(body, api, &mut |s| units.push(s))?;
         Ok(self.run(body, &units, true, Some(cache)))
     }
 

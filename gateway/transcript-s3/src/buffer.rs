@@ -109,8 +109,9 @@ impl PartitionBuffer {
 
 #[cfg(test)]
 mod tests {
+    use gateway_core::{Api, Usage};
     use gateway_transcript::{
-        Api, Line, Meta, Mode, TokenUsage,
+        Line, Meta, Mode,
         record::{MessageRefs, RequestRefs},
     };
 
@@ -134,7 +135,7 @@ mod tests {
             ttft_ms: None,
             status: 200,
             complete: true,
-            usage: TokenUsage::default(),
+            usage: Usage::default(),
             usage_estimated: false,
             cost_micro_usd: 3,
             redactions: Default::default(),

@@ -119,10 +119,10 @@ fn reassemble(api: Api, sse: bool, body: &[u8]) -> Option<Reassembled> {
     match (api, sse) {
         (Api::AnthropicMessages, true) => anthropic::stream(body),
         (Api::AnthropicMessages, false) => anthropic::document(parse(body)?),
-        (Api::OpenaiChat, true) => openai::chat_stream(body),
-        (Api::OpenaiChat, false) => openai::chat_document(parse(body)?),
-        (Api::OpenaiResponses, true) => openai::responses_stream(body),
-        (Api::OpenaiResponses, false) => openai::responses_document(parse(body)?),
+        (Api::OpenAiChat, true) => openai::chat_stream(body),
+        (Api::OpenAiChat, false) => openai::chat_document(parse(body)?),
+        (Api::OpenAiResponses, true) => openai::responses_stream(body),
+        (Api::OpenAiResponses, false) => openai::responses_document(parse(body)?),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod writer;
 
 pub use block::{Block, BlockHash, BlockLedger};
 pub use file_sink::{FileSink, FileSinkConfig};
-pub use record::{Api, Line, Meta, Mode, Pending, Record, ResponseCapture, TokenUsage};
+use gateway_core::Api;
+pub use record::{Line, Meta, Mode, Pending, Record, ResponseCapture};
 pub use writer::{Counters, Recorder, RecorderConfig, Sink, SinkError, WriterHandle};
 pub use writer::{CountersSnapshot, ShutdownReport, SinkHealth, sampled};

@@ -5,24 +5,13 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use gateway_core::{Api, Usage};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockHash};
 
 /// The format version written in every record (`"v"`).
 pub const FORMAT_VERSION: u32 = 1;
-
-/// Which provider API a request used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Api {
-    /// Anthropic Messages (`POST /v1/messages`).
-    AnthropicMessages,
-    /// OpenAI Chat Completions (`POST /v1/chat/completions`).
-    OpenaiChat,
-    /// OpenAI Responses (`POST /v1/responses`).
-    OpenaiResponses,
-}
 
 /// How much of a request is recorded (per policy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,22 +22,6 @@ pub enum Mode {
     Full,
     /// Metadata only: no request or response content.
     Metadata,
-}
-
-/// Tokens as the provider reported them (or the gateway's input estimate when it reported
-/// nothing; see [`Meta::usage_estimated`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUsage {
-    /// Uncached input tokens.
-    pub input: u64,
-    /// Output tokens (including thinking).
-    pub output: u64,
-    /// Input tokens read from the prompt cache.
-    pub cache_read: u64,
-    /// Input tokens written to the 5-minute cache.
-    pub cache_write_5m: u64,
-    /// Input tokens written to the 1-hour cache.
-    pub cache_write_1h: u64,
 }
 
 /// Everything about a request except its content, known on the request path when the
@@ -92,7 +65,7 @@ pub struct Meta {
     /// Whether the response body reached its end (false: the client left or the stream broke).
     pub complete: bool,
     /// Tokens.
-    pub usage: TokenUsage,
+    pub usage: Usage,
     /// True when the provider reported no usage and `usage.input` is the gateway's estimate.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub usage_estimated: bool,

@@ -60,13 +60,12 @@ pub fn totals(turns: &[Turn]) -> Totals {
 }
 
 fn all_input(turn: &Turn) -> u64 {
-    let u = &turn.record.meta.usage;
-    u.input + u.cache_read + u.cache_write_5m + u.cache_write_1h
+    turn.record.meta.usage.prompt_tokens()
 }
 
 /// `$0.004213` from micro-USD.
 fn usd(micro: u64) -> String {
-    format!("${}.{:06}", micro / 1_000_000, micro % 1_000_000)
+    format!("${}", gateway_core::MicroUsd(micro))
 }
 
 /// The session as readable text, one header line per turn and a summary line at the end.

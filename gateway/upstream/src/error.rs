@@ -4,7 +4,7 @@ use std::{error::Error as StdError, time::Duration};
 
 use gateway_core::{ErrorKind, GatewayError};
 
-use crate::Provider;
+use gateway_core::Provider;
 
 /// A request that got no answer from the provider. Provider error responses are not errors
 /// here: they are relayed unchanged.

@@ -3,7 +3,7 @@
 use gateway_core::Secret;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 
-use crate::Provider;
+use gateway_core::Provider;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1 and the classic proxy list): they describe one
 /// connection and never cross a proxy.

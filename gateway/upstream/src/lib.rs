@@ -32,7 +32,7 @@ use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use gateway_config::{Config, Upstream};
-use gateway_core::Secret;
+use gateway_core::{Provider, Secret, sse};
 use gateway_metrics::Metrics;
 use http::{HeaderMap, Method, Request, Response};
 use http_body_util::Full;
@@ -42,25 +42,6 @@ pub use client::ClientError;
 pub use error::UpstreamError;
 pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
 pub use relay::{BoxError, DeadlineExceeded, Relay};
-
-/// Which provider API a request goes to; decides how the provider key is presented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Provider {
-    /// Anthropic: `x-api-key`.
-    Anthropic,
-    /// OpenAI: `Authorization: Bearer`.
-    OpenAi,
-}
-
-impl Provider {
-    /// A stable lowercase name for logs, errors and metric labels.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Anthropic => "anthropic",
-            Self::OpenAi => "openai",
-        }
-    }
-}
 
 /// One request to forward. The body is sent exactly as given.
 #[derive(Debug)]
@@ -189,11 +170,7 @@ impl Upstreams {
 
         let (mut head, body) = response.into_parts();
         headers::strip_inbound(&mut head.headers);
-        let sse = head
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let sse = sse::is_event_stream(&head.headers);
         // Provider answers operators should see as failures: rate limits and server errors.
         let status = head.status.as_u16();
         let answered_kind = match status {

@@ -9,6 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use gateway_core::sse::Boundaries;
 use gateway_metrics::Metrics;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -30,9 +31,9 @@ pub struct Relay {
     deadline: Pin<Box<Sleep>>,
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
     error_frame: Option<Bytes>,
-    /// The last bytes relayed, to tell whether we sit between two SSE events.
-    tail: [u8; 3],
-    relayed_any: bool,
+    /// Event framing of an SSE body, to tell whether we sit between two events; `None` for
+    /// other bodies (nothing is ever inserted into them).
+    events: Option<Boundaries>,
     finished: bool,
     timing: Option<Timing>,
 }
@@ -88,8 +89,7 @@ impl Relay {
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
             keepalive: keepalive.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             error_frame,
-            tail: [0; 3],
-            relayed_any: false,
+            events: timing.sse.then(Boundaries::default),
             finished: false,
             timing: Some(timing),
         }
@@ -97,14 +97,12 @@ impl Relay {
 
     /// Between two SSE events (or before the first): a comment or error event may go here.
     fn at_event_boundary(&self) -> bool {
-        !self.relayed_any || self.tail[1..] == *b"\n\n" || self.tail == *b"\n\r\n"
+        self.events.as_ref().is_some_and(Boundaries::at_end)
     }
 
-    fn remember_tail(&mut self, data: &Bytes) {
-        self.relayed_any |= !data.is_empty();
-        let start = data.len().saturating_sub(3);
-        for &b in &data[start..] {
-            self.tail = [self.tail[1], self.tail[2], b];
+    fn remember_framing(&mut self, data: &Bytes) {
+        if let Some(events) = &mut self.events {
+            events.skip(data);
         }
     }
 
@@ -145,7 +143,7 @@ impl Body for Relay {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.remember_tail(data);
+                    this.remember_framing(data);
                     if let Some(t) = &mut this.timing {
                         t.first_frame();
                     }

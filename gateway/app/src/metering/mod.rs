@@ -19,8 +19,9 @@ use std::{
 };
 
 use bytes::Bytes;
+use gateway_core::Api;
 use gateway_core::{ErrorKind, GatewayError, Principal};
-use gateway_meter::{Api, Price, PriceTable, RequestFacts, UsageMeter};
+use gateway_meter::{Price, PriceTable, RequestFacts, UsageMeter};
 use gateway_metrics::Metrics;
 use gateway_policy::{OnStoreError, PolicySet, Who};
 use gateway_quota::{Amounts, MemoryStore, Reservation, ReserveOutcome, ReserveRequest, Store};

@@ -14,8 +14,9 @@ use std::{
 };
 
 use bytes::Bytes;
-use gateway_meter::{Usage, UsageMeter};
-use gateway_metrics::{Metrics, TokenCounts};
+use gateway_core::Usage;
+use gateway_meter::UsageMeter;
+use gateway_metrics::Metrics;
 use gateway_quota::Amounts;
 use gateway_upstream::{BoxError, Relay};
 use http_body::{Body, Frame, SizeHint};
@@ -82,29 +83,13 @@ impl Observed {
             tee.finish(Outcome {
                 status: self.status,
                 complete,
-                usage: gateway_transcript::TokenUsage {
-                    input: usage.input,
-                    output: usage.output,
-                    cache_read: usage.cache_read,
-                    cache_write_5m: usage.cache_write_5m,
-                    cache_write_1h: usage.cache_write_1h,
-                },
+                usage,
                 usage_estimated: reported.is_none() && self.ok_status,
                 cost_micro_usd: cost,
             });
         }
-        self.metrics.settled(
-            &hold.model_label,
-            hold.org.as_deref(),
-            TokenCounts {
-                input: usage.input,
-                output: usage.output,
-                cache_read: usage.cache_read,
-                cache_write_5m: usage.cache_write_5m,
-                cache_write_1h: usage.cache_write_1h,
-            },
-            cost,
-        );
+        self.metrics
+            .settled(&hold.model_label, hold.org.as_deref(), usage, cost);
         let actual = Amounts {
             requests: 1,
             tokens: usage.total_tokens(),

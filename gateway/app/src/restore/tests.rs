@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gateway_redact::{HistoryCache, Redactor, RedactorConfig, RestoreMap, Surface, TenantKey};
+use gateway_redact::{HistoryCache, Redactor, RedactorConfig, RestoreMap, TenantKey};
 use serde_json::{Value, json};
 
 use super::{Api, json::JsonRestore, sse::SseRestore};
@@ -21,7 +21,7 @@ fn map() -> (Arc<RestoreMap>, String) {
     let out = redactor
         .redact_request(
             body.as_bytes(),
-            Surface::AnthropicMessages,
+            gateway_core::Api::AnthropicMessages,
             &HistoryCache::new(0),
         )
         .unwrap();

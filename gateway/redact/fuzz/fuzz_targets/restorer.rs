@@ -5,8 +5,9 @@
 
 use std::sync::LazyLock;
 
+use gateway_core::Api;
 use gateway_redact::{
-    HistoryCache, Redactor, RedactorConfig, RestoreMap, Restorer, Surface, Target, TenantKey,
+    HistoryCache, Redactor, RedactorConfig, RestoreMap, Restorer, Target, TenantKey,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -16,7 +17,7 @@ static MAP: LazyLock<Option<(RestoreMap, Vec<String>)>> = LazyLock::new(|| {
     let r = Redactor::new(RedactorConfig::new(key)).ok()?;
     let body = br#"{"messages":[{"role":"user","content":"DB_PASSWORD=Sup3r-Secret-42\nAPI_TOKEN='q\"uo\\te-Va1ue'\npostgres://app:s3cr%40t-pw@db/x\n"}]}"#;
     let out = r
-        .redact_request(body, Surface::AnthropicMessages, &HistoryCache::disabled())
+        .redact_request(body, Api::AnthropicMessages, &HistoryCache::disabled())
         .ok()?;
     let map = out.restore_map().clone();
     let mut phs: Vec<String> = map.placeholders().map(str::to_owned).collect();

@@ -5,7 +5,8 @@
 
 use std::sync::LazyLock;
 
-use gateway_redact::{HistoryCache, Redactor, RedactorConfig, Surface, TenantKey};
+use gateway_core::Api;
+use gateway_redact::{HistoryCache, Redactor, RedactorConfig, TenantKey};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -27,9 +28,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let surface = match pick % 3 {
-        0 => Surface::AnthropicMessages,
-        1 => Surface::OpenAiChat,
-        _ => Surface::OpenAiResponses,
+        0 => Api::AnthropicMessages,
+        1 => Api::OpenAiChat,
+        _ => Api::OpenAiResponses,
     };
     let cache = HistoryCache::new(64);
     let Ok(out) = r.redact_request(body, surface, &cache) else {

@@ -1,9 +1,11 @@
 //! A strict RFC 8259 walker over raw bytes. It never builds a tree: it validates the whole
-//! body and hands each string value that the [`Surface`] marks as conversation text to a
+//! body and hands each string value that the field map ([`crate::fields`]) marks as conversation text to a
 //! callback, as a raw byte range.
 
 use crate::error::RedactError;
-use crate::surface::{Ctx, Slot, Surface};
+use gateway_core::Api;
+
+use crate::fields::{Ctx, FieldMap, Slot};
 
 /// Arrays/objects deeper than this are refused; agent bodies stay well under 32.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -38,7 +40,7 @@ fn fail(offset: usize, reason: &'static str) -> RedactError {
 /// Validates `src` as one JSON value and calls `visit` for every string value to scan.
 pub(crate) fn walk(
     src: &[u8],
-    surface: Surface,
+    surface: Api,
     visit: &mut dyn FnMut(StrSpan),
 ) -> Result<(), RedactError> {
     let mut w = Walker { src, pos: 0 };
@@ -260,7 +262,7 @@ fn find_special(s: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn scanned(body: &str, surface: Surface) -> Result<Vec<String>, RedactError> {
+    fn scanned(body: &str, surface: Api) -> Result<Vec<String>, RedactError> {
         let mut out = Vec::new();
         walk(body.as_bytes(), surface, &mut |s| {
             out.push(body[s.start..s.end].to_owned());
@@ -278,7 +280,7 @@ mod tests {
               {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}]},
               {"type":"tool_result","tool_use_id":"t2","content":"out"}]}],
           "tools":[{"name":"Bash","description":"desc"}]}"#;
-        let got = scanned(body, Surface::AnthropicMessages).unwrap();
+        let got = scanned(body, Api::AnthropicMessages).unwrap();
         assert_eq!(got, ["sys", "hi", "cat .env", "x", "A=1", "out"]);
     }
 
@@ -288,7 +290,7 @@ mod tests {
             {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},
             {"role":"tool","tool_call_id":"c1","content":"res"},
             {"role":"user","content":[{"type":"text","text":"t"},{"type":"image_url","image_url":{"url":"data:x"}}]}]}"#;
-        let got = scanned(body, Surface::OpenAiChat).unwrap();
+        let got = scanned(body, Api::OpenAiChat).unwrap();
         assert_eq!(got, ["s", r#"{\"a\":1}"#, "res", "t"]);
     }
 
@@ -298,7 +300,7 @@ mod tests {
             {"type":"function_call","call_id":"c","name":"n","arguments":"{}"},
             {"type":"function_call_output","call_id":"c","output":"o"},
             {"type":"reasoning","encrypted_content":"enc","summary":[{"type":"summary_text","text":"r"}]}]}"#;
-        let got = scanned(body, Surface::OpenAiResponses).unwrap();
+        let got = scanned(body, Api::OpenAiResponses).unwrap();
         assert_eq!(got, ["i", "u", "{}", "o"]);
     }
 
@@ -321,7 +323,7 @@ mod tests {
             "[",
             "{\"a\":1,}",
         ] {
-            let err = scanned(bad, Surface::AnthropicMessages);
+            let err = scanned(bad, Api::AnthropicMessages);
             assert!(err.is_err(), "accepted {bad:?}");
         }
         for good in [
@@ -332,10 +334,7 @@ mod tests {
             "{}",
             " [ null , true ] ",
         ] {
-            assert!(
-                scanned(good, Surface::AnthropicMessages).is_ok(),
-                "{good:?}"
-            );
+            assert!(scanned(good, Api::AnthropicMessages).is_ok(), "{good:?}");
         }
     }
 
@@ -370,7 +369,7 @@ mod tests {
     fn nesting_is_bounded() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert_eq!(
-            scanned(&deep, Surface::OpenAiChat),
+            scanned(&deep, Api::OpenAiChat),
             Err(RedactError::TooDeep { limit: MAX_DEPTH })
         );
     }

@@ -1,8 +1,8 @@
 //! Behaviour of the public API, one rule per test.
 
+use gateway_core::Api;
 use gateway_redact::{
-    ExtraRule, HistoryCache, RedactError, Redactor, RedactorConfig, Restorer, Surface, Target,
-    TenantKey,
+    ExtraRule, HistoryCache, RedactError, Redactor, RedactorConfig, Restorer, Target, TenantKey,
 };
 use serde_json::json;
 
@@ -11,11 +11,7 @@ use crate::common::{Rng, redactor, vendor_fakes};
 fn redact(body: &serde_json::Value) -> (String, gateway_redact::Report) {
     let bytes = serde_json::to_vec(body).unwrap();
     let out = redactor()
-        .redact_request(
-            &bytes,
-            Surface::AnthropicMessages,
-            &HistoryCache::disabled(),
-        )
+        .redact_request(&bytes, Api::AnthropicMessages, &HistoryCache::disabled())
         .unwrap();
     (
         String::from_utf8(out.body().to_vec()).unwrap(),
@@ -40,7 +36,7 @@ fn github_token() -> String {
 fn a_clean_body_is_returned_borrowed() {
     let body = serde_json::to_vec(&user("just refactor the tokenizer, max_tokens = 4096")).unwrap();
     let out = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &HistoryCache::disabled())
+        .redact_request(&body, Api::AnthropicMessages, &HistoryCache::disabled())
         .unwrap();
     assert!(out.is_unchanged());
     assert!(std::ptr::eq(out.body(), body.as_slice()));
@@ -52,11 +48,11 @@ fn invalid_json_and_utf8_are_refused() {
     let r = redactor();
     let c = HistoryCache::disabled();
     assert!(matches!(
-        r.redact_request(b"{\"messages\": [", Surface::OpenAiChat, &c),
+        r.redact_request(b"{\"messages\": [", Api::OpenAiChat, &c),
         Err(RedactError::InvalidJson { .. })
     ));
     assert!(matches!(
-        r.redact_request(b"\"\xff\"", Surface::OpenAiChat, &c),
+        r.redact_request(b"\"\xff\"", Api::OpenAiChat, &c),
         Err(RedactError::InvalidUtf8 { offset: 1 })
     ));
 }
@@ -161,10 +157,10 @@ fn history_cache_answers_resent_blocks_without_rescanning() {
     .unwrap();
     let cache = HistoryCache::new(128);
     let first = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &cache)
+        .redact_request(&body, Api::AnthropicMessages, &cache)
         .unwrap();
     let second = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &cache)
+        .redact_request(&body, Api::AnthropicMessages, &cache)
         .unwrap();
     assert_eq!(first.body(), second.body());
     assert_eq!(
@@ -268,14 +264,14 @@ fn one_history_cache_serves_concurrent_requests() {
     .unwrap();
     let cache = HistoryCache::new(4096);
     let cold = redactor()
-        .redact_request(&body, Surface::AnthropicMessages, &HistoryCache::disabled())
+        .redact_request(&body, Api::AnthropicMessages, &HistoryCache::disabled())
         .unwrap();
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..20 {
                     let out = redactor()
-                        .redact_request(&body, Surface::AnthropicMessages, &cache)
+                        .redact_request(&body, Api::AnthropicMessages, &cache)
                         .unwrap();
                     assert_eq!(out.body(), cold.body());
                 }

@@ -64,7 +64,7 @@ fn agent_traffic_without_secrets_is_unchanged() {
     let out = redactor()
         .redact_request(
             &body,
-            gateway_redact::Surface::AnthropicMessages,
+            gateway_core::Api::AnthropicMessages,
             &HistoryCache::disabled(),
         )
         .expect("valid body");

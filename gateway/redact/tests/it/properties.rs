@@ -4,9 +4,8 @@
 
 use std::sync::LazyLock;
 
-use gateway_redact::{
-    HistoryCache, Redactor, RedactorConfig, Restorer, Surface, Target, TenantKey,
-};
+use gateway_core::Api;
+use gateway_redact::{HistoryCache, Redactor, RedactorConfig, Restorer, Target, TenantKey};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -103,14 +102,14 @@ proptest! {
     fn redaction_is_valid_deterministic_idempotent_and_restorable(text in text_strategy()) {
         let input = body_for(&text);
         let body = serde_json::to_vec(&input).unwrap();
-        let out = redactor().redact_request(&body, Surface::AnthropicMessages, &HistoryCache::disabled()).unwrap();
+        let out = redactor().redact_request(&body, Api::AnthropicMessages, &HistoryCache::disabled()).unwrap();
         let parsed: Value = serde_json::from_slice(out.body()).expect("valid JSON out");
         prop_assert!(same_shape(&input, &parsed));
 
-        let again = SECOND.redact_request(&body, Surface::AnthropicMessages, &HistoryCache::new(64)).unwrap();
+        let again = SECOND.redact_request(&body, Api::AnthropicMessages, &HistoryCache::new(64)).unwrap();
         prop_assert_eq!(again.body(), out.body());
 
-        let twice = redactor().redact_request(out.body(), Surface::AnthropicMessages, &HistoryCache::disabled()).unwrap();
+        let twice = redactor().redact_request(out.body(), Api::AnthropicMessages, &HistoryCache::disabled()).unwrap();
         prop_assert!(twice.is_unchanged(), "second pass changed: {:?}", twice.report());
 
         let redacted = std::str::from_utf8(out.body()).unwrap();
@@ -130,7 +129,7 @@ proptest! {
     #[test]
     fn arbitrary_json_never_panics_and_stays_valid(v in arb_json()) {
         let body = serde_json::to_vec(&v).unwrap();
-        for surface in [Surface::AnthropicMessages, Surface::OpenAiChat, Surface::OpenAiResponses] {
+        for surface in [Api::AnthropicMessages, Api::OpenAiChat, Api::OpenAiResponses] {
             let out = redactor().redact_request(&body, surface, &HistoryCache::disabled()).unwrap();
             let _: Value = serde_json::from_slice(out.body()).expect("valid JSON out");
         }
@@ -138,7 +137,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = redactor().redact_request(&bytes, Surface::OpenAiChat, &HistoryCache::disabled());
+        let _ = redactor().redact_request(&bytes, Api::OpenAiChat, &HistoryCache::disabled());
     }
 }
 

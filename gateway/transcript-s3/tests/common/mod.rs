@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use gateway_core::Secret;
+use gateway_core::{Api, Secret, Usage};
 use gateway_testkit::moto::{self, MotoServer};
 use gateway_transcript::{
-    Api, Block, BlockHash, Line, Meta, Mode, Record, TokenUsage,
+    Block, BlockHash, Line, Meta, Mode, Record,
     assemble::Assembled,
     record::{MessageRefs, RequestRefs, ResponseRefs},
 };
@@ -50,7 +50,7 @@ pub(crate) fn record(id: &str, day: &str, org: Option<&str>, texts: &[&str]) -> 
         ttft_ms: Some(3),
         status: 200,
         complete: true,
-        usage: TokenUsage::default(),
+        usage: Usage::default(),
         usage_estimated: false,
         cost_micro_usd: 1,
         redactions: BTreeMap::new(),

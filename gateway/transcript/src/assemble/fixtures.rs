@@ -3,9 +3,10 @@
 //! a cache breakpoint moving to the last block every turn).
 
 use bytes::Bytes;
+use gateway_core::Usage;
 use serde_json::{Value, json};
 
-use crate::{Api, Meta, Mode, Pending, ResponseCapture, TokenUsage};
+use crate::{Api, Meta, Mode, Pending, ResponseCapture};
 
 /// Metadata of a successful request in session `sess-1`.
 pub(crate) fn meta(api: Api, id: &str) -> Meta {
@@ -25,7 +26,7 @@ pub(crate) fn meta(api: Api, id: &str) -> Meta {
         ttft_ms: Some(321),
         status: 200,
         complete: true,
-        usage: TokenUsage {
+        usage: Usage {
             input: 300,
             output: 85,
             cache_read: 900,

@@ -31,8 +31,8 @@ pub(super) fn decompose(api: Api, body: Value, blocks: &mut BlockSet) -> Option<
     let mut refs = RequestRefs {
         system: match api {
             Api::AnthropicMessages => content(body.remove("system"), blocks),
-            Api::OpenaiResponses => content(body.remove("instructions"), blocks),
-            Api::OpenaiChat => Vec::new(),
+            Api::OpenAiResponses => content(body.remove("instructions"), blocks),
+            Api::OpenAiChat => Vec::new(),
         },
         ..RequestRefs::default()
     };
@@ -45,11 +45,11 @@ pub(super) fn decompose(api: Api, body: Value, blocks: &mut BlockSet) -> Option<
             .into_iter()
             .map(|m| anthropic_message(m, blocks))
             .collect(),
-        Api::OpenaiChat => array(body.remove("messages"))
+        Api::OpenAiChat => array(body.remove("messages"))
             .into_iter()
             .map(|m| chat_message(m, blocks))
             .collect(),
-        Api::OpenaiResponses => responses_input(body.remove("input"), blocks),
+        Api::OpenAiResponses => responses_input(body.remove("input"), blocks),
     };
     Some(refs)
 }

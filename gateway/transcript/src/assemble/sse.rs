@@ -1,66 +1,22 @@
-//! Server-sent events over a whole captured body: frames end at a blank line, lines end with
-//! `\r\n`, `\n` or `\r`, several `data:` lines join with `\n`, `:` lines are comments. The body
-//! is already one buffer, so chunk splits (mid-line, mid-UTF-8) do not matter here.
+//! Server-sent events over a whole captured body, framed by [`gateway_core::sse`] (the one
+//! boundary rule of the gateway). The body is one buffer, so chunk splits do not matter here.
 
-/// Calls `on_event(name, data)` for every event with data, in order. A last event without
-/// its closing blank line (a truncated stream) is still delivered; its data usually fails
-/// to parse and is then ignored by the caller.
+use gateway_core::sse;
+
+/// Calls `on_event(name, data)` for every event with data, in order (`name` is empty when the
+/// event has none). A last event without its closing empty line (a truncated stream) is still
+/// delivered; its data usually fails to parse and is then ignored by the caller.
 pub(super) fn for_each_event(body: &[u8], mut on_event: impl FnMut(&str, &str)) {
-    let mut name = String::new();
-    let mut data = String::new();
-    let mut has_data = false;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let (line, next) = split_line(rest);
-        rest = next;
-        if line.is_empty() {
-            if has_data {
-                on_event(&name, &data);
-            }
-            name.clear();
-            data.clear();
-            has_data = false;
-            continue;
-        }
-        if line.first() == Some(&b':') {
-            continue;
-        }
-        let (field, value) = field(line);
-        match field {
-            b"event" => name = String::from_utf8_lossy(value).into_owned(),
-            b"data" => {
-                if has_data {
-                    data.push('\n');
-                }
-                data.push_str(&String::from_utf8_lossy(value));
-                has_data = true;
-            }
-            _ => {}
+    for event in sse::events(body) {
+        if let Some(data) = sse::data(event) {
+            let name = sse::event_name(event).unwrap_or_default();
+            // Invalid UTF-8 is replaced, not fatal: the rest of the event still reads.
+            on_event(
+                &String::from_utf8_lossy(name),
+                &String::from_utf8_lossy(&data),
+            );
         }
     }
-    if has_data {
-        on_event(&name, &data);
-    }
-}
-
-/// The first line of `body` (without its end) and what follows its end.
-fn split_line(body: &[u8]) -> (&[u8], &[u8]) {
-    let Some(end) = body.iter().position(|&b| b == b'\n' || b == b'\r') else {
-        return (body, &[]);
-    };
-    let (line, rest) = body.split_at(end);
-    let skip = if rest.starts_with(b"\r\n") { 2 } else { 1 };
-    (line, rest.get(skip..).unwrap_or_default())
-}
-
-/// `name: value` of a line; one space after the colon is not part of the value.
-fn field(line: &[u8]) -> (&[u8], &[u8]) {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return (line, &[]);
-    };
-    let (name, value) = line.split_at(colon);
-    let value = value.get(1..).unwrap_or_default();
-    (name, value.strip_prefix(b" ").unwrap_or(value))
 }
 
 #[cfg(test)]
@@ -69,7 +25,9 @@ mod tests {
 
     fn events(body: &[u8]) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for_each_event(body, |n, d| out.push((n.to_owned(), d.to_owned())));
+        for_each_event(body, |n, d| {
+            out.push((n.to_owned(), d.to_owned()));
+        });
         out
     }
 

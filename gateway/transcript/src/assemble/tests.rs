@@ -241,8 +241,8 @@ fn unparseable_bodies_keep_the_metadata() {
     let garbage = Bytes::from_static(b"\xff\xfe{not json \xc3");
     for api in [
         Api::AnthropicMessages,
-        Api::OpenaiChat,
-        Api::OpenaiResponses,
+        Api::OpenAiChat,
+        Api::OpenAiResponses,
     ] {
         for sse in [true, false] {
             let mut frames = ResponseCapture::new(sse);

@@ -70,7 +70,7 @@ fn chat_stream_merges_content_and_tool_call_deltas() {
     body += "data: [DONE]\n\n";
     for chunk in CHUNKINGS {
         let p = pending(
-            meta(Api::OpenaiChat, "r"),
+            meta(Api::OpenAiChat, "r"),
             &chat_request(),
             capture(true, body.as_bytes(), chunk),
         );
@@ -124,7 +124,7 @@ fn chat_json_response_gives_text_and_tool_calls() {
                 "function": {"name": "cat", "arguments": "{}"}}]},
         "finish_reason": "tool_calls"}]});
     let p = pending(
-        meta(Api::OpenaiChat, "r"),
+        meta(Api::OpenAiChat, "r"),
         &chat_request(),
         capture(false, body.to_string().as_bytes(), 10),
     );
@@ -193,7 +193,7 @@ fn responses_stream_prefers_the_terminal_event_output() {
     let body = responses_stream(Some(("response.completed", Value::Null)));
     for chunk in CHUNKINGS {
         let p = pending(
-            meta(Api::OpenaiResponses, "r"),
+            meta(Api::OpenAiResponses, "r"),
             &responses_request(),
             capture(true, body.as_bytes(), chunk),
         );
@@ -228,7 +228,7 @@ fn responses_stream_prefers_the_terminal_event_output() {
 #[test]
 fn responses_stream_without_terminal_event_uses_done_items() {
     let p = pending(
-        meta(Api::OpenaiResponses, "r"),
+        meta(Api::OpenAiResponses, "r"),
         &json!({"input": "hi"}),
         capture(true, responses_stream(None).as_bytes(), 3),
     );
@@ -246,7 +246,7 @@ fn responses_incomplete_reason_is_the_stop_reason() {
     let details = json!({"reason": "max_output_tokens"});
     let body = responses_stream(Some(("response.incomplete", details)));
     let p = pending(
-        meta(Api::OpenaiResponses, "r"),
+        meta(Api::OpenAiResponses, "r"),
         &responses_request(),
         capture(true, body.as_bytes(), 7),
     );
@@ -261,7 +261,7 @@ fn responses_json_gives_output_items_and_status() {
     let body = json!({"id": "resp_1", "object": "response", "status": "completed",
         "incomplete_details": null, "error": null, "output": [message_item("completed")]});
     let p = pending(
-        meta(Api::OpenaiResponses, "r"),
+        meta(Api::OpenAiResponses, "r"),
         &responses_request(),
         capture(false, body.to_string().as_bytes(), 8),
     );

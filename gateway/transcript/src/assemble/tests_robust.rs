@@ -10,8 +10,8 @@ use crate::ResponseCapture;
 fn api() -> impl Strategy<Value = Api> {
     prop_oneof![
         Just(Api::AnthropicMessages),
-        Just(Api::OpenaiChat),
-        Just(Api::OpenaiResponses),
+        Just(Api::OpenAiChat),
+        Just(Api::OpenAiResponses),
     ]
 }
 

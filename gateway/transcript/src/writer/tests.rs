@@ -2,6 +2,7 @@
 //! idle maintenance, sampling. The test sink's writes block on a gate the test opens, so the
 //! queue fills deterministically; waits poll observable state with a deadline.
 
+use gateway_core::Usage;
 use std::{
     sync::{
         Arc, Condvar, Mutex,
@@ -14,7 +15,7 @@ use std::{
 use bytes::Bytes;
 
 use super::*;
-use crate::{Api, Meta, Mode, ResponseCapture, TokenUsage};
+use crate::{Api, Meta, Mode, ResponseCapture};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -45,7 +46,7 @@ pub(crate) fn pending(id: &str, started_at: &str) -> Pending {
             ttft_ms: None,
             status: 200,
             complete: true,
-            usage: TokenUsage::default(),
+            usage: Usage::default(),
             usage_estimated: false,
             cost_micro_usd: 0,
             redactions: Default::default(),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use gateway_redact::Surface;
+use gateway_core::Api;
 
 /// A place in a request where text travels.
 #[derive(Clone, Copy, Debug)]
@@ -43,18 +43,18 @@ fn anthropic(messages: Value) -> Value {
 }
 
 /// A body carrying `text` in `ctx`, and the surface to redact it as.
-pub(crate) fn body(ctx: Context, text: &str) -> (Value, Surface) {
+pub(crate) fn body(ctx: Context, text: &str) -> (Value, Api) {
     let tool_use = json!({"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "cat .env"}});
     match ctx {
         Context::UserText => (
             anthropic(json!([{"role": "user", "content": text}])),
-            Surface::AnthropicMessages,
+            Api::AnthropicMessages,
         ),
         Context::UserTextBlock => (
             anthropic(
                 json!([{"role": "user", "content": [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]}]),
             ),
-            Surface::AnthropicMessages,
+            Api::AnthropicMessages,
         ),
         Context::ToolResultString => (
             anthropic(json!([
@@ -62,14 +62,14 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Surface) {
                 {"role": "assistant", "content": [tool_use]},
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": text}]}
             ])),
-            Surface::AnthropicMessages,
+            Api::AnthropicMessages,
         ),
         Context::ToolResultBlocks => (
             anthropic(json!([
                 {"role": "assistant", "content": [tool_use]},
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": [{"type": "text", "text": text}]}]}
             ])),
-            Surface::AnthropicMessages,
+            Api::AnthropicMessages,
         ),
         Context::ToolUseInput => (
             anthropic(json!([
@@ -78,24 +78,24 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Surface) {
                     {"type": "tool_use", "id": "toolu_02", "name": "Write", "input": {"file_path": "/app/.env", "content": text}}]},
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_02", "content": "done"}]}
             ])),
-            Surface::AnthropicMessages,
+            Api::AnthropicMessages,
         ),
         Context::SystemString => {
             let mut b = anthropic(json!([{"role": "user", "content": "hi"}]));
             b["system"] = json!(text);
-            (b, Surface::AnthropicMessages)
+            (b, Api::AnthropicMessages)
         }
         Context::SystemBlocks => {
             let mut b = anthropic(json!([{"role": "user", "content": "hi"}]));
             b["system"] = json!([{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"}, {"type": "text", "text": text}]);
-            (b, Surface::AnthropicMessages)
+            (b, Api::AnthropicMessages)
         }
         Context::OpenAiToolMessage => (
             json!({"model": "gpt-5", "messages": [
                 {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": "{\"path\":\".env\"}"}}]},
                 {"role": "tool", "tool_call_id": "call_1", "content": text}
             ]}),
-            Surface::OpenAiChat,
+            Api::OpenAiChat,
         ),
         Context::OpenAiToolArguments => {
             let args = json!({"path": ".env", "content": text}).to_string();
@@ -104,30 +104,30 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Surface) {
                     {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": args}}]},
                     {"role": "tool", "tool_call_id": "call_1", "content": "ok"}
                 ]}),
-                Surface::OpenAiChat,
+                Api::OpenAiChat,
             )
         }
         Context::OpenAiUserParts => (
             json!({"model": "gpt-5", "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]}),
-            Surface::OpenAiChat,
+            Api::OpenAiChat,
         ),
         Context::ResponsesFunctionOutput => (
             json!({"model": "gpt-5", "input": [
                 {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{\"cmd\":\"printenv\"}"},
                 {"type": "function_call_output", "call_id": "c1", "output": text}
             ]}),
-            Surface::OpenAiResponses,
+            Api::OpenAiResponses,
         ),
         Context::ResponsesArguments => {
             let args = json!({"cmd": format!("cat > .env <<EOF\n{text}\nEOF")}).to_string();
             (
                 json!({"model": "gpt-5", "input": [{"type": "function_call", "call_id": "c1", "name": "shell", "arguments": args}]}),
-                Surface::OpenAiResponses,
+                Api::OpenAiResponses,
             )
         }
         Context::ResponsesInstructions => (
             json!({"model": "gpt-5", "instructions": text, "input": "hello"}),
-            Surface::OpenAiResponses,
+            Api::OpenAiResponses,
         ),
     }
 }
@@ -161,7 +161,7 @@ pub(crate) fn encoded_body(
     enc: Encoding,
     text: &str,
     secret: &str,
-) -> (Vec<u8>, Surface) {
+) -> (Vec<u8>, Api) {
     let text = match enc {
         Encoding::Raw | Encoding::UnicodeEscape => text.to_owned(),
         Encoding::Crlf => format!(

@@ -1,30 +1,11 @@
-//! [`Api`] (which provider surface a body belongs to) and [`Usage`] (tokens by price class).
+//! [`Usage`]: the tokens of one response, by price class.
 
-/// The provider API a request or response body belongs to; it fixes the field names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Api {
-    /// Anthropic Messages (`POST /v1/messages`).
-    AnthropicMessages,
-    /// OpenAI Chat Completions (`POST /v1/chat/completions`).
-    OpenAiChat,
-    /// OpenAI Responses (`POST /v1/responses`).
-    OpenAiResponses,
-}
-
-impl Api {
-    /// A stable lowercase name for logs and metric labels.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::AnthropicMessages => "anthropic_messages",
-            Self::OpenAiChat => "openai_chat",
-            Self::OpenAiResponses => "openai_responses",
-        }
-    }
-}
+use serde::{Deserialize, Serialize};
 
 /// Tokens of one response, split by price class. The five classes are disjoint: their sum is
-/// every token the provider bills.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// every token the provider bills. Serialized as in transcript records (the field names are a
+/// file format).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Uncached input (Anthropic `input_tokens`; OpenAI prompt/input minus cached).
     pub input: u64,
