@@ -1,73 +1,190 @@
-//! The operators' listener: health and readiness today; metrics and the admin API later.
+//! The admin API stage: everything served on the operators' listener.
 //!
-//! Owns: the admin routes and their JSON answers.
+//! Owns: the admin routes, in one table ([`route`]): `GET|HEAD /healthz` (alive),
+//! `GET|HEAD /readyz` ([`Readiness`] plus the problems the gateway reports through
+//! [`AdminState`]), `GET /metrics` (Prometheus text format; counters kept outside the
+//! registry are brought up to date first), and `GET /admin/usage/{subject}` (a subject's quota
+//! windows, behind `[admin] token_sha256`); their JSON answers and errors.
 //!
 //! Invariants: admin routes live only on the admin listener, never on the client-facing one;
-//! answers carry no secret.
+//! answers carry no secret; the admin token is compared by SHA-256 in constant time and never
+//! logged.
 //!
-//! Not here: serving sockets (gateway-server), deciding what is ready (callers report checks
-//! into [`Readiness`]).
+//! Not here: serving sockets (gateway-server), deciding what is ready or reading the gateway's
+//! components (the app implements [`AdminState`]), the quota arithmetic (gateway-quota).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+mod readiness;
+mod usage;
+
+use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Response, StatusCode, header};
+use gateway_metrics::Metrics;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use sha2::Digest;
+use subtle::ConstantTimeEq;
 
-/// What `/readyz` reports. Cheap to clone; components flip their check as they change.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness {
-    inner: Arc<ReadinessState>,
+pub use readiness::Readiness;
+
+/// What the admin listener reads from the running gateway.
+pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
+    /// Reasons, beyond draining and missing upstreams, not to be ready (store unreachable,
+    /// transcript sink failing). Each says what it means for traffic.
+    fn problems(&self) -> Vec<&'static str>;
+    /// Brings counters kept outside the registry up to date, just before a scrape.
+    fn before_scrape(&self);
+    /// The quota store, for usage reads.
+    fn quota_store(&self) -> &Arc<dyn gateway_quota::Store>;
+    /// Shared-store failures so far.
+    fn store_errors(&self) -> u64;
 }
 
-#[derive(Debug, Default)]
-struct ReadinessState {
-    draining: AtomicBool,
-    upstreams: Vec<&'static str>,
+/// The admin listener's state.
+#[derive(Debug)]
+pub struct Admin {
+    /// The running gateway.
+    pub state: Arc<dyn AdminState>,
+    /// `/readyz`.
+    pub readiness: Readiness,
+    /// The registry served at `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// `[admin] token_sha256`: the admin API is off without it.
+    pub token_sha256: Option<[u8; 32]>,
 }
 
-impl Readiness {
-    /// Ready, serving the given upstreams.
-    pub fn new(upstreams: Vec<&'static str>) -> Self {
-        Self {
-            inner: Arc::new(ReadinessState {
-                draining: AtomicBool::new(false),
-                upstreams,
+/// One admin route.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Health,
+    Ready,
+    Metrics,
+    Usage(&'a str),
+    WrongMethod(&'static str),
+    NotFound,
+}
+
+/// The admin route table, in one place.
+fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
+    let read = method == Method::GET || method == Method::HEAD;
+    let (route, allow) = match path {
+        "/healthz" => (Route::Health, "GET, HEAD"),
+        "/readyz" => (Route::Ready, "GET, HEAD"),
+        "/metrics" => (Route::Metrics, "GET, HEAD"),
+        _ => match path.strip_prefix("/admin/usage/") {
+            Some(subject) if !subject.is_empty() => (Route::Usage(subject), "GET"),
+            _ => return Route::NotFound,
+        },
+    };
+    let allowed = match route {
+        Route::Usage(_) => method == Method::GET,
+        _ => read,
+    };
+    if allowed {
+        route
+    } else {
+        Route::WrongMethod(allow)
+    }
+}
+
+/// The response body of every admin answer.
+pub type AdminBody = Full<Bytes>;
+
+type AdminFuture = Pin<Box<dyn Future<Output = Result<Response<AdminBody>, Infallible>> + Send>>;
+
+/// The admin service for one connection.
+pub fn service(
+    admin: Arc<Admin>,
+) -> impl hyper::service::Service<
+    Request<hyper::body::Incoming>,
+    Response = Response<AdminBody>,
+    Error = Infallible,
+    Future = AdminFuture,
+> + Send
++ 'static {
+    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let admin = admin.clone();
+        Box::pin(async move { Ok(respond(&admin, &req).await.map(Full::new)) }) as AdminFuture
+    })
+}
+
+/// Answers one admin request.
+pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
+    match route(req.method(), req.uri().path()) {
+        Route::Health => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
+        Route::Ready => {
+            let problems = admin.state.problems();
+            let (ready, body) = admin.readiness.report(&problems);
+            let status = if ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            json(status, &body)
+        }
+        Route::Metrics => {
+            admin.state.before_scrape();
+            let mut r = Response::new(Bytes::from(admin.metrics.render()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            r
+        }
+        Route::Usage(subject) => match authorized(admin, req.headers()) {
+            Ok(()) => usage::usage(admin, subject).await,
+            Err(refusal) => *refusal,
+        },
+        Route::WrongMethod(allow) => {
+            let mut r = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!(
+                    "{} is not served on {}; use {allow}",
+                    req.method(),
+                    req.uri().path()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            r
+        }
+        Route::NotFound => json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({
+                "error": {
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics or /admin/usage/{{subject}}", req.uri().path()),
+                    "type": "not_found"
+                }
             }),
-        }
-    }
-
-    /// Shutdown began: load balancers should stop sending traffic.
-    pub fn set_draining(&self) {
-        self.inner.draining.store(true, Ordering::Relaxed);
-    }
-
-    fn report(&self, extra: &[&str]) -> (bool, serde_json::Value) {
-        let draining = self.inner.draining.load(Ordering::Relaxed);
-        let mut problems: Vec<&str> = extra.to_vec();
-        if draining {
-            problems.push("shutting down: draining in-flight requests");
-        }
-        if self.inner.upstreams.is_empty() {
-            problems.push("no upstream is configured: add an [upstreams.*] section");
-        }
-        let ready = problems.is_empty();
-        let body = serde_json::json!({
-            "status": if ready { "ready" } else { "not_ready" },
-            "checks": {
-                "config": "loaded",
-                "upstreams": self.inner.upstreams,
-                "draining": draining,
-            },
-            "problems": problems,
-        });
-        (ready, body)
+        ),
     }
 }
 
-fn json(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
+/// Whether the request carries the admin token.
+fn authorized(admin: &Admin, headers: &http::HeaderMap) -> Result<(), Box<Response<Bytes>>> {
+    let Some(expected) = admin.token_sha256 else {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set [admin] token_sha256 to the SHA-256 of an admin token",
+        )));
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    if bool::from(digest.ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "send the admin token as `Authorization: Bearer <token>`",
+        )))
+    }
+}
+
+pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
     let mut r = Response::new(Bytes::from(value.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -77,50 +194,12 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
     r
 }
 
-/// Answers one health or readiness request; `problems` are other components' reasons not to
-/// be ready.
-pub fn respond(
-    method: &Method,
-    path: &str,
-    readiness: &Readiness,
-    problems: &[&str],
-) -> Response<Bytes> {
-    match (method, path) {
-        (&Method::GET | &Method::HEAD, "/healthz") => {
-            json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
-        }
-        (&Method::GET | &Method::HEAD, "/readyz") => {
-            let (ready, body) = readiness.report(problems);
-            let status = if ready {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            json(status, &body)
-        }
-        _ => json(
-            StatusCode::NOT_FOUND,
-            &serde_json::json!({
-                "error": { "message": format!("no admin route {path}; try /healthz or /readyz"), "type": "not_found" }
-            }),
-        ),
-    }
+pub(crate) fn error(status: StatusCode, message: &str) -> Response<Bytes> {
+    json(
+        status,
+        &serde_json::json!({ "error": { "message": message } }),
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn readiness_turns_unready_when_draining() {
-        let r = Readiness::new(vec!["anthropic"]);
-        assert_eq!(respond(&Method::GET, "/readyz", &r, &[]).status(), 200);
-        r.set_draining();
-        let resp = respond(&Method::GET, "/readyz", &r, &[]);
-        assert_eq!(resp.status(), 503);
-        let v: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
-        assert_eq!(v["checks"]["draining"], true);
-        assert_eq!(respond(&Method::GET, "/healthz", &r, &[]).status(), 200);
-        assert_eq!(respond(&Method::GET, "/nope", &r, &[]).status(), 404);
-    }
-}
+mod tests;

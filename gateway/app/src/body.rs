@@ -1,6 +1,6 @@
-//! [`ResponseBody`]: what the gateway sends back — its own small answers, or a relayed
-//! provider stream; [`Measured`]: a client-facing body counted in the request metrics when it
-//! ends or is dropped.
+//! [`ResponseBody`]: what the gateway sends back — its own small answers, a relayed provider
+//! body, or a metered exchange; [`InFlight`] and [`Measured`]: the in-flight accounting, a
+//! client-facing body counted in the request metrics when it ends or is dropped.
 
 use std::{
     pin::Pin,
@@ -9,8 +9,10 @@ use std::{
 };
 
 use bytes::Bytes;
+use gateway_core::BoxError;
 use gateway_metrics::Metrics;
-use gateway_upstream::{BoxError, Relay};
+use gateway_redaction::Restored;
+use gateway_upstream::Relay;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
 
@@ -21,10 +23,9 @@ pub(crate) enum ResponseBody {
     Full(Option<Bytes>),
     /// The provider's body, relayed as it arrives.
     Relay(Relay),
-    /// The provider's body, relayed and metered.
-    Observed(Box<crate::metering::Observed>),
-    /// A metered body with this request's placeholders restored for the client.
-    Restored(Box<crate::restore::Restored>),
+    /// A metered exchange: the provider's body metered and recorded, then (when the policy
+    /// restores) with this request's placeholders restored for the client.
+    Exchange(Box<Restored<crate::exchange::Exchange>>),
 }
 
 impl ResponseBody {
@@ -51,8 +52,7 @@ impl Body for ResponseBody {
         match self.get_mut() {
             Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Self::Relay(r) => Pin::new(r).poll_frame(cx),
-            Self::Observed(o) => Pin::new(o.as_mut()).poll_frame(cx),
-            Self::Restored(r) => Pin::new(r.as_mut()).poll_frame(cx),
+            Self::Exchange(e) => Pin::new(e.as_mut()).poll_frame(cx),
         }
     }
 
@@ -60,8 +60,7 @@ impl Body for ResponseBody {
         match self {
             Self::Full(b) => b.is_none(),
             Self::Relay(r) => r.is_end_stream(),
-            Self::Observed(o) => o.is_end_stream(),
-            Self::Restored(r) => r.is_end_stream(),
+            Self::Exchange(e) => e.is_end_stream(),
         }
     }
 
@@ -69,8 +68,7 @@ impl Body for ResponseBody {
         match self {
             Self::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Self::Relay(r) => r.size_hint(),
-            Self::Observed(o) => o.size_hint(),
-            Self::Restored(r) => r.size_hint(),
+            Self::Exchange(e) => e.size_hint(),
         }
     }
 }

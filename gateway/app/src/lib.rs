@@ -1,11 +1,15 @@
 //! The composition root: builds every stage from the validated config and serves the
-//! client-facing and admin listeners.
+//! client-facing and admin listeners. It composes; the stages and engines do the work.
 //!
 //! Owns: the order of things. `stack.rs` holds the request-agnostic tower shell (request id,
-//! sensitive headers, tracing); `pipeline.rs` holds the LLM lifecycle as one ordered function
-//! (authenticate → read body → forward → relay; quota, redaction and transcripts slot in
-//! between, in that order); `routes.rs` the route table; the one `gateway_metrics::Metrics`
-//! registry, built here and handed to every stage, served at the admin listener's `/metrics`.
+//! sensitive headers, tracing); `pipeline.rs` the whole request lifecycle, both halves, in
+//! order (resolve route → authenticate → read body → resolve policy → reserve → redact →
+//! begin transcript → forward → the response chain → one `Outcome` fanned out to quota,
+//! metrics and transcripts); `routes.rs` the route table and the one endpoint → API mapping;
+//! `exchange.rs` the metered response body that produces the outcome; `body.rs` the response
+//! body type and in-flight accounting; `policies.rs` the live policy set and its reload
+//! (every stage prepares, then the set swaps); the one `gateway_metrics::Metrics` registry,
+//! built here and handed to every stage, served at the admin listener's `/metrics`.
 //!
 //! Invariants:
 //! - every route needs a credential except the probes named in `routes.rs`;
@@ -17,33 +21,32 @@
 //! Not here: parsing config (gateway-config), sockets and TLS (gateway-server), provider I/O
 //! (gateway-upstream), credentials (gateway-auth).
 
-mod admin_api;
 mod auth_fetch;
 mod body;
-mod encoding;
-mod metering;
+mod exchange;
 mod pipeline;
-mod redaction;
-mod redactors;
-mod restore;
+mod policies;
 mod routes;
 mod stack;
-mod transcript_sinks;
-mod transcripts;
 
 use std::sync::Arc;
 
-use gateway_admin::Readiness;
+use gateway_admin::{Admin, AdminState, Readiness};
 use gateway_auth::Authenticator;
+use gateway_capture::{TranscriptSetupError, Transcripts};
 use gateway_config::Config;
 use gateway_core::Provider;
+use gateway_metering::Metering;
 use gateway_metrics::Metrics;
+use gateway_policy::PolicyErrors;
+use gateway_redaction::{Redaction, RedactionSetupError};
 use gateway_server::{Drained, ServeOptions};
 use gateway_upstream::Upstreams;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use body::ResponseBody;
+pub use policies::check as check_policies;
 pub use stack::REQUEST_ID_HEADER;
 
 /// The admin listener drains quickly: its requests are short.
@@ -64,19 +67,19 @@ pub enum StartError {
     Tls(#[from] gateway_server::tls::TlsError),
     /// The price table is invalid.
     #[error("quota.prices_file: {0}")]
-    Prices(String),
+    Prices(#[source] gateway_meter::PriceErrors),
     /// The policy directory is invalid.
     #[error("quota.policies_dir:\n{0}")]
-    Policies(String),
+    Policies(#[source] PolicyErrors),
     /// The redaction engine could not start.
     #[error(transparent)]
-    Redaction(#[from] redaction::RedactionSetupError),
+    Redaction(#[from] RedactionSetupError),
     /// The transcript sink could not start.
     #[error(transparent)]
-    Transcripts(#[from] transcripts::TranscriptSetupError),
+    Transcripts(#[from] TranscriptSetupError),
     /// The shared quota store cannot be reached.
     #[error("quota store: {0}")]
-    Store(String),
+    Store(#[source] gateway_quota::StoreError),
     /// A metric family could not be registered (a bug: names are fixed).
     #[error("metrics: {0}")]
     Metrics(#[from] gateway_metrics::Error),
@@ -97,9 +100,10 @@ impl StartError {
 #[derive(Debug)]
 pub struct Gateway {
     auth: Arc<Authenticator>,
-    metering: Arc<metering::Metering>,
-    redaction: Option<Arc<redaction::Redaction>>,
-    transcripts: Option<transcripts::Transcripts>,
+    policies: Arc<policies::LivePolicies>,
+    metering: Metering,
+    redaction: Option<Arc<Redaction>>,
+    transcripts: Option<Transcripts>,
     admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
     prefixes: Vec<String>,
@@ -117,19 +121,18 @@ impl Gateway {
             metrics.enable_org_label(max)?;
         }
         let upstreams = Upstreams::new(config, metrics.clone())?;
-        let served = [Provider::Anthropic, Provider::OpenAi]
+        let served = Provider::ALL
             .into_iter()
             .filter(|p| upstreams.has(*p))
             .map(Provider::as_label)
             .collect();
         let fetch = Arc::new(auth_fetch::AuthFetch(upstreams.fetcher()));
         let q = &config.quota;
-        let prices = gateway_meter::PriceTable::load(&q.prices_file)
-            .map_err(|e| StartError::Prices(e.to_string()))?;
-        let policies = gateway_policy::PolicySet::load_dir(&q.policies_dir)
-            .map_err(|e| StartError::Policies(e.to_string()))?;
+        let prices = gateway_meter::PriceTable::load(&q.prices_file).map_err(StartError::Prices)?;
+        let policies =
+            gateway_policy::PolicySet::load_dir(&q.policies_dir).map_err(StartError::Policies)?;
         // Every policy's engine is built now: a rule the engine refuses stops the start.
-        let redaction = redaction::Redaction::new(&config.redaction, &policies)?;
+        let redaction = Redaction::new(&config.redaction, &policies)?.map(Arc::new);
         let (store, shared): (Arc<dyn gateway_quota::Store>, bool) = match &q.store {
             gateway_config::QuotaStore::Memory => {
                 (Arc::new(gateway_quota::MemoryStore::default()), false)
@@ -138,31 +141,25 @@ impl Gateway {
                 Arc::new(
                     gateway_quota::RedisStore::connect(url.expose(), q.redis_timeout)
                         .await
-                        .map_err(|e| StartError::Store(e.to_string()))?,
+                        .map_err(StartError::Store)?,
                 ),
                 true,
             ),
         };
-        let metering = Arc::new(metering::Metering::new(
-            prices,
-            policies,
-            store,
-            shared,
-            q.lease,
-            metrics.clone(),
-        ));
-        // Shared with the reload task, which prepares the engines of every new policy set.
-        let redaction = redaction.map(Arc::new);
-        metering::reload::spawn(
-            &metering,
+        let metering = Metering::new(prices, store, shared, q.lease, metrics.clone());
+        let policies = Arc::new(policies::LivePolicies::new(policies));
+        // The reload task prepares every stage for a new set before it swaps.
+        policies::spawn_reload(
+            &policies,
             redaction.clone(),
             q.policies_dir.clone(),
             q.policies_reload,
         );
         Ok(Self {
+            policies,
             metering,
             redaction,
-            transcripts: transcripts::Transcripts::new(&config.transcripts)?,
+            transcripts: Transcripts::new(&config.transcripts)?,
             admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
@@ -228,10 +225,15 @@ pub async fn run(
         proxy_options,
         stopping,
     );
-    let admin_gw = gw.clone();
+    let admin = Arc::new(Admin {
+        state: gw.clone(),
+        readiness,
+        metrics: gw.metrics.clone(),
+        token_sha256: gw.admin_token_sha256,
+    });
     let admin = gateway_server::serve(
         listeners.admin,
-        move |_peer| admin_api::service(admin_gw.clone(), readiness.clone()),
+        move |_peer| gateway_admin::service(admin.clone()),
         admin_options,
         shutdown.cancelled_owned(),
     );
@@ -257,4 +259,42 @@ pub async fn run(
     })
     .await;
     Ok(drained)
+}
+
+/// What the admin listener reads from the running gateway.
+impl AdminState for Gateway {
+    fn problems(&self) -> Vec<&'static str> {
+        let mut problems = Vec::new();
+        if self.metering.degraded() {
+            problems
+                .push("quota store unreachable: running on the policies' on_store_error fallback");
+        }
+        if let Some(t) = &self.transcripts
+            && !t.recorder().health().healthy
+        {
+            problems.push(
+                "transcript sink failing: records are retained and retried, then dropped (see llm_gateway_transcript_records_total and the log)",
+            );
+        }
+        problems
+    }
+
+    fn before_scrape(&self) {
+        self.metrics.sync_auth_failures(&self.auth.failure_counts());
+        if let Some(t) = &self.transcripts {
+            let counts = t.recorder().counters().snapshot();
+            self.metrics.sync_transcripts(
+                &counts.records_total(),
+                counts.queue_depth + counts.retained,
+            );
+        }
+    }
+
+    fn quota_store(&self) -> &Arc<dyn gateway_quota::Store> {
+        self.metering.store()
+    }
+
+    fn store_errors(&self) -> u64 {
+        self.metering.store_errors()
+    }
 }

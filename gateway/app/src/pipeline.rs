@@ -1,22 +1,27 @@
-//! The request lifecycle, in order. Generic concerns (request id, sensitive headers, tracing)
-//! sit in `stack.rs`; everything that depends on who is calling and what they ask for is here,
-//! one stage per line, each with the reason it sits where it does.
+//! The request lifecycle, both halves, in order. Generic concerns (request id, sensitive
+//! headers, tracing) sit in `stack.rs`; everything that depends on who is calling and what
+//! they ask for is here, one stage per step, each with the reason it sits where it does:
+//!
+//! resolve route → authenticate → read body → resolve policy → reserve → redact → begin
+//! transcript → forward → response chain (meter + tee → restore) → [`conclude`]: one
+//! [`Outcome`] fanned out to metrics, the transcript and the quota store.
 
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use gateway_core::{ErrorKind, GatewayError, Provider};
+use gateway_capture::{PolicyMode, RequestFacts as TranscriptFacts};
+use gateway_core::{ErrorKind, GatewayError, MicroUsd, Outcome, Provider, sse};
+use gateway_metrics::Metrics;
+use gateway_redaction::Redacted;
 use gateway_upstream::Outbound;
-use http::{HeaderMap, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::{
     Gateway, ResponseBody,
     body::{InFlight, Measured},
+    exchange::{Exchange, Open},
     routes::{self, Endpoint, Resolved},
-    transcripts::{Outcome as TranscriptOutcome, PolicyMode, RequestFacts as TranscriptFacts},
 };
 
 /// Handles one client request. Never fails: every refusal becomes a response in the
@@ -125,51 +130,54 @@ async fn proxy(
     let (mut head, body) = req.into_parts();
 
     // 1. Authenticate first: budgets belong to principals, and a stranger must not make us
-    //    read a 32 MiB body or reach the provider.
-    //    Failures are limited per client address.
+    //    read a 32 MiB body or reach the provider. Failures are limited per client address.
     let principal = gw.auth.authenticate(&head.headers, Some(peer.ip())).await?;
     tracing::Span::current().record("subject", principal.subject.as_str());
 
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
-    //    the whole request before anything leaves for the provider.
-    let body = read_body(body, &head.headers, gw.body_max_bytes).await?;
-    //    Compressed bodies are decoded here (bounded on the decoded size) and forwarded
-    //    decoded: every later stage reads JSON.
-    let body = crate::encoding::decode(body, &mut head.headers, gw.body_max_bytes)?;
+    //    the whole request before anything leaves for the provider. Compressed bodies are
+    //    decoded here (bounded on the decoded size) and forwarded decoded: every later stage
+    //    reads JSON.
+    let body = gateway_intake::read_body(body, &head.headers, gw.body_max_bytes).await?;
+    let body = gateway_intake::decode(body, &mut head.headers, gw.body_max_bytes)?;
 
-    // 3. Meter and reserve: after authentication (budgets belong to principals), before
-    //    anything leaves for the provider (nothing is spent unreserved). All buckets of the
-    //    request are checked and held in one atomic step.
+    // 3. Resolve the policy once: quota, redaction and transcripts all follow the policy in
+    //    force now, even if a reload swaps the set while the response streams.
+    let policy = gw.policies.select(&principal);
+
+    // 4. Meter and reserve: before anything leaves for the provider (nothing is spent
+    //    unreserved). All buckets of the request are checked and held in one atomic step;
+    //    the body may come back with `max_tokens` clamped or usage requested.
     let admission = match endpoint.metered_api() {
-        Some(api) => Some(gw.metering.admit(&principal, api, body.clone()).await?),
+        Some(api) => Some(
+            gw.metering
+                .admit(&principal, api, policy.as_deref(), body.clone())
+                .await?,
+        ),
         None => None,
     };
     let body = admission.as_ref().map_or(body, |a| a.body.clone());
 
-    // 4. Redact: after the quota stage (a refused request needs no scan), before anything
+    // 5. Redact: after the quota stage (a refused request needs no scan), before anything
     //    leaves for the provider. A body that cannot be read is refused, never forwarded
     //    unscanned. The request's policy picks rules, allowlist, on/off and restore.
-    let policy = admission
-        .as_ref()
-        .map_or_else(|| gw.metering.policy_for(&principal), |a| a.policy.clone());
-    let redacted = match &gw.redaction {
-        Some(r) => r.redact(endpoint, policy.as_deref(), body, &gw.metrics)?,
-        None => crate::redaction::Redacted::unscanned(body),
+    let redacted = match (&gw.redaction, endpoint.body_api()) {
+        (Some(r), Some(api)) => r.redact(api, policy.as_deref(), body, &gw.metrics)?,
+        _ => Redacted::unscanned(body),
     };
-    let body = redacted.body.clone();
 
-    // 5. Begin the transcript record: after redaction (the recorder only ever sees the body
+    // 6. Begin the transcript record: after redaction (the recorder only ever sees the body
     //    as forwarded), before forwarding (the record times the whole exchange). Only a
     //    handle and `Bytes` clones here; parsing and writing happen on the writer thread.
-    let mut tee = match (&gw.transcripts, &admission) {
-        (Some(transcripts), Some(admission)) => transcripts.begin(TranscriptFacts {
-            endpoint,
+    let mut tee = match (&gw.transcripts, &admission, endpoint.metered_api()) {
+        (Some(transcripts), Some(admission), Some(api)) => transcripts.begin(TranscriptFacts {
+            api,
             headers: &head.headers,
             request_id: request.request_id,
             product: request.product,
             principal: &principal,
-            model: &admission.hold.model,
-            body: &body,
+            model: admission.hold.model(),
+            body: &redacted.body,
             scanned: redacted.scanned,
             redactions: &redacted.redactions,
             policy_mode: PolicyMode::of(policy.as_deref()),
@@ -181,9 +189,10 @@ async fn proxy(
         _ => None,
     };
 
-    // 6. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
-    //    include_usage), the client's headers minus credentials and hop-by-hop headers, the
-    //    provider key injected. Provider errors come back as ordinary responses, unchanged.
+    // 7. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
+    //    include_usage, redacted secrets), the client's headers minus credentials and
+    //    hop-by-hop headers, the provider key injected. Provider errors come back as ordinary
+    //    responses, unchanged.
     let sent = Instant::now();
     let response = gw
         .upstreams
@@ -193,52 +202,48 @@ async fn proxy(
             path: endpoint.path(),
             query: head.uri.query(),
             headers: &head.headers,
-            body,
-            stream_error_frame: Some(stream_error_frame(endpoint)),
+            body: redacted.body,
+            stream_error_frame: endpoint.body_api().map(sse::error_frame),
         })
         .await;
     *upstream_wait = sent.elapsed();
     let response = match response.map_err(GatewayError::from) {
         Ok(response) => response,
         Err(e) => {
-            // The provider was not reached or did not answer: still one record, no content.
+            // The provider was not reached or did not answer: still one record, no content;
+            // the hold, dropped, releases its reservation.
             if let Some(tee) = tee.take() {
-                tee.finish(TranscriptOutcome::refused(e.kind().status()));
+                tee.finish(&Outcome::unanswered(e.kind().status()));
             }
             return Err(e);
         }
     };
 
-    // 7. Relay the response as it arrives; metered responses settle their reservation from
-    //    the reported usage when the body ends or the client leaves, and complete their
-    //    transcript record.
-    let Some(admission) = admission else {
+    // 8. The response chain. Free routes are relayed as they are. A metered response is
+    //    relayed as it arrives through its `Exchange` (every frame to the transcript tee as
+    //    the provider sent it, then the usage meter; the outcome at its end, see
+    //    `conclude`), then restored for the client when the policy restores: metering and
+    //    transcripts see placeholders, only the client sees originals.
+    let (Some(admission), Some(api)) = (admission, endpoint.metered_api()) else {
         return Ok(response.map(ResponseBody::Relay));
     };
-    let status = response.status();
-    let sse = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let (status, sse) = (response.status(), sse::is_event_stream(response.headers()));
     if let Some(tee) = &mut tee {
         tee.response_started(sse);
     }
-    let mut response = response.map(|relay| {
-        ResponseBody::Observed(Box::new(crate::metering::Observed::new(
-            relay,
-            admission.hold,
-            sse,
-            status,
-            gw.metrics.clone(),
-            tee,
-        )))
-    });
-    // Restore (policy opt-in) wraps Observed: metering and transcripts see the provider's
-    // frames with placeholders; only the client gets the originals back.
-    response = crate::restore::wrap(response, redacted.restore, endpoint, &gw.metrics);
+    let open = Open {
+        hold: admission.hold,
+        tee,
+    };
+    let mut response = gateway_redaction::restore(
+        response.map(|relay| Exchange::new(relay, status, sse, open, gw.metrics.clone())),
+        redacted.restore,
+        api,
+        &gw.metrics,
+    )
+    .map(|body| ResponseBody::Exchange(Box::new(body)));
     if let Some(remaining) = admission.remaining_micro_usd
-        && let Ok(v) = format!("{}.{:06}", remaining / 1_000_000, remaining % 1_000_000).parse()
+        && let Ok(v) = MicroUsd(remaining).to_string().parse()
     {
         response
             .headers_mut()
@@ -247,52 +252,21 @@ async fn proxy(
     Ok(response)
 }
 
-/// Reads the request body up to `max` bytes; a declared or actual larger body is a 413.
-async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, GatewayError> {
-    let too_large = |size: Option<u64>| {
-        let size = size.map_or_else(|| "more than".to_owned(), |n| format!("{n} bytes,"));
-        GatewayError::new(
-            ErrorKind::RequestTooLarge,
-            format!(
-                "the request body is {size} over this gateway's limit of {max} bytes; shorten the conversation (e.g. compact it) or attach smaller files"
-            ),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large(declared));
+/// The end of every metered exchange (its body ended, failed, or the client left): the one
+/// outcome goes to metrics, to the transcript record, and to the quota store, which settles
+/// the reservation.
+pub(crate) fn conclude(open: Open, outcome: &Outcome, metrics: &Metrics) {
+    let Open { hold, tee } = open;
+    metrics.settled(
+        hold.model_label(),
+        hold.org(),
+        outcome.usage,
+        outcome.cost_micro_usd,
+    );
+    if let Some(tee) = tee {
+        tee.finish(outcome);
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(None)),
-        Err(e) => Err(GatewayError::new(
-            ErrorKind::InvalidRequest,
-            "the request body could not be read completely; retry the request",
-        )
-        .with_source(BodyReadError(e.to_string()))),
-    }
-}
-
-/// The client's body stream failed while we read it.
-#[derive(Debug, thiserror::Error)]
-#[error("reading the request body: {0}")]
-struct BodyReadError(String);
-
-/// The SSE event a client sees if the provider's stream breaks between events, in the
-/// client's own protocol.
-fn stream_error_frame(endpoint: Endpoint) -> Bytes {
-    // Static frames: built once, shared by every request (no allocation on the hot path).
-    const ANTHROPIC: &str = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"the connection to the model provider was lost mid-stream; retry the request\"}}\n\n";
-    const RESPONSES: &str = "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_disconnected\",\"message\":\"the connection to the model provider was lost mid-stream; retry the request\",\"param\":null}\n\n";
-    const CHAT: &str = "data: {\"error\":{\"message\":\"the connection to the model provider was lost mid-stream; retry the request\",\"type\":\"server_error\",\"param\":null,\"code\":\"upstream_disconnected\"}}\n\n";
-    Bytes::from_static(match endpoint.provider() {
-        Provider::Anthropic => ANTHROPIC.as_bytes(),
-        Provider::OpenAi if endpoint == Endpoint::Responses => RESPONSES.as_bytes(),
-        Provider::OpenAi => CHAT.as_bytes(),
-    })
+    hold.settle(outcome);
 }
 
 fn refusal(e: &GatewayError, provider: Provider, request_id: &str) -> Response<ResponseBody> {

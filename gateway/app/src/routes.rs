@@ -1,5 +1,5 @@
-//! The route table: which paths the gateway serves, under which product prefixes, and the
-//! named list of routes that need no credential.
+//! The route table: which paths the gateway serves, under which product prefixes, which
+//! model API each one speaks, and the named list of routes that need no credential.
 
 use gateway_core::{Api, Provider};
 use http::Method;
@@ -56,13 +56,24 @@ impl Endpoint {
         }
     }
 
-    /// The metered API of this endpoint; `None` for free ones (count_tokens, models).
-    pub(crate) fn metered_api(self) -> Option<Api> {
+    /// The model API of the request body, which fixes its field names for metering,
+    /// redaction, restore and transcripts (`count_tokens` takes a Messages body); `None` for
+    /// a route without a model body. The one endpoint → API mapping of the gateway.
+    pub(crate) fn body_api(self) -> Option<Api> {
         match self {
-            Self::Messages => Some(Api::AnthropicMessages),
+            Self::Messages | Self::CountTokens => Some(Api::AnthropicMessages),
             Self::ChatCompletions => Some(Api::OpenAiChat),
             Self::Responses => Some(Api::OpenAiResponses),
+            Self::Models => None,
+        }
+    }
+
+    /// The API of a metered (priced, reserved, recorded) endpoint; `None` for free ones
+    /// (`count_tokens`, `models`).
+    pub(crate) fn metered_api(self) -> Option<Api> {
+        match self {
             Self::CountTokens | Self::Models => None,
+            _ => self.body_api(),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
-use gateway_upstream::BoxError;
+use gateway_core::BoxError;
 use http::{HeaderMap, HeaderName, Request, header};
 use hyper::body::Incoming;
 use tower::ServiceBuilder;

@@ -37,7 +37,7 @@ enum Command {
     },
     /// Check a policy directory and print every problem (file, line, key) at once.
     CheckPolicies {
-        /// The directory (default: `quota.policies_dir` of the config, else `policies`).
+        /// The directory (default: `policies`, relative to the working directory).
         dir: Option<PathBuf>,
     },
     /// Gateway tokens for operators and local testing.
@@ -114,7 +114,9 @@ fn main() -> ExitCode {
         },
         Command::CheckPolicies { dir } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("policies"));
-            match gateway_policy::PolicySet::load_dir(&dir) {
+            // The same preparation as `serve`: the policy files, then every stage's
+            // per-policy parts (the redaction engines).
+            match gateway_app::check_policies(&dir) {
                 Ok(set) => {
                     let _ = writeln!(
                         std::io::stdout(),

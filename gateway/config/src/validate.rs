@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use gateway_core::Secret;
+use gateway_core::{REDACTION_KEY_MIN_BYTES, Secret};
 use serde::de::DeserializeOwned;
 
 use crate::{
@@ -390,9 +390,6 @@ fn quota(c: &mut Collector<'_>, value: Option<toml::Value>, env: &dyn Environmen
         lease: c.millis("quota.lease_ms", q.lease_ms, 660_000, 1),
     }
 }
-
-/// Shortest placeholder key: shorter keys make placeholders guessable.
-const REDACTION_KEY_MIN_BYTES: usize = 16;
 
 fn redaction(
     c: &mut Collector<'_>,

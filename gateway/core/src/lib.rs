@@ -33,5 +33,8 @@ pub use error::{ErrorKind, GatewayError};
 pub use money::MicroUsd;
 pub use outcome::Outcome;
 pub use principal::Principal;
-pub use secret::Secret;
+pub use secret::{REDACTION_KEY_MIN_BYTES, Secret};
 pub use usage::Usage;
+
+/// The error type of response bodies across the gateway (hyper's body errors are boxed).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -31,6 +31,10 @@ impl<T> From<T> for Secret<T> {
     }
 }
 
+/// Shortest key accepted for minting redaction placeholders (HMAC): config validation and the
+/// redaction engine both hold keys to this one number.
+pub const REDACTION_KEY_MIN_BYTES: usize = 16;
+
 #[cfg(test)]
 mod tests {
     use super::*;

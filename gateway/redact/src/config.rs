@@ -13,7 +13,7 @@ pub struct TenantKey(Zeroizing<Vec<u8>>);
 
 impl TenantKey {
     /// Minimum key length in bytes.
-    pub const MIN_LEN: usize = 16;
+    pub const MIN_LEN: usize = gateway_core::REDACTION_KEY_MIN_BYTES;
 
     /// Wraps key bytes (at least [`Self::MIN_LEN`]).
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, crate::RedactError> {

@@ -41,7 +41,7 @@ use tokio::time::Instant;
 pub use client::ClientError;
 pub use error::UpstreamError;
 pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
-pub use relay::{BoxError, DeadlineExceeded, Relay};
+pub use relay::{DeadlineExceeded, Relay};
 
 /// One request to forward. The body is sent exactly as given.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use gateway_core::sse::Boundaries;
+use gateway_core::{BoxError, sse::Boundaries};
 use gateway_metrics::Metrics;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -17,9 +17,6 @@ use tokio::time::{Instant, Sleep};
 
 /// The SSE comment sent when the provider has been silent for the keepalive interval.
 const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
-
-/// Error type of the relay body.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The provider's body, relayed as it arrives. For SSE it sends `: keepalive` comments during
 /// silences (only between events, so frames are never corrupted), and when the provider's

@@ -1,46 +1,42 @@
-//! The redaction stage: every model request body is scanned before it leaves for the provider;
+//! [`Redaction`]: every model request body is scanned before it leaves for the provider;
 //! secrets become deterministic placeholders (`gwx_<kind>_<16>`), so the provider's prompt
 //! cache still hits on the next turn. A body the gateway cannot read (not JSON; compressed
-//! bodies are decoded earlier, in `encoding.rs`) is refused, never forwarded unscanned. Only
+//! bodies are decoded earlier, by the intake stage) is refused, never forwarded unscanned. Only
 //! rule names and counts are logged or counted.
 //!
 //! The request's policy decides the details (`[policy.redaction]`): extra rules and an
 //! allowlist (its engine, from [`Redactors`]), `enabled = false` (forwarded unscanned, said so
 //! in [`Redacted::scanned`]), and `restore = true` (the restore map is kept for the response,
-//! see `restore.rs`). The gateway-wide `[redaction] enabled` switch comes first.
+//! see [`crate::restore`]). The gateway-wide `[redaction] enabled` switch comes first.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gateway_core::Api;
-use gateway_core::{ErrorKind, GatewayError};
+use gateway_core::{Api, ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
 use gateway_policy::{Policy, PolicyErrors, PolicySet};
 use gateway_redact::{HistoryCache, RedactError, RestoreMap, TenantKey};
 
-use crate::{
-    redactors::{Prepared, Redactors},
-    routes::Endpoint,
-};
+use crate::redactors::{Prepared, Redactors, SetupError};
 
 /// What the redaction stage hands the later stages.
 #[derive(Debug)]
-pub(crate) struct Redacted {
+pub struct Redacted {
     /// The body to forward.
-    pub(crate) body: Bytes,
+    pub body: Bytes,
     /// Whether `body` went through the scanner (false: redaction off for the gateway or the
     /// policy, or a route without a model body).
-    pub(crate) scanned: bool,
+    pub scanned: bool,
     /// Replacements by rule name (value-free), for transcripts.
-    pub(crate) redactions: Vec<(&'static str, u32)>,
+    pub redactions: Vec<(&'static str, u32)>,
     /// Placeholder → original for this request, only when the policy restores and something
     /// was redacted. Never logged (masked `Debug`).
-    pub(crate) restore: Option<Arc<RestoreMap>>,
+    pub restore: Option<Arc<RestoreMap>>,
 }
 
 impl Redacted {
     /// `body` as is, not scanned.
-    pub(crate) fn unscanned(body: Bytes) -> Self {
+    pub fn unscanned(body: Bytes) -> Self {
         Self {
             body,
             scanned: false,
@@ -59,7 +55,7 @@ impl Redacted {
 
 /// The scanner and its memory of unchanged history blocks.
 #[derive(Debug)]
-pub(crate) struct Redaction {
+pub struct Redaction {
     redactors: Redactors,
     /// Sharded inside; shared by all requests without a lock around the scan.
     cache: HistoryCache,
@@ -67,13 +63,22 @@ pub(crate) struct Redaction {
 
 /// Redaction could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("redaction: {0}")]
-pub struct RedactionSetupError(String);
+pub enum RedactionSetupError {
+    /// `redaction.key_env` holds an unusable key.
+    #[error("redaction: {0}")]
+    Key(#[source] RedactError),
+    /// The built-in rule set does not compile (a bug).
+    #[error("redaction: {0}")]
+    Engine(#[source] RedactError),
+    /// A policy's `[policy.redaction]` rules were refused by the engine.
+    #[error("redaction: {0}")]
+    Policies(PolicyErrors),
+}
 
 impl Redaction {
     /// `None` when redaction is switched off. Builds the engine of every policy of `policies`
     /// that adds rules or an allowlist; a rule the engine refuses is a policy problem.
-    pub(crate) fn new(
+    pub fn new(
         config: &gateway_config::Redaction,
         policies: &PolicySet,
     ) -> Result<Option<Self>, RedactionSetupError> {
@@ -95,40 +100,60 @@ impl Redaction {
                 random.into_bytes()
             }
         };
-        let key = TenantKey::new(key).map_err(|e| RedactionSetupError(e.to_string()))?;
-        let redactors =
-            Redactors::new(key, policies).map_err(|e| RedactionSetupError(e.to_string()))?;
+        let key = TenantKey::new(key).map_err(RedactionSetupError::Key)?;
+        let redactors = Redactors::new(key, policies).map_err(|e| match e {
+            SetupError::Engine(e) => RedactionSetupError::Engine(e),
+            SetupError::Policies(p) => RedactionSetupError::Policies(p),
+        })?;
         Ok(Some(Self {
             redactors,
             cache: HistoryCache::new(config.history_cache_entries),
         }))
     }
 
+    /// Builds every engine `set` needs, as [`Redaction::new`] does at start, and drops them:
+    /// `check-policies` refuses exactly what `serve` would refuse.
+    pub fn check(set: &PolicySet) -> Result<(), PolicyErrors> {
+        // The key changes no rule; any valid key builds the same engines.
+        let key = TenantKey::new(*b"check-policies-only-key").map_err(|e| {
+            PolicyErrors(vec![gateway_policy::PolicyProblem {
+                file: String::new(),
+                line: None,
+                key: "redaction".to_owned(),
+                message: e.to_string(),
+            }])
+        })?;
+        match Redactors::new(key, set) {
+            Ok(_) => Ok(()),
+            Err(SetupError::Policies(errors)) => Err(errors),
+            Err(SetupError::Engine(e)) => Err(PolicyErrors(vec![gateway_policy::PolicyProblem {
+                file: String::new(),
+                line: None,
+                key: "redaction".to_owned(),
+                message: format!("the built-in rules do not compile (a bug): {e}"),
+            }])),
+        }
+    }
+
     /// Builds the engines a new policy set needs, before it goes live (hot reload).
-    pub(crate) fn prepare(&self, set: &PolicySet) -> Result<Prepared, PolicyErrors> {
+    pub fn prepare(&self, set: &PolicySet) -> Result<Prepared, PolicyErrors> {
         self.redactors.prepare(set)
     }
 
     /// Puts engines from [`Redaction::prepare`] in force.
-    pub(crate) fn install(&self, prepared: Prepared) {
+    pub fn install(&self, prepared: Prepared) {
         self.redactors.install(prepared);
     }
 
     /// The body with every secret replaced (the input itself, no copy, when none was found),
     /// under the rules of `policy` (the request's, if it has one).
-    pub(crate) fn redact(
+    pub fn redact(
         &self,
-        endpoint: Endpoint,
+        api: Api,
         policy: Option<&Policy>,
         body: Bytes,
         metrics: &Metrics,
     ) -> Result<Redacted, GatewayError> {
-        let surface = match endpoint {
-            Endpoint::Messages | Endpoint::CountTokens => Api::AnthropicMessages,
-            Endpoint::ChatCompletions => Api::OpenAiChat,
-            Endpoint::Responses => Api::OpenAiResponses,
-            Endpoint::Models => return Ok(Redacted::unscanned(body)),
-        };
         if let Some(p) = policy.filter(|p| !p.redaction.enabled) {
             tracing::debug!(policy = %p.name, "redaction is off for this policy: forwarded unscanned");
             return Ok(Redacted::unscanned(body));
@@ -144,7 +169,7 @@ impl Redaction {
             .with_source(e)
         })?;
         let redaction = redactor
-            .redact_request(&body, surface, &self.cache)
+            .redact_request(&body, api, &self.cache)
             .map_err(refusal)?;
         if redaction.is_unchanged() {
             return Ok(Redacted::clean(body));

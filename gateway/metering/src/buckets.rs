@@ -17,7 +17,7 @@ fn shape(limit: Limit) -> (Window, Measure) {
 }
 
 /// The label of a run budget bucket.
-pub(crate) const RUN_LABEL: &str = "run_usd";
+pub const RUN_LABEL: &str = "run_usd";
 
 /// Every bucket for `who` under `policy`. All share one Redis hash tag: the organisation when
 /// known, else the subject, so one script call checks them all.

@@ -7,8 +7,10 @@ use gateway_transcript::{
 };
 use gateway_transcript_s3::{S3Sink, S3SinkConfig};
 
+use crate::TranscriptSetupError;
+
 /// The sink `config` names, ready to write.
-pub(crate) fn build(config: &TranscriptSink) -> Result<Box<dyn Sink>, String> {
+pub(crate) fn build(config: &TranscriptSink) -> Result<Box<dyn Sink>, TranscriptSetupError> {
     match config {
         TranscriptSink::File(files) => {
             let sink = FileSink::open(FileSinkConfig {
@@ -18,7 +20,10 @@ pub(crate) fn build(config: &TranscriptSink) -> Result<Box<dyn Sink>, String> {
                 retention_days: files.retention_days,
                 compress: files.compress,
             })
-            .map_err(|e| format!("transcripts.dir {}: {e}", files.dir.display()))?;
+            .map_err(|source| TranscriptSetupError::Dir {
+                dir: files.dir.clone(),
+                source,
+            })?;
             Ok(Box::new(sink))
         }
         TranscriptSink::S3(s3) => {
@@ -31,7 +36,7 @@ pub(crate) fn build(config: &TranscriptSink) -> Result<Box<dyn Sink>, String> {
             c.object_max_age = s3.object_max_age;
             c.object_max_records = s3.object_max_records;
             c.buffer_max_bytes = s3.buffer_max_bytes;
-            let sink = S3Sink::new(c).map_err(|e| format!("transcripts.s3: {}", e.chain()))?;
+            let sink = S3Sink::new(c).map_err(TranscriptSetupError::S3)?;
             Ok(Box::new(sink))
         }
     }

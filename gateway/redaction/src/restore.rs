@@ -6,7 +6,7 @@
 //! and their non-streamed `message` fields; Responses `response.output_text.*`,
 //! `response.function_call_arguments.*`, finished items and the final response.
 //!
-//! [`Restored`] wraps the metered `Observed` body, so metering and transcripts see the
+//! [`Restored`] wraps the metered body (any `B`), so metering and transcripts see the
 //! provider's frames with placeholders and only the client sees originals. Events that need
 //! no change pass through byte for byte; a rewritten event changes only the restored JSON
 //! string. A placeholder split across events is held back (the engine's `Restorer`) and
@@ -25,63 +25,46 @@ use std::{
 };
 
 use bytes::Bytes;
+use gateway_core::{Api, BoxError};
 use gateway_metrics::Metrics;
 use gateway_redact::{RestoreMap, Restorer, Target};
-use gateway_upstream::BoxError;
 use http::{Response, header};
 use http_body::{Body, Frame, SizeHint};
-
-use crate::{ResponseBody, routes::Endpoint};
 
 /// Largest SSE event, or non-streamed JSON body, held for restoring. Past it the rest of the
 /// response is relayed as is (placeholders stay placeholders: nothing leaks, restore stops).
 const HOLD_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// The response wire format being restored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Api {
-    Anthropic,
-    Chat,
-    Responses,
-}
-
 /// `response` with placeholders restored, when the request has a restore map and the
-/// response is a successful JSON or SSE answer of a model route; otherwise unchanged.
-pub(crate) fn wrap(
-    response: Response<ResponseBody>,
+/// response is a successful JSON or SSE answer; otherwise relayed unchanged (still wrapped, so
+/// the response chain has one type).
+pub fn restore<B>(
+    response: Response<B>,
     map: Option<Arc<RestoreMap>>,
-    endpoint: Endpoint,
+    api: Api,
     metrics: &Arc<Metrics>,
-) -> Response<ResponseBody> {
-    let Some(map) = map else {
-        return response;
-    };
-    let api = match endpoint {
-        Endpoint::Messages => Api::Anthropic,
-        Endpoint::ChatCompletions => Api::Chat,
-        Endpoint::Responses => Api::Responses,
-        Endpoint::CountTokens | Endpoint::Models => return response,
-    };
-    // Provider errors pass through untouched.
-    if !response.status().is_success() {
-        return response;
-    }
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let rewriter = if content_type.starts_with("text/event-stream") {
-        Rewriter::Sse(sse::SseRestore::new(api, map))
-    } else if content_type.starts_with("application/json") {
-        Rewriter::Json(json::JsonRestore::new(api, map))
-    } else {
-        return response;
-    };
+) -> Response<Restored<B>> {
+    let rewriter = map.and_then(|map| {
+        // Provider errors pass through untouched.
+        if !response.status().is_success() {
+            return None;
+        }
+        if gateway_core::sse::is_event_stream(response.headers()) {
+            return Some(Rewriter::Sse(sse::SseRestore::new(api, map)));
+        }
+        let json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        json.then(|| Rewriter::Json(json::JsonRestore::new(api, map)))
+    });
     let (mut parts, inner) = response.into_parts();
-    // The length changes with every restore.
-    parts.headers.remove(header::CONTENT_LENGTH);
+    if rewriter.is_some() {
+        // The length changes with every restore.
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
     let body = Restored {
         inner,
         rewriter,
@@ -90,7 +73,7 @@ pub(crate) fn wrap(
         metrics: metrics.clone(),
         span: tracing::Span::current(),
     };
-    Response::from_parts(parts, ResponseBody::Restored(Box::new(body)))
+    Response::from_parts(parts, body)
 }
 
 /// Restores every placeholder of `map` in a complete string.
@@ -130,11 +113,12 @@ impl Rewriter {
     }
 }
 
-/// A response body with this request's placeholders restored (see the module docs).
+/// A response body with this request's placeholders restored (see the module docs); without
+/// a rewriter, `inner` relayed frame for frame.
 #[derive(Debug)]
-pub(crate) struct Restored {
-    inner: ResponseBody,
-    rewriter: Rewriter,
+pub struct Restored<B> {
+    inner: B,
+    rewriter: Option<Rewriter>,
     done: bool,
     /// Restores already added to the counter.
     counted: u64,
@@ -142,17 +126,18 @@ pub(crate) struct Restored {
     span: tracing::Span,
 }
 
-impl Restored {
-    fn count(&mut self) {
-        let now = self.rewriter.restored();
-        if now > self.counted {
-            self.metrics.restores_total.inc_by(now - self.counted);
-            self.counted = now;
-        }
+/// Adds restores beyond those already `counted` (`now` is the rewriter's running total).
+fn add_count(counted: &mut u64, metrics: &Metrics, now: u64) {
+    if now > *counted {
+        metrics.restores_total.inc_by(now - *counted);
+        *counted = now;
     }
 }
 
-impl Body for Restored {
+impl<B> Body for Restored<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -161,6 +146,9 @@ impl Body for Restored {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
+        let Some(rewriter) = &mut this.rewriter else {
+            return Pin::new(&mut this.inner).poll_frame(cx);
+        };
         loop {
             if this.done {
                 return Poll::Ready(None);
@@ -168,8 +156,9 @@ impl Body for Restored {
             return match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
-                        let out = this.rewriter.feed(data);
-                        this.count();
+                        let out = rewriter.feed(data);
+                        let now = rewriter.restored();
+                        add_count(&mut this.counted, &this.metrics, now);
                         if out.is_empty() {
                             continue;
                         }
@@ -180,8 +169,9 @@ impl Body for Restored {
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => {
                     this.done = true;
-                    let out = this.rewriter.finish();
-                    this.count();
+                    let out = rewriter.finish();
+                    let now = rewriter.restored();
+                    add_count(&mut this.counted, &this.metrics, now);
                     if out.is_empty() {
                         Poll::Ready(None)
                     } else {
@@ -194,15 +184,21 @@ impl Body for Restored {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        match self.rewriter {
+            Some(_) => self.done,
+            None => self.inner.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
+        match self.rewriter {
+            Some(_) => SizeHint::default(),
+            None => self.inner.size_hint(),
+        }
     }
 }
 
-impl Drop for Restored {
+impl<B> Drop for Restored<B> {
     fn drop(&mut self) {
         if self.counted > 0 {
             // Counts only: which values were restored is never logged.

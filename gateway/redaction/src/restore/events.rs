@@ -3,13 +3,11 @@
 //! and which complete strings it carries (`.done` events, finished items). Thinking and
 //! reasoning fields never appear here.
 
+use gateway_core::Api;
 use gateway_redact::Target;
 use serde_json::Value;
 
-use super::{
-    Api,
-    json::{Spot, Step, key, response_item},
-};
+use super::json::{Spot, Step, key, response_item};
 
 /// One content block (Anthropic), message content or tool call of a choice (Chat), or output
 /// text part or function call (Responses).
@@ -69,7 +67,7 @@ fn type_of(v: &Value) -> &str {
 pub(super) fn classify(api: Api, v: &Value) -> Plan {
     let mut plan = Plan::default();
     match api {
-        Api::Anthropic => match type_of(v) {
+        Api::AnthropicMessages => match type_of(v) {
             "content_block_delta" => {
                 let Some(index) = u64_at(v, "index") else {
                     return plan;
@@ -95,7 +93,7 @@ pub(super) fn classify(api: Api, v: &Value) -> Plan {
             "message_stop" => plan.close.push(Close::All),
             _ => {}
         },
-        Api::Chat => {
+        Api::OpenAiChat => {
             let choices = v.get("choices").and_then(Value::as_array);
             for (ci, choice) in choices.into_iter().flatten().enumerate() {
                 let c = u64_at(choice, "index").unwrap_or(ci as u64);
@@ -131,7 +129,7 @@ pub(super) fn classify(api: Api, v: &Value) -> Plan {
                 }
             }
         }
-        Api::Responses => {
+        Api::OpenAiResponses => {
             let oi = u64_at(v, "output_index").unwrap_or(0);
             let ci = u64_at(v, "content_index").unwrap_or(0);
             match type_of(v) {

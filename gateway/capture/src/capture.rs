@@ -1,12 +1,4 @@
-//! The transcript stage's request-path side: decides whether a request is recorded (the
-//! policy's mode and session sampling), collects what the record needs while the response is
-//! relayed ([`Tee`], carried by the metering `Observed` body) and hands one
-//! [`gateway_transcript::Pending`] to the recorder's bounded queue when the response ends.
-//! Nothing here does I/O or waits: parsing, hashing and writing happen on the writer thread
-//! (`gateway-transcript`).
-//!
-//! Invariant: only bodies the redaction stage scanned are recorded in full; an unscanned
-//! body (redaction off for the policy or the whole gateway) is recorded as metadata only.
+//! [`Transcripts`] and [`Tee`]: whether a request is recorded, and what its record collects.
 
 use std::{
     collections::BTreeMap,
@@ -15,8 +7,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use gateway_core::Principal;
-use gateway_core::{Api, Usage};
+use gateway_core::{Api, Outcome, Principal, Usage};
 use gateway_policy::TranscriptMode;
 use gateway_transcript::{
     Meta, Mode, Pending, Recorder, RecorderConfig, ResponseCapture, WriterHandle,
@@ -24,7 +15,7 @@ use gateway_transcript::{
 use http::{HeaderMap, HeaderName};
 use tokio::time::Instant;
 
-use crate::routes::Endpoint;
+use crate::TranscriptSetupError;
 
 /// Agent ids Claude Code sends next to its session id.
 const AGENT_HEADER: &str = "x-claude-code-agent-id";
@@ -34,37 +25,30 @@ const ID_MAX_BYTES: usize = 256;
 
 /// The recorder and its writer thread.
 #[derive(Debug)]
-pub(crate) struct Transcripts {
+pub struct Transcripts {
     recorder: Recorder,
     writer: Mutex<Option<WriterHandle>>,
     session_header: HeaderName,
 }
 
-/// The transcript sink could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("transcripts: {0}")]
-pub struct TranscriptSetupError(String);
-
 impl Transcripts {
     /// `None` when transcripts are switched off.
-    pub(crate) fn new(
-        config: &gateway_config::Transcripts,
-    ) -> Result<Option<Self>, TranscriptSetupError> {
+    pub fn new(config: &gateway_config::Transcripts) -> Result<Option<Self>, TranscriptSetupError> {
         if !config.enabled {
             tracing::info!("transcripts are off (transcripts.enabled = false)");
             return Ok(None);
         }
         let session_header = HeaderName::try_from(config.session_header.as_str())
-            .map_err(|e| TranscriptSetupError(format!("session_header: {e}")))?;
-        let sink = crate::transcript_sinks::build(&config.sink).map_err(TranscriptSetupError)?;
+            .map_err(TranscriptSetupError::SessionHeader)?;
+        let sink = crate::sinks::build(&config.sink)?;
         let recorder_config = RecorderConfig {
             queue_capacity: config.queue_capacity,
             queue_max_bytes: config.queue_max_bytes,
             flush_interval: config.flush_interval,
             ..RecorderConfig::default()
         };
-        let (recorder, writer) = Recorder::start(sink, recorder_config)
-            .map_err(|e| TranscriptSetupError(format!("starting the writer thread: {e}")))?;
+        let (recorder, writer) =
+            Recorder::start(sink, recorder_config).map_err(TranscriptSetupError::Writer)?;
         Ok(Some(Self {
             recorder,
             writer: Mutex::new(Some(writer)),
@@ -73,19 +57,14 @@ impl Transcripts {
     }
 
     /// The recorder, for counters and health.
-    pub(crate) fn recorder(&self) -> &Recorder {
+    pub fn recorder(&self) -> &Recorder {
         &self.recorder
     }
 
     /// Starts collecting a request's record, or `None` when its policy does not record it
     /// (mode off, or its session is not in the sample).
-    pub(crate) fn begin(&self, request: RequestFacts<'_>) -> Option<Tee> {
-        let api = match request.endpoint {
-            Endpoint::Messages => Api::AnthropicMessages,
-            Endpoint::ChatCompletions => Api::OpenAiChat,
-            Endpoint::Responses => Api::OpenAiResponses,
-            Endpoint::CountTokens | Endpoint::Models => return None,
-        };
+    pub fn begin(&self, request: RequestFacts<'_>) -> Option<Tee> {
+        let api = request.api;
         let header = |name: &str| {
             request
                 .headers
@@ -119,7 +98,7 @@ impl Transcripts {
                 org: request.principal.org.clone(),
                 api,
                 model: request.model.to_owned(),
-                upstream: request.endpoint.provider().as_label().to_owned(),
+                upstream: api.provider().as_label().to_owned(),
                 started_at: humantime::format_rfc3339_millis(request.started_at).to_string(),
                 latency_ms: 0,
                 ttft_ms: None,
@@ -147,7 +126,7 @@ impl Transcripts {
     }
 
     /// Stops accepting records, writes what is queued (up to `timeout`), joins the writer.
-    pub(crate) fn shutdown(&self, timeout: Duration) {
+    pub fn shutdown(&self, timeout: Duration) {
         let writer = self
             .writer
             .lock()
@@ -162,7 +141,7 @@ impl Transcripts {
 
 /// How the request's policy records it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum PolicyMode {
+pub enum PolicyMode {
     /// Not at all.
     Off,
     /// Metadata and content, for `sample` of sessions.
@@ -173,7 +152,7 @@ pub(crate) enum PolicyMode {
 
 impl PolicyMode {
     /// The `[policy.transcripts]` settings of the request's policy (everything when none).
-    pub(crate) fn of(policy: Option<&gateway_policy::Policy>) -> Self {
+    pub fn of(policy: Option<&gateway_policy::Policy>) -> Self {
         let Some(policy) = policy else {
             return Self::Full { sample: 1.0 };
         };
@@ -188,27 +167,28 @@ impl PolicyMode {
 
 /// What the pipeline knows about a request when it is forwarded.
 #[derive(Debug)]
-pub(crate) struct RequestFacts<'a> {
-    pub(crate) endpoint: Endpoint,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) request_id: &'a str,
-    pub(crate) product: Option<&'a str>,
-    pub(crate) principal: &'a Principal,
-    pub(crate) model: &'a str,
+pub struct RequestFacts<'a> {
+    /// The API called (only model calls are recorded).
+    pub api: Api,
+    pub headers: &'a HeaderMap,
+    pub request_id: &'a str,
+    pub product: Option<&'a str>,
+    pub principal: &'a Principal,
+    pub model: &'a str,
     /// The body as forwarded (after redaction).
-    pub(crate) body: &'a Bytes,
+    pub body: &'a Bytes,
     /// Whether the redaction stage scanned `body`.
-    pub(crate) scanned: bool,
+    pub scanned: bool,
     /// Redactions by rule.
-    pub(crate) redactions: &'a [(&'static str, u32)],
-    pub(crate) policy_mode: PolicyMode,
-    pub(crate) arrival: Instant,
-    pub(crate) started_at: SystemTime,
+    pub redactions: &'a [(&'static str, u32)],
+    pub policy_mode: PolicyMode,
+    pub arrival: Instant,
+    pub started_at: SystemTime,
 }
 
 /// A record being collected while its response is relayed.
 #[derive(Debug)]
-pub(crate) struct Tee {
+pub struct Tee {
     recorder: Recorder,
     meta: Meta,
     mode: Mode,
@@ -218,39 +198,16 @@ pub(crate) struct Tee {
     first_byte: Option<Instant>,
 }
 
-/// How a response ended, for its record.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Outcome {
-    pub(crate) status: u16,
-    pub(crate) complete: bool,
-    pub(crate) usage: Usage,
-    pub(crate) usage_estimated: bool,
-    pub(crate) cost_micro_usd: u64,
-}
-
-impl Outcome {
-    /// A request that got no provider response (unreachable, timed out).
-    pub(crate) fn refused(status: http::StatusCode) -> Self {
-        Self {
-            status: status.as_u16(),
-            complete: false,
-            usage: Usage::default(),
-            usage_estimated: false,
-            cost_micro_usd: 0,
-        }
-    }
-}
-
 impl Tee {
     /// Called with the response head: whether the body is an SSE stream.
-    pub(crate) fn response_started(&mut self, sse: bool) {
+    pub fn response_started(&mut self, sse: bool) {
         if self.mode == Mode::Full {
             self.capture = Some(ResponseCapture::new(sse));
         }
     }
 
     /// Called with every data frame as the provider sent it (before any rewriting).
-    pub(crate) fn frame(&mut self, data: &Bytes) {
+    pub fn frame(&mut self, data: &Bytes) {
         if self.first_byte.is_none() && !data.is_empty() {
             self.first_byte = Some(Instant::now());
         }
@@ -260,7 +217,7 @@ impl Tee {
     }
 
     /// Completes the record and hands it to the queue (never blocks).
-    pub(crate) fn finish(self, outcome: Outcome) {
+    pub fn finish(self, outcome: &Outcome) {
         let Tee {
             recorder,
             mut meta,

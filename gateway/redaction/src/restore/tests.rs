@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use gateway_core::Api;
 use gateway_redact::{HistoryCache, Redactor, RedactorConfig, RestoreMap, TenantKey};
 use serde_json::{Value, json};
 
-use super::{Api, json::JsonRestore, sse::SseRestore};
+use super::{json::JsonRestore, sse::SseRestore};
 
 /// A secret with a quote, so JSON escaping shows.
 const SECRET: &str = "Sup3r\\Secret-42xyz";
@@ -21,7 +22,7 @@ fn map() -> (Arc<RestoreMap>, String) {
     let out = redactor
         .redact_request(
             body.as_bytes(),
-            gateway_core::Api::AnthropicMessages,
+            Api::AnthropicMessages,
             &HistoryCache::new(0),
         )
         .unwrap();
@@ -104,7 +105,7 @@ fn anthropic_tool_input_and_text_are_restored_at_every_split_and_thinking_is_not
     let (map, ph) = map();
     let (stream, untouched) = anthropic_stream(&ph);
     for cut in 0..=stream.len() {
-        let (out, restored) = run(Api::Anthropic, &map, &stream, cut);
+        let (out, restored) = run(Api::AnthropicMessages, &map, &stream, cut);
         assert_eq!(restored, 2, "cut {cut}");
         // Events that need nothing are byte for byte the provider's.
         assert_eq!(out[..untouched], stream[..untouched], "cut {cut}");
@@ -167,7 +168,7 @@ fn chat_content_and_tool_arguments_are_restored_across_chunks() {
         json!({"index":0,"delta":{"role":"assistant","content":"pw is "},"finish_reason":null}),
     );
     for cut in 0..=stream.len() {
-        let (out, restored) = run(Api::Chat, &map, &stream, cut);
+        let (out, restored) = run(Api::OpenAiChat, &map, &stream, cut);
         assert_eq!(restored, 2, "cut {cut}");
         assert!(out.starts_with(&first), "cut {cut}");
         assert!(out.ends_with("data: [DONE]\n\n"), "cut {cut}");
@@ -218,7 +219,7 @@ fn responses_deltas_done_events_and_final_items_are_restored() {
     .concat();
     let want_args = json!({"cmd": format!("x={SECRET}")});
     for cut in (0..=stream.len()).step_by(7) {
-        let (out, restored) = run(Api::Responses, &map, &stream, cut);
+        let (out, restored) = run(Api::OpenAiResponses, &map, &stream, cut);
         assert_eq!(restored, 7, "cut {cut}");
         let evs = events(&out);
         let text: String = evs
@@ -266,14 +267,14 @@ fn events_without_placeholders_pass_byte_for_byte_and_other_maps_are_ignored() {
     let (map, ph) = map();
     // Odd spacing and key order the provider chose, kept as is.
     let stream = "event: content_block_delta\r\ndata: {\"index\":0, \"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"gwx_env_NOTMINTED0000000 plain\"}}\r\n\r\n: keepalive\n\nevent: ping\ndata: {\"type\": \"ping\"}\n\n";
-    let (out, restored) = run(Api::Anthropic, &map, stream, 10);
+    let (out, restored) = run(Api::AnthropicMessages, &map, stream, 10);
     assert_eq!(out, stream);
     assert_eq!(restored, 0);
     // A rewritten event keeps the provider's other bytes too.
     let stream = format!(
         "event: content_block_delta\ndata: {{\"index\":0, \"type\":\"content_block_delta\",\"delta\":{{\"type\":\"text_delta\",\"text\":\"{ph}\"}}}}\n\n"
     );
-    let (out, _) = run(Api::Anthropic, &map, &stream, 0);
+    let (out, _) = run(Api::AnthropicMessages, &map, &stream, 0);
     let escaped = serde_json::to_string(SECRET).unwrap();
     assert_eq!(out, stream.replace(&format!("\"{ph}\""), &escaped));
 }
@@ -290,7 +291,7 @@ fn whole_json_answers_are_restored_in_text_and_tool_input_only() {
         ]
     })
     .to_string();
-    let mut r = JsonRestore::new(Api::Anthropic, map.clone());
+    let mut r = JsonRestore::new(Api::AnthropicMessages, map.clone());
     let mid = body.len() / 2;
     assert!(
         r.feed(Bytes::copy_from_slice(&body.as_bytes()[..mid]))
@@ -314,7 +315,7 @@ fn whole_json_answers_are_restored_in_text_and_tool_input_only() {
     let chat = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": ph,
         "tool_calls": [{"id": "c", "type": "function", "function": {"name": "sh", "arguments": format!("{{\"cmd\":\"{ph}\"}}")}}]}}]})
     .to_string();
-    let mut r = JsonRestore::new(Api::Chat, map);
+    let mut r = JsonRestore::new(Api::OpenAiChat, map);
     assert!(r.feed(Bytes::from(chat)).is_empty());
     let v: Value = serde_json::from_slice(&r.finish()).unwrap();
     assert_eq!(v["choices"][0]["message"]["content"], SECRET);

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use gateway_redact::{RestoreMap, Target};
 use serde_json::{Value, value::RawValue};
 
-use super::{Api, HOLD_MAX_BYTES, restore_all};
+use gateway_core::Api;
+
+use super::{HOLD_MAX_BYTES, restore_all};
 
 /// One step of a path into a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +155,7 @@ fn spots(api: Api, v: &Value) -> Vec<Spot> {
             .enumerate()
     };
     match api {
-        Api::Anthropic => {
+        Api::AnthropicMessages => {
             for (i, block) in list("content") {
                 let at = [key("content"), Step::Index(i)];
                 match block.get("type").and_then(Value::as_str) {
@@ -170,7 +172,7 @@ fn spots(api: Api, v: &Value) -> Vec<Spot> {
                 }
             }
         }
-        Api::Chat => {
+        Api::OpenAiChat => {
             for (i, choice) in list("choices") {
                 let msg = [key("choices"), Step::Index(i), key("message")];
                 let Some(message) = choice.get("message") else {
@@ -204,7 +206,7 @@ fn spots(api: Api, v: &Value) -> Vec<Spot> {
                 }
             }
         }
-        Api::Responses => {
+        Api::OpenAiResponses => {
             for (i, item) in list("output") {
                 response_item(item, &[key("output"), Step::Index(i)], &mut out);
             }

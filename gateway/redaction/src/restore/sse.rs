@@ -11,8 +11,10 @@ use bytes::Bytes;
 use gateway_redact::{RestoreMap, Restorer};
 use serde_json::{Value, json};
 
+use gateway_core::{Api, sse};
+
 use super::{
-    Api, HOLD_MAX_BYTES,
+    HOLD_MAX_BYTES,
     events::{Close, Key, classify},
     json::{Step, restore_doc, splice, string_at},
 };
@@ -37,6 +39,9 @@ pub(super) struct SseRestore {
     api: Api,
     map: Arc<RestoreMap>,
     buf: Vec<u8>,
+    /// Event framing of `buf`; `scanned` bytes of it were passed to `bounds` already.
+    bounds: sse::Boundaries,
+    scanned: usize,
     /// An event too large to hold: relayed as is from here on.
     passthrough: bool,
     blocks: HashMap<Key, Block>,
@@ -49,6 +54,8 @@ impl SseRestore {
             api,
             map,
             buf: Vec::new(),
+            bounds: sse::Boundaries::default(),
+            scanned: 0,
             passthrough: false,
             blocks: HashMap::new(),
             restored: 0,
@@ -67,11 +74,13 @@ impl SseRestore {
         self.buf.extend_from_slice(&data);
         let mut out = Vec::with_capacity(self.buf.len());
         let mut start = 0;
-        while let Some(end) = event_end(&self.buf[start..]) {
-            let event = self.buf[start..start + end].to_vec();
+        while let Some(end) = self.bounds.next_end(&self.buf, self.scanned) {
+            self.scanned = end;
+            let event = self.buf[start..end].to_vec();
             self.event(&event, &mut out);
-            start += end;
+            start = end;
         }
+        self.scanned = self.buf.len() - start;
         self.buf.drain(..start);
         if self.buf.len() > HOLD_MAX_BYTES {
             self.passthrough = true;
@@ -118,7 +127,7 @@ impl SseRestore {
         let data = match (self.api, k) {
             // A fresh chunk: a copy of the last one could repeat other choices' deltas or
             // a tool call's id and name.
-            (Api::Chat, Key::ChatContent(c) | Key::ChatTool(c, _)) => {
+            (Api::OpenAiChat, Key::ChatContent(c) | Key::ChatTool(c, _)) => {
                 let last: Value = serde_json::from_str(&t.data).ok()?;
                 let delta = match k {
                     Key::ChatTool(_, i) => {
@@ -243,24 +252,6 @@ fn frame(name: Option<&str>, data: &str) -> Vec<u8> {
     f
 }
 
-/// Length of the first complete event of `buf` (through its blank line), if any.
-fn event_end(buf: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(rel) = find_newline(&buf[from..]) {
-        let nl = from + rel;
-        match buf.get(nl + 1..) {
-            Some([b'\n', ..]) => return Some(nl + 2),
-            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
-            _ => from = nl + 1,
-        }
-    }
-    None
-}
-
-fn find_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
 /// The fields of one event.
 #[derive(Debug)]
 struct Parsed<'a> {
@@ -273,10 +264,9 @@ impl<'a> Parsed<'a> {
     /// `None` for events without data (comments, keepalives) or not UTF-8.
     fn new(raw: &'a [u8]) -> Option<Self> {
         let text = std::str::from_utf8(raw).ok()?;
-        let lines: Vec<&str> = text
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .filter(|l| !l.is_empty())
+        // Split at ASCII line ends, so every line is UTF-8 too.
+        let lines: Vec<&str> = sse::lines(text.as_bytes())
+            .filter_map(|l| std::str::from_utf8(l).ok())
             .collect();
         let mut name = None;
         let mut data: Option<String> = None;

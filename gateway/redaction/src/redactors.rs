@@ -35,7 +35,7 @@ impl Engine {
 
 /// The engines of a validated policy set, ready to install.
 #[derive(Debug)]
-pub(crate) struct Prepared {
+pub struct Prepared {
     engines: HashMap<String, Vec<Arc<Engine>>>,
     unscanned: Vec<String>,
 }
@@ -51,8 +51,8 @@ pub(crate) struct Redactors {
 impl Redactors {
     /// The default engine (built-in rules) plus the engines `set` needs.
     pub(crate) fn new(key: TenantKey, set: &PolicySet) -> Result<Self, SetupError> {
-        let default = Redactor::new(RedactorConfig::new(key.clone()))
-            .map_err(|e| SetupError::Engine(e.to_string()))?;
+        let default =
+            Redactor::new(RedactorConfig::new(key.clone())).map_err(SetupError::Engine)?;
         let this = Self {
             key,
             default: Arc::new(default),
@@ -186,7 +186,7 @@ fn problem(p: &Policy, e: &RedactError) -> PolicyProblem {
 pub(crate) enum SetupError {
     /// The built-in rule set (a bug).
     #[error("{0}")]
-    Engine(String),
+    Engine(RedactError),
     /// A policy's rules.
     #[error("{0}")]
     Policies(PolicyErrors),

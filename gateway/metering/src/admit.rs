@@ -1,18 +1,8 @@
-//! The metering and quota stage: prices every request, holds each subject, organisation and
-//! agent run to its policy's buckets (reserve before forwarding, settle from the provider's
-//! reported usage), and answers refusals in terms clients understand.
-//!
-//! Owns the decisions; the arithmetic is elsewhere: usage parsing and prices in
-//! `gateway-meter`, policy files in `gateway-policy`, atomic buckets in `gateway-quota`.
-
-mod buckets;
-mod observed;
-mod refusal;
-pub(crate) mod reload;
+//! [`Metering::admit`]: price the request, check its policy, reserve on every bucket.
 
 use std::{
     sync::{
-        Arc, PoisonError, RwLock,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -21,12 +11,12 @@ use std::{
 use bytes::Bytes;
 use gateway_core::Api;
 use gateway_core::{ErrorKind, GatewayError, Principal};
-use gateway_meter::{Price, PriceTable, RequestFacts, UsageMeter};
+use gateway_meter::{Price, PriceTable, RequestFacts};
 use gateway_metrics::Metrics;
-use gateway_policy::{OnStoreError, PolicySet, Who};
+use gateway_policy::{OnStoreError, Policy};
 use gateway_quota::{Amounts, MemoryStore, Reservation, ReserveOutcome, ReserveRequest, Store};
 
-pub(crate) use observed::Observed;
+use crate::{buckets, refusal};
 
 /// Fewest output tokens a clamped request may keep; below this the request is refused.
 const CLAMP_MIN_OUTPUT_TOKENS: u64 = 256;
@@ -36,19 +26,18 @@ const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(2);
 /// A request the quota stage let through: the (possibly rewritten) body and the hold to
 /// settle when the response ends.
 #[derive(Debug)]
-pub(crate) struct Admission {
-    pub(crate) body: Bytes,
-    pub(crate) hold: Hold,
+pub struct Admission {
+    /// The body to forward: the client's, or with `max_tokens` clamped / usage requested.
+    pub body: Bytes,
+    /// The reservation, settled from the exchange's outcome.
+    pub hold: Hold,
     /// Lowest remaining money budget after this reservation, micro-USD.
-    pub(crate) remaining_micro_usd: Option<u64>,
-    /// The policy the request was matched to (its redaction and transcript settings are for
-    /// later stages), as in force at admission even if a reload swaps the set meanwhile.
-    pub(crate) policy: Option<Arc<gateway_policy::Policy>>,
+    pub remaining_micro_usd: Option<u64>,
 }
 
 /// What settlement needs to know about a reservation.
 #[derive(Debug)]
-pub(crate) struct Hold {
+pub struct Hold {
     pub(crate) reservation: Option<(Reservation, Arc<dyn Store>)>,
     pub(crate) api: Api,
     pub(crate) model: String,
@@ -60,12 +49,7 @@ pub(crate) struct Hold {
     pub(crate) strip_usage_chunk: bool,
     /// The principal's organisation, for the opt-in org metric label.
     pub(crate) org: Option<String>,
-}
-
-impl Hold {
-    pub(crate) fn meter(&self, sse: bool) -> UsageMeter {
-        UsageMeter::new(self.api, sse, self.strip_usage_chunk && sse)
-    }
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Drop for Hold {
@@ -89,11 +73,11 @@ impl Drop for Hold {
     }
 }
 
-/// The stage's state: prices, the live policy set, the stores.
+/// The stage's state: prices and the stores. The policy of each request is the caller's to
+/// choose (the app holds the live set).
 #[derive(Debug)]
-pub(crate) struct Metering {
+pub struct Metering {
     prices: PriceTable,
-    policies: RwLock<Arc<PolicySet>>,
     store: Arc<dyn Store>,
     shared_store: bool,
     local: Arc<MemoryStore>,
@@ -104,9 +88,9 @@ pub(crate) struct Metering {
 }
 
 impl Metering {
-    pub(crate) fn new(
+    /// `shared_store`: `store` is shared by replicas (its failures degrade readiness).
+    pub fn new(
         prices: PriceTable,
-        policies: PolicySet,
         store: Arc<dyn Store>,
         shared_store: bool,
         lease: Duration,
@@ -114,7 +98,6 @@ impl Metering {
     ) -> Self {
         Self {
             prices,
-            policies: RwLock::new(Arc::new(policies)),
             store,
             shared_store,
             local: Arc::new(MemoryStore::default()),
@@ -126,7 +109,7 @@ impl Metering {
     }
 
     /// Counts a refusal by the policy that made it and the limit that refused.
-    fn rejected(&self, policy: Option<&gateway_policy::Policy>, limit: &str) {
+    fn rejected(&self, policy: Option<&Policy>, limit: &str) {
         let policy = policy.map_or("none", |p| p.name.as_str());
         self.metrics
             .quota_rejections_total
@@ -134,44 +117,28 @@ impl Metering {
             .inc();
     }
 
-    pub(crate) fn policies(&self) -> Arc<PolicySet> {
-        self.policies
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The policy in force for `who`, for routes that are not metered (`count_tokens`).
-    pub(crate) fn policy_for(&self, who: &Principal) -> Option<Arc<gateway_policy::Policy>> {
-        self.policies().select_shared(&Who::from(who)).cloned()
-    }
-
-    pub(crate) fn swap_policies(&self, set: PolicySet) {
-        *self
-            .policies
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
-    }
-
-    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+    /// The quota store, for reading usage (admin API).
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
     /// Whether the shared store failed on its last call.
-    pub(crate) fn degraded(&self) -> bool {
+    pub fn degraded(&self) -> bool {
         self.degraded.load(Ordering::Relaxed)
     }
 
     /// Shared-store failures so far.
-    pub(crate) fn store_errors(&self) -> u64 {
+    pub fn store_errors(&self) -> u64 {
         self.store_errors.load(Ordering::Relaxed)
     }
 
-    /// Prices the request, checks its policy and reserves on every bucket, atomically.
-    pub(crate) async fn admit(
+    /// Prices the request, checks `policy` (the request's, if it has one) and reserves on
+    /// every bucket, atomically.
+    pub async fn admit(
         &self,
         who: &Principal,
         api: Api,
+        policy: Option<&Policy>,
         body: Bytes,
     ) -> Result<Admission, GatewayError> {
         let facts = gateway_meter::inspect_request(api, &body).map_err(|e| {
@@ -183,9 +150,6 @@ impl Metering {
                 "the request has no `model`; name the model to use",
             )
         })?;
-        let policies = self.policies();
-        let shared = policies.select_shared(&Who::from(who)).cloned();
-        let policy = shared.as_deref();
         if let Some(p) = policy
             && !p.allows_model(&model)
         {
@@ -238,6 +202,7 @@ impl Metering {
                 .canonical(&model)
                 .unwrap_or(gateway_metrics::OTHER)
                 .to_owned(),
+            metrics: self.metrics.clone(),
         };
         let buckets = buckets::for_request(policy, who);
         if buckets.is_empty() {
@@ -245,7 +210,6 @@ impl Metering {
                 body,
                 hold: hold(None),
                 remaining_micro_usd: None,
-                policy: shared,
             });
         }
         let mut output = capped;
@@ -279,7 +243,6 @@ impl Metering {
                         body,
                         hold: hold(Some((r, store))),
                         remaining_micro_usd,
-                        policy: shared,
                     });
                 }
                 ReserveOutcome::Refused(refusal) => {

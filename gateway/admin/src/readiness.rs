@@ -1,0 +1,57 @@
+//! [`Readiness`]: what `/readyz` reports.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+/// What `/readyz` reports. Cheap to clone; components flip their check as they change.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    inner: Arc<ReadinessState>,
+}
+
+#[derive(Debug, Default)]
+struct ReadinessState {
+    draining: AtomicBool,
+    upstreams: Vec<&'static str>,
+}
+
+impl Readiness {
+    /// Ready, serving the given upstreams.
+    pub fn new(upstreams: Vec<&'static str>) -> Self {
+        Self {
+            inner: Arc::new(ReadinessState {
+                draining: AtomicBool::new(false),
+                upstreams,
+            }),
+        }
+    }
+
+    /// Shutdown began: load balancers should stop sending traffic.
+    pub fn set_draining(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn report(&self, extra: &[&str]) -> (bool, serde_json::Value) {
+        let draining = self.inner.draining.load(Ordering::Relaxed);
+        let mut problems: Vec<&str> = extra.to_vec();
+        if draining {
+            problems.push("shutting down: draining in-flight requests");
+        }
+        if self.inner.upstreams.is_empty() {
+            problems.push("no upstream is configured: add an [upstreams.*] section");
+        }
+        let ready = problems.is_empty();
+        let body = serde_json::json!({
+            "status": if ready { "ready" } else { "not_ready" },
+            "checks": {
+                "config": "loaded",
+                "upstreams": self.inner.upstreams,
+                "draining": draining,
+            },
+            "problems": problems,
+        });
+        (ready, body)
+    }
+}

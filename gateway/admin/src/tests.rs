@@ -1,0 +1,136 @@
+//! The admin route table and answers, against a memory quota store.
+
+use std::sync::Arc;
+
+use gateway_quota::{MemoryStore, Store};
+
+use super::*;
+
+#[derive(Debug)]
+struct State {
+    store: Arc<dyn Store>,
+    problems: Vec<&'static str>,
+}
+
+impl AdminState for State {
+    fn problems(&self) -> Vec<&'static str> {
+        self.problems.clone()
+    }
+    fn before_scrape(&self) {}
+    fn quota_store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    fn store_errors(&self) -> u64 {
+        7
+    }
+}
+
+fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
+    Admin {
+        state: Arc::new(State {
+            store: Arc::new(MemoryStore::default()),
+            problems,
+        }),
+        readiness: Readiness::new(vec!["anthropic"]),
+        metrics: Arc::new(Metrics::new().unwrap()),
+        token_sha256: token.map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
+    }
+}
+
+fn req(method: Method, path: &str, token: Option<&str>) -> Request<()> {
+    let mut b = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(()).unwrap()
+}
+
+fn body(r: &Response<Bytes>) -> serde_json::Value {
+    serde_json::from_slice(r.body()).unwrap()
+}
+
+#[tokio::test]
+async fn readiness_turns_unready_when_draining_or_a_component_reports_a_problem() {
+    let a = admin(vec![], None);
+    assert_eq!(
+        respond(&a, &req(Method::GET, "/readyz", None))
+            .await
+            .status(),
+        200
+    );
+    a.readiness.set_draining();
+    let r = respond(&a, &req(Method::GET, "/readyz", None)).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(body(&r)["checks"]["draining"], true);
+    assert_eq!(
+        respond(&a, &req(Method::HEAD, "/healthz", None))
+            .await
+            .status(),
+        200
+    );
+
+    let a = admin(vec!["quota store unreachable"], None);
+    let r = respond(&a, &req(Method::GET, "/readyz", None)).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(body(&r)["problems"][0], "quota store unreachable");
+}
+
+#[tokio::test]
+async fn usage_is_get_only_and_needs_the_admin_token() {
+    let a = admin(vec![], Some("adm1n-token"));
+    let r = respond(&a, &req(Method::GET, "/admin/usage/alice", None)).await;
+    assert_eq!(r.status(), 401);
+    let r = respond(&a, &req(Method::GET, "/admin/usage/alice", Some("wrong"))).await;
+    assert_eq!(r.status(), 401);
+    let r = respond(
+        &a,
+        &req(Method::GET, "/admin/usage/al%40ce", Some("adm1n-token")),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v = body(&r);
+    assert_eq!(v["subject"], "al@ce");
+    assert_eq!(v["store_errors"], 7);
+    for m in [Method::POST, Method::DELETE, Method::HEAD] {
+        let r = respond(
+            &a,
+            &req(m.clone(), "/admin/usage/alice", Some("adm1n-token")),
+        )
+        .await;
+        assert_eq!(r.status(), 405, "{m}");
+        assert_eq!(r.headers()[header::ALLOW], "GET");
+    }
+    let off = admin(vec![], None);
+    let r = respond(&off, &req(Method::GET, "/admin/usage/alice", Some("x"))).await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        body(&r)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("token_sha256")
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_text_and_unknown_routes_say_what_exists() {
+    let a = admin(vec![], None);
+    let r = respond(&a, &req(Method::GET, "/metrics", None)).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let r = respond(&a, &req(Method::POST, "/metrics", None)).await;
+    assert_eq!(r.status(), 405);
+    let r = respond(&a, &req(Method::GET, "/nope", None)).await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        body(&r)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/healthz")
+    );
+    assert_eq!(route(&Method::GET, "/admin/usage/"), Route::NotFound);
+}
