@@ -102,3 +102,71 @@ impl Hold {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use gateway_core::Api;
+    use gateway_meter::Price;
+    use gateway_metrics::Metrics;
+
+    use super::*;
+
+    fn hold() -> Hold {
+        Hold {
+            reservation: None,
+            api: Api::AnthropicMessages,
+            model: "claude-test".to_owned(),
+            model_label: "claude-test".to_owned(),
+            price: Price {
+                input: 3_000_000,
+                output: 15_000_000,
+                cache_write_5m: 0,
+                cache_write_1h: 0,
+                cache_read: 0,
+                max_output_tokens: 1_000,
+                long_context: None,
+            },
+            input_estimate_tokens: 1_000,
+            strip_usage_chunk: false,
+            org: None,
+            metrics: Arc::new(Metrics::new().unwrap()),
+        }
+    }
+
+    fn fed(hold: &Hold, body: &[u8]) -> UsageMeter {
+        let mut meter = hold.meter(false);
+        let _ = meter.feed(body);
+        let _ = meter.finish();
+        meter
+    }
+
+    #[test]
+    fn reported_usage_is_charged_and_priced() {
+        let h = hold();
+        let meter = fed(
+            &h,
+            br#"{"type":"message","model":"claude-test","usage":{"input_tokens":10,"output_tokens":20}}"#,
+        );
+        let o = h.outcome(StatusCode::OK, &meter);
+        assert_eq!((o.usage.input, o.usage.output), (10, 20));
+        assert!(!o.usage_estimated);
+        // 10 × $3 + 20 × $15 per million tokens = 330 micro-USD.
+        assert_eq!(o.cost_micro_usd, 330);
+        assert_eq!(o.status, 200);
+    }
+
+    #[test]
+    fn no_report_charges_the_estimate_and_a_provider_error_charges_nothing() {
+        let h = hold();
+        let silent = fed(&h, b"{}");
+        let o = h.outcome(StatusCode::OK, &silent);
+        assert_eq!(o.usage.input, 1_000);
+        assert!(o.usage_estimated);
+        let o = h.outcome(StatusCode::TOO_MANY_REQUESTS, &silent);
+        assert_eq!(o.usage, Usage::default());
+        assert_eq!(o.cost_micro_usd, 0);
+        assert!(!o.usage_estimated);
+    }
+}

@@ -1,6 +1,6 @@
 //! [`Window`]: when a bucket resets. Minute and day are fixed UTC windows; month is the UTC
 //! calendar month; lifetime never resets. The Redis script implements the same arithmetic in
-//! Lua (see `reserve.lua`); the tests pin both to the same dates.
+//! Lua (see `quota.lua`); the tests pin both to the same dates.
 
 /// A bucket's reset window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

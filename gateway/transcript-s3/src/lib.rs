@@ -1,10 +1,11 @@
 //! The scale-out transcript sink: records and their blocks as zstd-compressed JSON Lines
-//! objects in S3-compatible object storage, one prefix per UTC day and organisation, and
-//! reading them back.
+//! objects in S3-compatible object storage, one prefix per UTC day and organisation.
 //!
 //! Owns: [`S3SinkConfig`] (validated by [`S3Sink::new`]), [`S3Sink`] (implements
 //! [`gateway_transcript::Sink`]; runs on the transcript writer thread), the object key layout
-//! ([`key`]), and [`S3Reader`] (list and fetch the objects of a day range).
+//! ([`key`]), and, behind the `reader` feature (test support: the integration tests read
+//! back what the sink wrote; no shipped code reads S3), `S3Reader` (list and fetch the
+//! objects of a day range).
 //!
 //! Layout: `{prefix}/{YYYY-MM-DD}/org={org}/{HHMMSS}-{replica}-{seq}.jsonl.zst`, where the day
 //! is the record's (`Meta::day`, UTC), `org` is the subject's organisation percent-encoded
@@ -49,6 +50,7 @@ mod buffer;
 mod config;
 mod error;
 pub mod key;
+#[cfg(feature = "reader")]
 mod read;
 mod sink;
 mod store;
@@ -58,5 +60,6 @@ pub use config::{
     DEFAULT_OBJECT_MAX_RECORDS, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT, S3SinkConfig,
 };
 pub use error::S3Error;
+#[cfg(feature = "reader")]
 pub use read::{LIST_MAX_OBJECTS, ObjectInfo, OrgFilter, READ_OBJECT_MAX_BYTES, S3Reader};
 pub use sink::{OPEN_BUFFERS_MAX_OBJECTS, S3Sink, UploadStats};

@@ -1,5 +1,5 @@
 //! [`S3Reader`]: list the objects of a day range (optionally one org) and fetch them
-//! decompressed, for the CLI and tests. Async: call it from the caller's runtime.
+//! decompressed, for tests (feature `reader`). Async: call it from the caller's runtime.
 //!
 //! A record's blocks may be in an earlier object of its day/org prefix: load every object of
 //! a prefix (e.g. into `gateway_transcript::read::Library`) before resolving references.

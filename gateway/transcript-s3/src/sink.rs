@@ -388,20 +388,15 @@ mod tests {
     use gateway_core::Secret;
 
     use super::*;
-    use crate::S3Reader;
 
     #[test]
-    fn neither_sink_nor_reader_prints_the_credentials() {
+    fn the_sink_never_prints_the_credentials() {
         let mut config = S3SinkConfig::new("bucket", "us-east-1");
         config.endpoint = Some("http://127.0.0.1:9".to_owned());
         config.allow_http = true;
         config.access_key_id = Some(Secret::new("AKIAEXAMPLEKEYID".to_owned()));
         config.secret_access_key = Some(Secret::new("wJalrXUtnFEMIsecretvalue".to_owned()));
-        let shown = format!(
-            "{:?} {:?}",
-            S3Sink::new(config.clone()).unwrap(),
-            S3Reader::new(&config).unwrap()
-        );
+        let shown = format!("{:?}", S3Sink::new(config).unwrap());
         assert!(!shown.contains("AKIAEXAMPLEKEYID"), "{shown}");
         assert!(!shown.contains("wJalrXUtnFEMIsecretvalue"), "{shown}");
     }

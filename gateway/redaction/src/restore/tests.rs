@@ -7,7 +7,7 @@ use gateway_core::Api;
 use gateway_redact::{HistoryCache, Redactor, RedactorConfig, RestoreMap, TenantKey};
 use serde_json::{Value, json};
 
-use super::{json::JsonRestore, sse::SseRestore};
+use super::{Restored, json::JsonRestore, sse::SseRestore};
 
 /// A secret with a quote, so JSON escaping shows.
 const SECRET: &str = "Sup3r\\Secret-42xyz";
@@ -326,4 +326,59 @@ fn whole_json_answers_are_restored_in_text_and_tool_input_only() {
     )
     .unwrap();
     assert_eq!(args["cmd"], SECRET);
+}
+
+/// `restore` over a whole body type: what the pipeline's response chain does.
+mod wrapper {
+    use http::{Response, StatusCode, header};
+    use http_body_util::{BodyExt, Full};
+
+    use super::*;
+
+    type Plain = http_body_util::combinators::UnsyncBoxBody<Bytes, gateway_core::BoxError>;
+
+    fn response(status: StatusCode, content_type: &str, body: String) -> Response<Plain> {
+        let mut r = Response::new(
+            Full::new(Bytes::from(body))
+                .map_err(|e| match e {})
+                .boxed_unsync(),
+        );
+        *r.status_mut() = status;
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, "1".parse().unwrap());
+        r
+    }
+
+    async fn text(r: Response<Restored<Plain>>) -> String {
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn placeholders_are_restored_only_in_successful_answers_with_a_map() {
+        let (map, ph) = map();
+        let metrics = Arc::new(gateway_metrics::Metrics::new().unwrap());
+        let answer = json!({"type": "message", "content": [{"type": "text", "text": format!("it is {ph}")}]}).to_string();
+
+        let r = response(StatusCode::OK, "application/json", answer.clone());
+        let r = super::super::restore(r, Some(map.clone()), Api::AnthropicMessages, &metrics);
+        assert!(
+            r.headers().get(header::CONTENT_LENGTH).is_none(),
+            "length changes"
+        );
+        let out = text(r).await;
+        assert!(out.contains("Sup3r"), "{out}");
+        assert_eq!(metrics.restores_total.get(), 1);
+
+        // No map, or a provider error: relayed as is, headers untouched.
+        for (status, map) in [(StatusCode::OK, None), (StatusCode::BAD_REQUEST, Some(map))] {
+            let r = response(status, "application/json", answer.clone());
+            let r = super::super::restore(r, map, Api::AnthropicMessages, &metrics);
+            assert!(r.headers().get(header::CONTENT_LENGTH).is_some());
+            assert_eq!(text(r).await, answer);
+        }
+        assert_eq!(metrics.restores_total.get(), 1);
+    }
 }
