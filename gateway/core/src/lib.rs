@@ -33,7 +33,7 @@ pub use error::{ErrorKind, GatewayError};
 pub use money::MicroUsd;
 pub use outcome::Outcome;
 pub use principal::Principal;
-pub use secret::{REDACTION_KEY_MIN_BYTES, Secret};
+pub use secret::{REDACTION_ANCHOR_MIN_BYTES, REDACTION_KEY_MIN_BYTES, Secret};
 pub use usage::Usage;
 
 /// The error type of response bodies across the gateway (hyper's body errors are boxed).

@@ -35,6 +35,10 @@ impl<T> From<T> for Secret<T> {
 /// redaction engine both hold keys to this one number.
 pub const REDACTION_KEY_MIN_BYTES: usize = 16;
 
+/// Shortest anchor of an extra redaction rule (the engine's prefilter reads 3-byte prefixes):
+/// policy validation and the engine both hold anchors to this one number.
+pub const REDACTION_ANCHOR_MIN_BYTES: usize = 3;
+
 #[cfg(test)]
 mod tests {
     use super::*;

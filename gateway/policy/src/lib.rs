@@ -5,8 +5,8 @@
 //! [`report`], [`summary`] for `llm-gateway check-policies`), selection of the policy for a
 //! principal ([`PolicySet::select`]), model allowlists ([`Policy::allows_model`]), money
 //! as integer micro-USD ([`money`]), and the per-policy redaction and transcript settings
-//! ([`RedactionSettings`], [`TranscriptSettings`]; extra rule patterns are compile-checked with
-//! the redaction engine's regex syntax, [`check_rule_pattern`]).
+//! ([`RedactionSettings`], [`TranscriptSettings`]; extra rule patterns are compiled by the
+//! redaction stage, which refuses a set whose engines cannot be built, at the pattern's line).
 //!
 //! # The format
 //!
@@ -93,9 +93,7 @@ mod set;
 pub use glob::{is_literal as glob_is_literal, matches as glob_matches};
 pub use policy::{Limit, Limits, Match, OnStoreError, Origin, Policy, Scope, Who};
 pub use problems::{PolicyErrors, PolicyProblem, report};
-pub use sections::{
-    RedactionRule, RedactionSettings, TranscriptMode, TranscriptSettings, check_rule_pattern,
-};
+pub use sections::{RedactionRule, RedactionSettings, TranscriptMode, TranscriptSettings};
 pub use set::{PolicySet, summary};
 
 #[cfg(test)]

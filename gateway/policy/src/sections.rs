@@ -6,7 +6,6 @@
 //! (`gateway-redact`: bytes mode, Unicode off), so a pattern that would not compile is a
 //! policy problem at load (and in `check-policies`), never a failure on the request path.
 
-use regex_automata::{meta, util::syntax};
 use toml::de::DeValue;
 
 use crate::{
@@ -21,7 +20,7 @@ const RULE_KEYS: &[&str] = &["name", "anchors", "pattern"];
 /// Keys of `[policy.transcripts]`.
 const TRANSCRIPT_KEYS: &[&str] = &["mode", "sample"];
 /// Shortest anchor the engine's prefilter accepts, in ASCII bytes.
-const ANCHOR_MIN_BYTES: usize = 3;
+use gateway_core::REDACTION_ANCHOR_MIN_BYTES as ANCHOR_MIN_BYTES;
 
 /// How a policy's requests are scanned for secrets (`[policy.redaction]`). The gateway-wide
 /// `[redaction] enabled` switch still decides first.
@@ -64,9 +63,13 @@ pub struct RedactionRule {
     pub name: String,
     /// Literal strings (≥ 3 ASCII bytes, case-insensitive), one of which occurs in every match.
     pub anchors: Vec<String>,
-    /// Bytes-mode regex (Unicode off) whose whole match is the secret; compiles, and never
-    /// matches the empty string.
+    /// Bytes-mode regex (Unicode off) whose whole match is the secret. Compiled (and refused
+    /// if it does not compile or matches the empty string) by the redaction stage, which
+    /// prepares every policy's engine before a set goes live: one regex configuration, the
+    /// engine's own.
     pub pattern: String,
+    /// The 1-based line of `pattern` in its file, where an engine refusal is reported.
+    pub pattern_line: usize,
 }
 
 /// What is recorded of this policy's requests (`[policy.transcripts]`).
@@ -108,20 +111,6 @@ impl TranscriptMode {
             TranscriptMode::Off => "off",
         }
     }
-}
-
-/// Whether `pattern` compiles as the redaction engine compiles extra rules, and is usable
-/// (does not match the empty string). Keep in step with `gateway-redact`'s `detect::compile`.
-pub fn check_rule_pattern(pattern: &str) -> Result<(), String> {
-    let re = meta::Regex::builder()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
-        .configure(meta::Regex::config().utf8_empty(false))
-        .build(pattern)
-        .map_err(|e| format!("does not compile: {e}"))?;
-    if re.is_match("") {
-        return Err("matches the empty string; a rule must match the secret itself".to_owned());
-    }
-    Ok(())
 }
 
 fn check_anchor(anchor: &str) -> Result<(), String> {
@@ -217,14 +206,8 @@ fn rule(out: &mut FileProblems<'_>, path: &str, item: &Value<'_>) -> Option<Reda
                 }
             }
             "pattern" => {
-                pattern =
-                    fields::string(out, &kp, value).and_then(|p| match check_rule_pattern(&p) {
-                        Ok(()) => Some(p),
-                        Err(message) => {
-                            out.at(&value.span(), &kp, message);
-                            None
-                        }
-                    });
+                let line = out.line(&value.span());
+                pattern = fields::string(out, &kp, value).map(|p| (p, line));
             }
             _ => fields::unknown(out, &kp, key, RULE_KEYS),
         }
@@ -238,10 +221,12 @@ fn rule(out: &mut FileProblems<'_>, path: &str, item: &Value<'_>) -> Option<Reda
     if out.problems.len() != before {
         return None;
     }
+    let (pattern, pattern_line) = pattern?;
     Some(RedactionRule {
         name: name?,
         anchors: anchors?,
-        pattern: pattern?,
+        pattern,
+        pattern_line,
     })
 }
 

@@ -46,4 +46,12 @@ pub enum RedactError {
         /// What is wrong with it (never a scanned value).
         reason: String,
     },
+    /// A configured extra rule's pattern does not compile, or matches the empty string.
+    #[error("extra rule #{index}: pattern {reason}")]
+    InvalidPattern {
+        /// Position of the rule in [`crate::RedactorConfig::extra_rules`].
+        index: usize,
+        /// What is wrong with it (never a scanned value).
+        reason: String,
+    },
 }

@@ -167,15 +167,21 @@ impl Redactors {
 
 /// A rule the engine refused, at the policy's place in its file.
 fn problem(p: &Policy, e: &RedactError) -> PolicyProblem {
-    let key = match e {
-        RedactError::InvalidRule { index, .. } if *index < p.redaction.rules.len() => {
-            format!("policy[{}].redaction.rules[{index}]", p.origin.index)
-        }
-        _ => format!("policy[{}].redaction", p.origin.index),
+    let at = p.origin.index;
+    let (key, line) = match e {
+        RedactError::InvalidPattern { index, .. } if *index < p.redaction.rules.len() => (
+            format!("policy[{at}].redaction.rules[{index}].pattern"),
+            p.redaction.rules[*index].pattern_line,
+        ),
+        RedactError::InvalidRule { index, .. } if *index < p.redaction.rules.len() => (
+            format!("policy[{at}].redaction.rules[{index}]"),
+            p.origin.line,
+        ),
+        _ => (format!("policy[{at}].redaction"), p.origin.line),
     };
     PolicyProblem {
         file: p.origin.file.clone(),
-        line: Some(p.origin.line),
+        line: Some(line),
         key,
         message: format!("the redaction engine refused it: {e}"),
     }
@@ -195,6 +201,7 @@ pub(crate) enum SetupError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Redaction;
 
     fn key() -> TenantKey {
         TenantKey::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap()
@@ -268,5 +275,24 @@ name = "plain"
         let got = problem(&p, &e);
         assert_eq!(got.key, "policy[0].redaction.rules[0]");
         assert_eq!(got.file, "p.toml");
+    }
+
+    #[test]
+    fn a_pattern_the_engine_refuses_is_reported_at_its_line() {
+        let broken = RULED.replace("acmetok_[A-Za-z0-9]{32}", "acmetok_[A-Z");
+        let empty = RULED.replace("acmetok_[A-Za-z0-9]{32}", "(acmetok_)?");
+        for (text, says) in [
+            (broken, "does not compile"),
+            (empty, "matches the empty string"),
+        ] {
+            let errors = Redaction::check(&set(&text)).unwrap_err();
+            let p = &errors.problems()[0];
+            assert_eq!(p.key, "policy[0].redaction.rules[0].pattern", "{p:?}");
+            assert_eq!(p.line, Some(10), "the pattern's own line: {p:?}");
+            assert!(p.message.contains(says), "{p:?}");
+        }
+        // The same set passes `check` and builds at start only when every engine builds.
+        assert!(Redaction::check(&set(RULED)).is_ok());
+        assert!(Redactors::new(key(), &set(&RULED.replace("{32}", "{"))).is_err());
     }
 }

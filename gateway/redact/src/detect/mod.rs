@@ -163,14 +163,19 @@ impl Engine {
                 return Err(bad("needs at least one anchor".into()));
             }
             for a in &rule.anchors {
-                if a.len() < 3 || !a.is_ascii() {
-                    return Err(bad(format!("anchor {a:?} must be ≥ 3 ASCII bytes")));
+                if a.len() < gateway_core::REDACTION_ANCHOR_MIN_BYTES || !a.is_ascii() {
+                    let min = gateway_core::REDACTION_ANCHOR_MIN_BYTES;
+                    return Err(bad(format!("anchor {a:?} must be ≥ {min} ASCII bytes")));
                 }
                 anchors.push((a.clone(), Action::Custom(index)));
             }
-            let re = compile(&rule.pattern).map_err(bad)?;
+            let bad_pattern = |reason: String| RedactError::InvalidPattern { index, reason };
+            let re = compile(&rule.pattern)
+                .map_err(|e| bad_pattern(format!("does not compile: {e}")))?;
             if re.is_match("") {
-                return Err(bad("pattern matches the empty string".into()));
+                return Err(bad_pattern(
+                    "matches the empty string; a rule must match the secret itself".into(),
+                ));
             }
             custom.push(re);
         }
