@@ -13,7 +13,7 @@
 //! - counters that exist before their first event (transcript outcomes, token types) are
 //!   pre-registered at 0 so alerts and `rate()` see them from the first scrape.
 //!
-//! Not here: what is counted where (the stages), serving the admin listener (gateway-app).
+//! Not here: what is counted where (the stages), serving the admin listener (gateway-admin).
 //! A leaf crate: it depends on `prometheus` only, so every stage may use it.
 
 mod org;

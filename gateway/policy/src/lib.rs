@@ -78,8 +78,9 @@
 //!   text (never rounded through a binary float);
 //! - a [`PolicySet`] never changes; reload builds a new one.
 //!
-//! Not here: counting usage, windows, stores, file watching, HTTP answers (`gateway-quota`,
-//! `gateway-app`). No async, no network; [`PolicySet::load_dir`] is the only file access.
+//! Not here: counting usage, windows, stores (`gateway-quota`), refusals as HTTP answers
+//! (`gateway-metering`), file watching and reload (`gateway-app`), compiling rule patterns
+//! (`gateway-redact`, through `gateway-redaction`). No async, no network; [`PolicySet::load_dir`] is the only file access.
 
 mod fields;
 mod glob;
