@@ -152,6 +152,7 @@ impl Gateway {
         policies::spawn_reload(
             &policies,
             redaction.clone(),
+            metrics.clone(),
             q.policies_dir.clone(),
             q.policies_reload,
         );

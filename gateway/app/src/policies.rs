@@ -13,6 +13,7 @@ use std::{
 };
 
 use gateway_core::Principal;
+use gateway_metrics::Metrics;
 use gateway_policy::{Policy, PolicyErrors, PolicySet, Who};
 use gateway_redaction::Redaction;
 
@@ -76,6 +77,7 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
 pub(crate) fn spawn_reload(
     live: &Arc<LivePolicies>,
     redaction: Option<Arc<Redaction>>,
+    metrics: Arc<Metrics>,
     dir: PathBuf,
     every: Duration,
 ) {
@@ -107,12 +109,20 @@ pub(crate) fn spawn_reload(
                     }
                     tracing::info!(dir = %dir.display(), policies = set.policies().len(), "policies reloaded");
                     live.swap(set);
+                    metrics
+                        .policy_reloads_total
+                        .with_label_values(&["applied"])
+                        .inc();
                 }
                 Err(errors) => {
                     for p in errors.problems() {
                         tracing::warn!(file = %p.file, line = ?p.line, key = %p.key, problem = %p.message, "policy reload refused");
                     }
                     tracing::warn!(dir = %dir.display(), problems = errors.problems().len(), "policy edit refused; the previous policies stay in force");
+                    metrics
+                        .policy_reloads_total
+                        .with_label_values(&["refused"])
+                        .inc();
                 }
             }
         }

@@ -197,7 +197,10 @@ fn main() -> ExitCode {
                     config,
                     json,
                 },
-        } => transcripts_cli::show(&transcripts_cli::resolve_dir(dir, &config), &session, json),
+        } => match transcripts_cli::resolve_dir(dir, &config) {
+            Ok(dir) => transcripts_cli::show(&dir, &session, json),
+            Err(code) => code,
+        },
         Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
             Ok(cfg) => serve(cfg),
             Err(problems) => {

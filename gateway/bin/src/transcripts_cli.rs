@@ -7,28 +7,34 @@ use std::{
     process::ExitCode,
 };
 
+use gateway_config::{Config, ProcessEnvironment, TranscriptSink};
 use gateway_transcript::read::Library;
 
-/// Where the transcripts are: `--dir`, else `GATEWAY__TRANSCRIPTS__DIR`, else
-/// `transcripts.dir` of the config file (read as plain TOML: the CLI needs no provider keys),
-/// else `transcripts`.
-pub(crate) fn resolve_dir(dir: Option<PathBuf>, config: &Path) -> PathBuf {
+/// Where the transcripts are: `--dir`, else the file sink's `transcripts.dir` as `serve`
+/// would resolve it (the config file with its `GATEWAY__TRANSCRIPTS__*` overrides, through
+/// gateway-config; only the `[transcripts]` section is read, so no provider key is needed).
+/// An unusable section, or transcripts in S3, is said on stderr with what to do.
+pub(crate) fn resolve_dir(dir: Option<PathBuf>, config: &Path) -> Result<PathBuf, ExitCode> {
     if let Some(dir) = dir {
-        return dir;
+        return Ok(dir);
     }
-    if let Some(dir) = std::env::var_os("GATEWAY__TRANSCRIPTS__DIR") {
-        return dir.into();
+    match Config::load_transcripts(config, &ProcessEnvironment) {
+        Ok(t) => match t.sink {
+            TranscriptSink::File(files) => Ok(files.dir),
+            TranscriptSink::S3(_) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: transcripts go to S3 (transcripts.sink = \"s3\"); copy the objects locally and pass --dir",
+                    config.display()
+                );
+                Err(ExitCode::FAILURE)
+            }
+        },
+        Err(problems) => {
+            let _ = write!(std::io::stderr(), "{}: {problems}", config.display());
+            Err(ExitCode::from(crate::EXIT_BAD_CONFIG))
+        }
     }
-    std::fs::read_to_string(config)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|t| {
-            t.get("transcripts")?
-                .get("dir")?
-                .as_str()
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from("transcripts"))
 }
 
 /// Prints session `session` from `dir`; exit 1 when it has no record.

@@ -391,6 +391,31 @@ impl Config {
         Self::parse(&text, env)
     }
 
+    /// Only the `[transcripts]` section of the file at `path`, with the `GATEWAY__TRANSCRIPTS__*`
+    /// overrides of `env` applied and validated as [`Config::load`] does, without the rest (a
+    /// CLI reading transcripts needs no provider keys). A missing file is an empty one: the
+    /// defaults and overrides still apply.
+    pub fn load_transcripts(
+        path: &std::path::Path,
+        env: &dyn Environment,
+    ) -> Result<Transcripts, ConfigErrors> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(ConfigErrors::one(Problem::new(
+                    "",
+                    format!("cannot read config file {}: {e}", path.display()),
+                )));
+            }
+        };
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigErrors::one(Problem::new("", format!("not valid TOML: {e}")))
+        })?;
+        let sources = env::apply_overrides(&mut table, env)?;
+        validate::validate_transcripts(table, env, &sources)
+    }
+
     /// Parses TOML text, applies overrides from `env`, validates.
     pub fn parse(text: &str, env: &dyn Environment) -> Result<Config, ConfigErrors> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {

@@ -227,3 +227,44 @@ fn transcripts_default_to_files_and_s3_problems_come_together() {
     let shown = format!("{c:?}");
     assert!(!shown.contains("very-secret-key-value"), "{shown}");
 }
+
+#[test]
+fn the_transcripts_section_loads_alone_with_its_overrides() {
+    let dir = std::env::temp_dir().join(format!("cfg-transcripts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gateway.toml");
+    // No provider keys, an upstream section the full loader would refuse: not read.
+    std::fs::write(
+        &file,
+        "[upstreams.anthropic]\nbase_url = 7\n[transcripts]\ndir = \"/var/t\"\n",
+    )
+    .unwrap();
+    let none = MapEnvironment::from_pairs([]);
+    let t = Config::load_transcripts(&file, &none).unwrap();
+    let crate::TranscriptSink::File(files) = t.sink else {
+        panic!("file sink")
+    };
+    assert_eq!(files.dir, std::path::PathBuf::from("/var/t"));
+
+    let env = MapEnvironment::from_pairs([("GATEWAY__TRANSCRIPTS__DIR", "/elsewhere")]);
+    let crate::TranscriptSink::File(files) = Config::load_transcripts(&file, &env).unwrap().sink
+    else {
+        panic!("file sink")
+    };
+    assert_eq!(files.dir, std::path::PathBuf::from("/elsewhere"));
+
+    // A missing file is an empty one; a bad value is a problem at its key path.
+    let missing = dir.join("absent.toml");
+    let crate::TranscriptSink::File(files) =
+        Config::load_transcripts(&missing, &none).unwrap().sink
+    else {
+        panic!("file sink")
+    };
+    assert_eq!(files.dir, std::path::PathBuf::from("transcripts"));
+    std::fs::write(&file, "[transcripts]\nrotate_bytes = 1\n").unwrap();
+    let e = Config::load_transcripts(&file, &none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("transcripts.rotate_bytes"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -80,6 +80,25 @@ impl Collector<'_> {
     }
 }
 
+/// Only `[transcripts]` of `table` (overrides applied), validated as [`validate`] would.
+pub(crate) fn validate_transcripts(
+    mut table: toml::Table,
+    env: &dyn Environment,
+    sources: &OverrideSources,
+) -> Result<crate::Transcripts, ConfigErrors> {
+    let mut c = Collector {
+        problems: Vec::new(),
+        sources,
+    };
+    let transcripts =
+        crate::transcripts_section::transcripts(&mut c, table.remove("transcripts"), env);
+    if c.problems.is_empty() {
+        Ok(transcripts)
+    } else {
+        Err(ConfigErrors(c.problems))
+    }
+}
+
 pub(crate) fn validate(
     mut table: toml::Table,
     env: &dyn Environment,

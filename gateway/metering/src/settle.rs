@@ -79,6 +79,7 @@ impl Hold {
         };
         let Some((reservation, store)) = self.reservation.take() else {
             log(&span);
+            self.metrics.quota_settlements_total.inc();
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -93,7 +94,10 @@ impl Hold {
         let metrics = self.metrics.clone();
         runtime.spawn(async move {
             match store.settle(&reservation, actual).await {
-                Ok(()) => log(&span),
+                Ok(()) => {
+                    log(&span);
+                    metrics.quota_settlements_total.inc();
+                }
                 Err(e) => {
                     metrics.quota_store_errors_total.inc();
                     tracing::warn!(parent: &span, error = %e, "settlement failed; the reservation will lapse at its lease end");

@@ -58,6 +58,9 @@ const TTFT_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0,
 ];
 
+/// Outcomes of `policy_reloads_total`.
+pub const POLICY_RELOAD_OUTCOMES: [&str; 2] = ["applied", "refused"];
+
 /// Every metric handle of the gateway. Cheap to share behind an `Arc`; every handle is
 /// lock-free to update.
 #[derive(Debug)]
@@ -87,6 +90,11 @@ pub struct Metrics {
     pub quota_store_errors_total: IntCounter,
     /// `quota_degraded`: 1 while the shared store is unreachable.
     pub quota_degraded: IntGauge,
+    /// `quota_settlements_total`: metered exchanges whose usage is settled (in the store, when
+    /// the request held a reservation).
+    pub quota_settlements_total: IntCounter,
+    /// `policy_reloads_total{outcome}`: policy directory edits applied or refused.
+    pub policy_reloads_total: IntCounterVec,
     /// `auth_failures_total{reason}`: refused credentials by reason (see [`Metrics::sync_auth_failures`]).
     pub auth_failures_total: IntCounterVec,
     /// `redactions_total{rule}`: secrets replaced before forwarding.
@@ -196,6 +204,15 @@ impl Metrics {
                 "quota_degraded",
                 "1 while the shared quota store is unreachable and policies run on on_store_error.",
             )?,
+            quota_settlements_total: counter(
+                "quota_settlements_total",
+                "Metered exchanges whose usage is settled (in the quota store when reserved).",
+            )?,
+            policy_reloads_total: counter_vec(
+                "policy_reloads_total",
+                "Edits of the policy directory, applied or refused (the previous set stays).",
+                &["outcome"],
+            )?,
             auth_failures_total: counter_vec(
                 "auth_failures_total",
                 "Refused credentials by reason.",
@@ -233,6 +250,9 @@ impl Metrics {
         };
         for outcome in TRANSCRIPT_OUTCOMES {
             let _ = m.transcript_records_total.with_label_values(&[outcome]);
+        }
+        for outcome in POLICY_RELOAD_OUTCOMES {
+            let _ = m.policy_reloads_total.with_label_values(&[outcome]);
         }
         Ok(m)
     }
@@ -374,6 +394,8 @@ mod tests {
             "cost_usd_total",
             "quota_store_errors_total",
             "quota_degraded",
+            "quota_settlements_total",
+            "policy_reloads_total",
             "restores_total",
             "transcript_records_total",
             "transcript_queue_records",

@@ -4,10 +4,11 @@
 //! Owns: [`TestGateway`] (spawn, wait until listening, signal, collect logs), [`http`] (plain
 //! and streaming requests), [`tools`] (finding the real clients installed by
 //! `scripts/setup-clients`, skipping loudly locally and failing in CI when they are missing),
-//! real `redis-server` and Prometheus/promtool processes ([`redis_server`], [`prometheus`]).
+//! real `redis-server` and Prometheus/promtool processes ([`redis_server`], [`prometheus`]),
+//! and the one way to wait for a condition ([`poll`]).
 //!
 //! Invariants: nothing here sleeps to synchronise; waits are on events (a log line, a process
-//! exit, a frame) with an upper bound.
+//! exit, a frame) or polls of a condition ([`poll`]), always with an upper bound.
 //!
 //! Not here: the mock provider (load-tests/mock-provider).
 
@@ -21,6 +22,7 @@ pub mod http;
 pub mod idp;
 pub mod jwt;
 pub mod moto;
+pub mod poll;
 mod process;
 pub mod prometheus;
 pub mod redis_server;

@@ -11,7 +11,7 @@ use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
     path::PathBuf,
     process::{Child, Command, Stdio},
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 /// How long moto_server may take to answer (it is a Python process: ~1 s).
@@ -97,25 +97,22 @@ impl MotoServer {
             .spawn()
             .expect("spawn moto_server");
         self.child = Some(child);
-        let deadline = SystemTime::now() + START_TIMEOUT;
-        loop {
-            if let Ok(status) = self.request("GET", "/moto-api/")
-                && status == 200
-            {
-                return;
+        let port = self.port;
+        let answered = crate::poll::poll_blocking(PROBE_INTERVAL, START_TIMEOUT, || {
+            if let Ok(200) = self.request("GET", "/moto-api/") {
+                return Some(());
             }
             if let Some(child) = &mut self.child
                 && let Ok(Some(exit)) = child.try_wait()
             {
-                panic!("moto_server exited on port {}: {exit}", self.port);
+                panic!("moto_server exited on port {port}: {exit}");
             }
-            assert!(
-                SystemTime::now() < deadline,
-                "moto_server did not answer on port {} within {START_TIMEOUT:?}",
-                self.port
-            );
-            std::thread::sleep(PROBE_INTERVAL);
-        }
+            None
+        });
+        assert!(
+            answered.is_some(),
+            "moto_server did not answer on port {port} within {START_TIMEOUT:?}"
+        );
     }
 
     /// Creates `bucket` (S3 bucket naming rules: 3-63 lowercase letters, digits, `-`).

@@ -186,6 +186,29 @@ impl TestGateway {
         .is_ok()
     }
 
+    /// The value of `series` on the admin listener's `/metrics`: a family name
+    /// (`llm_gateway_quota_settlements_total`, summed over its label sets) or one series with
+    /// its labels as rendered (`llm_gateway_redactions_total{rule="custom"}`); 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let reply = crate::http::send(crate::http::bodyless(
+            ::http::Method::GET,
+            &self.admin_url("/metrics"),
+            &[],
+        ))
+        .await;
+        metric_value(&reply.text(), series)
+    }
+
+    /// Waits until [`TestGateway::metric`] of `series` reaches `at_least`; returns the value.
+    /// Panics after `within`.
+    pub async fn wait_for_metric(&self, series: &str, at_least: f64, within: Duration) -> f64 {
+        crate::poll::poll_until(&format!("{series} ≥ {at_least}"), within, || async {
+            let v = self.metric(series).await;
+            (v >= at_least).then_some(v)
+        })
+        .await
+    }
+
     /// Kills the process at once (SIGKILL): no drain, no settlement.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
@@ -208,5 +231,33 @@ impl TestGateway {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+}
+
+/// The sum of the samples of `series` (see [`TestGateway::metric`]) in a text exposition.
+fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            let matches = if series.contains('{') {
+                name == series
+            } else {
+                name.split('{').next() == Some(series)
+            };
+            matches.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn metric_values_are_read_by_family_or_by_series() {
+        let text = "# TYPE x counter\nx{a=\"1\"} 2\nx{a=\"2\"} 3\nxy 7\n";
+        assert_eq!(super::metric_value(text, "x"), 5.0);
+        assert_eq!(super::metric_value(text, "x{a=\"2\"}"), 3.0);
+        assert_eq!(super::metric_value(text, "xy"), 7.0);
+        assert_eq!(super::metric_value(text, "z"), 0.0);
     }
 }

@@ -14,6 +14,8 @@ use tokio::process::{Child, Command};
 
 /// How long Prometheus may take to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a starting server is asked whether it is ready.
+const READY_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the test server scrapes (and how often waits poll it).
 pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -134,27 +136,20 @@ impl Prometheus {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir,
         };
-        let ready = tokio::time::timeout(START_TIMEOUT, async {
-            loop {
-                if let Ok(Ok(r)) = tokio::time::timeout(
-                    SCRAPE_INTERVAL,
-                    crate::http::try_send(crate::http::bodyless(
-                        http::Method::GET,
-                        &server.url("/-/ready"),
-                        &[],
-                    )),
-                )
-                .await
-                    && r.status == 200
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        let ready = crate::poll::poll_every(READY_PROBE_INTERVAL, START_TIMEOUT, || async {
+            let probe = crate::http::try_send(crate::http::bodyless(
+                http::Method::GET,
+                &server.url("/-/ready"),
+                &[],
+            ));
+            match tokio::time::timeout(SCRAPE_INTERVAL, probe).await {
+                Ok(Ok(r)) if r.status == 200 => Some(()),
+                _ => None,
             }
         })
         .await;
         assert!(
-            ready.is_ok(),
+            ready.is_some(),
             "prometheus did not become ready on port {port}; its log:\n{}",
             server.log()
         );
@@ -198,16 +193,11 @@ impl Prometheus {
 
     /// Polls until `expr` returns at least one sample, up to `timeout`.
     pub async fn wait_for(&self, expr: &str, timeout: Duration) -> bool {
-        tokio::time::timeout(timeout, async {
-            loop {
-                if !self.vector(expr).await.is_empty() {
-                    return;
-                }
-                tokio::time::sleep(SCRAPE_INTERVAL / 4).await;
-            }
+        crate::poll::poll_every(SCRAPE_INTERVAL / 4, timeout, || async {
+            (!self.vector(expr).await.is_empty()).then_some(())
         })
         .await
-        .is_ok()
+        .is_some()
     }
 }
 

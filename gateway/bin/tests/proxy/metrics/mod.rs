@@ -131,16 +131,15 @@ fn total(text: &str, name: &str) -> f64 {
 /// Scrapes until `requests_total` counts `n` finished requests (bodies end, and are counted,
 /// just after the client has read them).
 async fn scrape_after(gw: &TestGateway, n: f64) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let text = scrape(gw).await;
-        let done = total(&text, "llm_gateway_requests_total");
-        if done >= n || tokio::time::Instant::now() > deadline {
-            assert_eq!(done, n, "finished requests:\n{text}");
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    gw.wait_for_metric("llm_gateway_requests_total", n, WAIT)
+        .await;
+    let text = scrape(gw).await;
+    assert_eq!(
+        total(&text, "llm_gateway_requests_total"),
+        n,
+        "finished requests:\n{text}"
+    );
+    text
 }
 
 /// One round of mixed traffic: successes (plain and streamed, both providers), a quota
@@ -495,7 +494,8 @@ async fn a_quota_store_outage_shows_in_store_errors_and_the_degraded_gauge() {
     assert_eq!(value(&m, "llm_gateway_quota_store_errors_total", &[]), 0.0);
 
     // The first settlement must reach Redis before it goes away.
-    assert!(gw.wait_for_log("usage settled", 1, WAIT).await);
+    gw.wait_for_metric("llm_gateway_quota_settlements_total", 1.0, WAIT)
+        .await;
     let port = redis.port();
     redis.kill().await;
     assert_eq!(messages(&gw, &call).await.status, 503);

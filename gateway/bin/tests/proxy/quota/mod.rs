@@ -63,10 +63,8 @@ async fn settled(
     subject: &str,
     label: &str,
 ) -> serde_json::Value {
-    assert!(
-        gw.wait_for_log("usage settled", settles, WAIT).await,
-        "{settles} settlements"
-    );
+    gw.wait_for_metric("llm_gateway_quota_settlements_total", settles as f64, WAIT)
+        .await;
     let reply = http::send(http::bodyless(
         ::http::Method::GET,
         &gw.admin_url(&format!("/admin/usage/{subject}")),
@@ -285,7 +283,12 @@ async fn policy_edits_apply_live_never_reset_usage_and_bad_edits_are_refused() {
         "[[policy]]\nname = \"p\"\nrequests_per_minute = oops\n",
     )
     .unwrap();
-    assert!(gw.wait_for_log("policy edit refused", 1, WAIT).await);
+    gw.wait_for_metric(
+        r#"llm_gateway_policy_reloads_total{outcome="refused"}"#,
+        1.0,
+        WAIT,
+    )
+    .await;
     assert_eq!(
         send(&gw, &message("claude-sonnet-4-6", 10, false))
             .await
@@ -299,7 +302,12 @@ async fn policy_edits_apply_live_never_reset_usage_and_bad_edits_are_refused() {
         "[[policy]]\nname = \"p\"\nrequests_per_minute = 2\nusd_per_day = 1.0\n",
     )
     .unwrap();
-    assert!(gw.wait_for_log("policies reloaded", 1, WAIT).await);
+    gw.wait_for_metric(
+        r#"llm_gateway_policy_reloads_total{outcome="applied"}"#,
+        1.0,
+        WAIT,
+    )
+    .await;
     assert_eq!(
         send(&gw, &message("claude-sonnet-4-6", 10, false))
             .await
@@ -345,7 +353,12 @@ async fn a_run_scoped_token_is_stopped_at_its_max_usd() {
             assert!(reply.text().contains("run_usd"), "{}", reply.text());
             break;
         }
-        assert!(gw.wait_for_log("usage settled", statuses.len(), WAIT).await);
+        gw.wait_for_metric(
+            "llm_gateway_quota_settlements_total",
+            statuses.len() as f64,
+            WAIT,
+        )
+        .await;
     }
     let ok = statuses.iter().filter(|s| **s == 200).count() as u64;
     assert_eq!(statuses.last(), Some(&402), "{statuses:?}");

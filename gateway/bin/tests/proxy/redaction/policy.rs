@@ -270,7 +270,12 @@ async fn allowlisted_values_pass_extra_rules_redact_and_both_follow_reloads() {
 
     // A good edit without the allowlist: the sandbox key is redacted from now on.
     std::fs::write(dir.join("test.toml"), policy("", good)).unwrap();
-    assert!(gw.wait_for_log("policies reloaded", 1, WAIT).await);
+    gw.wait_for_metric(
+        r#"llm_gateway_policy_reloads_total{outcome="applied"}"#,
+        1.0,
+        WAIT,
+    )
+    .await;
     send(&gw, "/v1/messages", &turn).await;
     let seen = String::from_utf8_lossy(&mock.requests()[2].body).into_owned();
     assert!(!seen.contains(&sandbox) && !seen.contains(&acme), "{seen}");

@@ -5,7 +5,6 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
-    time::Duration,
 };
 
 use gateway_testkit::{
@@ -31,21 +30,8 @@ fn with_session(session: &str) -> [(&str, &str); 2] {
 
 /// Polls `probe` until it returns `Some` (the writer thread and S3 are observable only from
 /// outside), failing with `what` after [`WAIT`].
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    mut probe: impl FnMut() -> F,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(done) = probe().await {
-            return done;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, probe: impl FnMut() -> F) -> T {
+    gateway_testkit::poll::poll_until(what, WAIT, probe).await
 }
 
 /// `GET path` on the admin listener.
