@@ -15,15 +15,19 @@ pub struct Readiness {
 struct ReadinessState {
     draining: AtomicBool,
     upstreams: Vec<&'static str>,
+    /// Declared upstreams that are not configured, with why.
+    unconfigured: Vec<(String, String)>,
 }
 
 impl Readiness {
-    /// Ready, serving the given upstreams.
-    pub fn new(upstreams: Vec<&'static str>) -> Self {
+    /// Ready, serving `upstreams`; `unconfigured` are declared upstreams without their key
+    /// (name, why), listed but not a reason to be unready.
+    pub fn new(upstreams: Vec<&'static str>, unconfigured: Vec<(String, String)>) -> Self {
         Self {
             inner: Arc::new(ReadinessState {
                 draining: AtomicBool::new(false),
                 upstreams,
+                unconfigured,
             }),
         }
     }
@@ -48,6 +52,7 @@ impl Readiness {
             "checks": {
                 "config": "loaded",
                 "upstreams": self.inner.upstreams,
+                "unconfigured_upstreams": self.inner.unconfigured.iter().map(|(name, why)| (name.clone(), serde_json::Value::from(why.as_str()))).collect::<serde_json::Map<_, _>>(),
                 "draining": draining,
             },
             "problems": problems,

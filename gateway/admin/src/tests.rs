@@ -31,7 +31,10 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
             store: Arc::new(MemoryStore::default()),
             problems,
         }),
-        readiness: Readiness::new(vec!["anthropic"]),
+        readiness: Readiness::new(
+            vec!["anthropic"],
+            vec![("openai".to_owned(), "OPENAI_API_KEY is not set".to_owned())],
+        ),
         metrics: Arc::new(Metrics::new().unwrap()),
         token_sha256: token.map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
     }
@@ -52,11 +55,15 @@ fn body(r: &Response<Bytes>) -> serde_json::Value {
 #[tokio::test]
 async fn readiness_turns_unready_when_draining_or_a_component_reports_a_problem() {
     let a = admin(vec![], None);
+    let r = respond(&a, &req(Method::GET, "/readyz", None)).await;
     assert_eq!(
-        respond(&a, &req(Method::GET, "/readyz", None))
-            .await
-            .status(),
-        200
+        r.status(),
+        200,
+        "a keyless upstream is listed, not a reason to be unready"
+    );
+    assert_eq!(
+        body(&r)["checks"]["unconfigured_upstreams"]["openai"],
+        "OPENAI_API_KEY is not set"
     );
     a.readiness.set_draining();
     let r = respond(&a, &req(Method::GET, "/readyz", None)).await;

@@ -106,6 +106,8 @@ pub struct Gateway {
     transcripts: Option<Transcripts>,
     admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
+    /// Declared upstreams without their key, for the 503 that says which variable to set.
+    keyless: Vec<gateway_config::Keyless>,
     prefixes: Vec<String>,
     body_max_bytes: usize,
     readiness: Readiness,
@@ -125,6 +127,20 @@ impl Gateway {
             .into_iter()
             .filter(|p| upstreams.has(*p))
             .map(Provider::as_label)
+            .collect();
+        // Said once: which declared upstreams have no key, and what their routes answer.
+        for k in &config.upstreams.keyless {
+            tracing::warn!(
+                upstream = %k.name,
+                key_env = %k.key_env,
+                "upstream not configured: its key variable is unset; its routes answer 503 until it is set"
+            );
+        }
+        let unconfigured = config
+            .upstreams
+            .keyless
+            .iter()
+            .map(|k| (k.name.clone(), format!("{} is not set", k.key_env)))
             .collect();
         let fetch = Arc::new(auth_fetch::AuthFetch(upstreams.fetcher()));
         let q = &config.quota;
@@ -164,9 +180,10 @@ impl Gateway {
             admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
+            keyless: config.upstreams.keyless.clone(),
             prefixes: config.server.path_prefixes.clone(),
             body_max_bytes: config.server.request_body_max_bytes,
-            readiness: Readiness::new(served),
+            readiness: Readiness::new(served, unconfigured),
             metrics,
         })
     }

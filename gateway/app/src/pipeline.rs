@@ -133,6 +133,10 @@ async fn proxy(
     //    read a 32 MiB body or reach the provider. Failures are limited per client address.
     let principal = gw.auth.authenticate(&head.headers, Some(peer.ip())).await?;
     tracing::Span::current().record("subject", principal.subject.as_str());
+    //    A provider this gateway has no key for: a clear 503 before the body is read.
+    if !gw.upstreams.has(endpoint.provider()) {
+        return Err(not_configured(gw, endpoint.provider()));
+    }
 
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
     //    the whole request before anything leaves for the provider. Compressed bodies are
@@ -267,6 +271,30 @@ pub(crate) fn conclude(open: Open, outcome: &Outcome, metrics: &Metrics) {
         tee.finish(outcome);
     }
     hold.settle(outcome);
+}
+
+/// The answer of a route whose provider has no upstream: which variable the operator sets.
+fn not_configured(gw: &Gateway, provider: Provider) -> GatewayError {
+    let name = match provider {
+        Provider::Anthropic => "Anthropic",
+        Provider::OpenAi => "OpenAI",
+    };
+    let fix = match gw.keyless.iter().find(|k| k.name == provider.as_label()) {
+        Some(k) => format!(
+            "set {} on the gateway and restart it (upstreams.{}.api_key_env)",
+            k.key_env, k.name
+        ),
+        None => format!(
+            "add an [upstreams.{}] section with its key to the gateway's config",
+            provider.as_label()
+        ),
+    };
+    GatewayError::new(
+        ErrorKind::NotConfigured,
+        format!(
+            "this gateway has no {name} upstream configured; {fix}; or use a model of a configured provider"
+        ),
+    )
 }
 
 fn refusal(e: &GatewayError, provider: Provider, request_id: &str) -> Response<ResponseBody> {

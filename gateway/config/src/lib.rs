@@ -210,6 +210,19 @@ pub struct Upstreams {
     pub anthropic: Option<Upstream>,
     /// The OpenAI Chat Completions / Responses upstream.
     pub openai: Option<Upstream>,
+    /// Upstreams declared with `api_key_env` whose variable is unset or empty: not configured
+    /// (their routes answer 503 saying which variable to set), as long as another upstream
+    /// has its key.
+    pub keyless: Vec<Keyless>,
+}
+
+/// A declared upstream left unconfigured because its key variable is unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyless {
+    /// `anthropic` or `openai`.
+    pub name: String,
+    /// The variable to set (`upstreams.<name>.api_key_env`).
+    pub key_env: String,
 }
 
 /// One provider endpoint and the key the gateway pays it with.

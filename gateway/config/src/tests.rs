@@ -268,3 +268,29 @@ fn the_transcripts_section_loads_alone_with_its_overrides() {
     assert!(e.contains("transcripts.rotate_bytes"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unset_key_leaves_its_upstream_unconfigured_unless_it_was_the_only_one() {
+    let only_anthropic = MapEnvironment::from_pairs([("ANTHROPIC_API_KEY", "sk-a")]);
+    let c = Config::parse(&minimal(), &only_anthropic).unwrap();
+    assert!(c.upstreams.anthropic.is_some() && c.upstreams.openai.is_none());
+    assert_eq!(
+        c.upstreams.keyless,
+        [crate::Keyless {
+            name: "openai".to_owned(),
+            key_env: "OPENAI_API_KEY".to_owned()
+        }]
+    );
+    let none = MapEnvironment::from_pairs([]);
+    let errors = Config::parse(&minimal(), &none).unwrap_err();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    assert!(
+        paths.contains(&"upstreams.anthropic.api_key_env"),
+        "{errors}"
+    );
+    assert!(paths.contains(&"upstreams.openai.api_key_env"), "{errors}");
+    assert!(
+        errors.to_string().contains("at least one upstream"),
+        "{errors}"
+    );
+}

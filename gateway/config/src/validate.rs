@@ -281,11 +281,12 @@ fn upstreams(
         let api_key = match (u.api_key_env, u.api_key_file) {
             (Some(var), None) => match env.var(&var) {
                 Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
+                // Not configured, unless no upstream has a key (below).
                 _ => {
-                    c.push(
-                        &format!("{path}.api_key_env"),
-                        format!("environment variable {var} is not set or empty; export the provider key in it"),
-                    );
+                    out.keyless.push(crate::Keyless {
+                        name: name.clone(),
+                        key_env: var,
+                    });
                     None
                 }
             },
@@ -317,6 +318,18 @@ fn upstreams(
                 "anthropic" => out.anthropic = upstream,
                 _ => out.openai = upstream,
             }
+        }
+    }
+    // At least one upstream must be usable: with none, every missing key is a problem.
+    if out.anthropic.is_none() && out.openai.is_none() {
+        for k in &out.keyless {
+            c.push(
+                &format!("upstreams.{}.api_key_env", k.name),
+                format!(
+                    "environment variable {} is not set or empty; export the provider key in it (at least one upstream needs its key)",
+                    k.key_env
+                ),
+            );
         }
     }
     out

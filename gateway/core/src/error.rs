@@ -36,6 +36,9 @@ pub enum ErrorKind {
     UpstreamTimeout,
     /// The gateway cannot take the request now (shutting down, overloaded).
     Unavailable,
+    /// The route's provider has no upstream on this gateway (its key is not set); retrying
+    /// will not help until the operator configures it.
+    NotConfigured,
     /// A bug or an unexpected internal failure.
     Internal,
 }
@@ -55,7 +58,7 @@ impl ErrorKind {
             Self::BudgetExhausted => StatusCode::PAYMENT_REQUIRED,
             Self::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,7 +77,7 @@ impl ErrorKind {
             Self::BudgetExhausted => "billing_error",
             Self::UpstreamTimeout => "timeout_error",
             Self::Unavailable => "overloaded_error",
-            Self::UpstreamUnreachable | Self::Internal => "api_error",
+            Self::UpstreamUnreachable | Self::Internal | Self::NotConfigured => "api_error",
         }
     }
 
@@ -93,6 +96,7 @@ impl ErrorKind {
             Self::UpstreamUnreachable => ("server_error", "upstream_unreachable"),
             Self::UpstreamTimeout => ("server_error", "upstream_timeout"),
             Self::Unavailable => ("server_error", "unavailable"),
+            Self::NotConfigured => ("server_error", "upstream_not_configured"),
             Self::Internal => ("server_error", "internal_error"),
         }
     }
@@ -112,6 +116,7 @@ impl ErrorKind {
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::Unavailable => "unavailable",
+            Self::NotConfigured => "not_configured",
             Self::Internal => "internal",
         }
     }
@@ -119,7 +124,7 @@ impl ErrorKind {
     /// Whether a client should retry; `None` leaves it to the client's defaults.
     fn should_retry(self) -> Option<bool> {
         match self {
-            Self::BudgetExhausted | Self::PermissionDenied => Some(false),
+            Self::BudgetExhausted | Self::PermissionDenied | Self::NotConfigured => Some(false),
             _ => None,
         }
     }

@@ -87,9 +87,9 @@ impl From<UpstreamError> for GatewayError {
     fn from(e: UpstreamError) -> Self {
         let (kind, message) = match &e {
             UpstreamError::NotConfigured { provider } => (
-                ErrorKind::NotFound,
+                ErrorKind::NotConfigured,
                 format!(
-                    "this gateway does not serve the {} API; ask its operator to configure [upstreams.{}]",
+                    "this gateway has no {} upstream configured; ask its operator to configure [upstreams.{}] with its key",
                     provider.as_label(),
                     provider.as_label()
                 ),

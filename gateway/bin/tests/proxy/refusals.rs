@@ -109,3 +109,65 @@ async fn unknown_paths_wrong_methods_and_probes() {
     }
     assert_eq!(mock.requests().len(), 0);
 }
+
+#[tokio::test]
+async fn an_upstream_without_its_key_is_not_configured_and_says_which_variable_to_set() {
+    let mock = mock_provider::MockProvider::start(mock_provider::MockConfig::default())
+        .await
+        .expect("mock starts");
+    // Only the Anthropic key: the OpenAI upstream is declared in the config but keyless.
+    let gw = super::gateway()
+        .env("GATEWAY__UPSTREAMS__ANTHROPIC__BASE_URL", mock.base_url())
+        .env("GATEWAY__UPSTREAMS__OPENAI__BASE_URL", mock.base_url())
+        .env(
+            "ANTHROPIC_API_KEY",
+            gateway_testkit::tools::ANTHROPIC_PROVIDER_KEY,
+        )
+        .start()
+        .await;
+    for path in ["/v1/chat/completions", "/v1/responses"] {
+        let reply = http::send(post_json(
+            &gw.url(path),
+            &[BEARER],
+            &chat_body("gpt-5.4", false),
+        ))
+        .await;
+        assert_eq!(reply.status, 503, "{path}: {}", reply.text());
+        assert_eq!(reply.header("x-should-retry"), Some("false"));
+        let v = reply.json();
+        assert_eq!(
+            v["error"]["code"], "upstream_not_configured",
+            "OpenAI's shape"
+        );
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("no OpenAI upstream") && message.contains("OPENAI_API_KEY"),
+            "{message}"
+        );
+    }
+    // The configured provider works; the keyless one never reached the mock.
+    let reply = http::send(post_json(
+        &gw.url("/v1/messages"),
+        &[BEARER],
+        &messages_body("claude-sonnet-4-6", false),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        mock.hits("/v1/chat/completions") + mock.hits("/v1/responses"),
+        0
+    );
+    // Listed by /readyz (still ready), and said once at start-up.
+    let ready = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/readyz"),
+        &[],
+    ))
+    .await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.json()["checks"]["unconfigured_upstreams"]["openai"],
+        "OPENAI_API_KEY is not set"
+    );
+    assert_eq!(gw.log_count("upstream not configured"), 1);
+}
