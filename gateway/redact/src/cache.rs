@@ -42,11 +42,11 @@ struct Shard {
 /// Eviction is two-generation per shard: a shard keeps between `capacity / 2` and
 /// `capacity` entries of its share, and a hit moves an entry to the young generation.
 ///
-/// Keys are 128 bits of SHA-256 over a salt derived from the tenant key (HMAC) and the raw
-/// string: a key collision would hand a string containing a secret the (empty) findings of
-/// another string, so keys must be unguessable even for strings an attacker chooses. The
-/// cache holds original values of cached findings in memory (zeroized on drop); `Debug`
-/// shows only counts.
+/// Keys are 128 bits of keyed BLAKE3 (the key derived from the tenant key and the rule set)
+/// over the raw string: a key collision would hand a string containing a secret the (empty)
+/// findings of another string, so keys must be unguessable even for strings an attacker
+/// chooses. The cache holds original values of cached findings in memory (zeroized on
+/// drop); `Debug` shows only counts.
 pub struct HistoryCache {
     shards: Box<[Mutex<Shard>]>,
     /// Entries per generation per shard; 0 disables caching.

@@ -3,17 +3,7 @@
 
 use std::time::SystemTime;
 
-use gateway_transcript::{Block, BlockLedger, Record, assemble::Assembled};
-use serde::Serialize;
-
-/// A line of the transcript format, by reference: serializes exactly like
-/// `gateway_transcript::Line` without cloning the block or record.
-#[derive(Serialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-enum LineRef<'a> {
-    Block(&'a Block),
-    Record(&'a Record),
-}
+use gateway_transcript::{BlockLedger, assemble::Assembled};
 
 /// One partition's open buffer and ledger.
 #[derive(Debug)]
@@ -45,30 +35,12 @@ impl PartitionBuffer {
         assembled: &Assembled,
         now: SystemTime,
     ) -> Result<(), serde_json::Error> {
-        let start = self.lines.len();
-        let written = self.append_lines(assembled);
-        if written.is_err() {
-            // A partial line must not stay, and the ledger may now claim blocks that are not
-            // written: forget it (blocks are written again, never lost).
-            self.lines.truncate(start);
-            self.ledger.clear();
-            return written;
-        }
+        // On failure the lines are rolled back and the ledger cleared (blocks are written
+        // again, never lost).
+        assembled.write_lines(&mut self.ledger, &mut self.lines)?;
         self.records += 1;
         self.opened_at.get_or_insert(now);
         self.last_write = now;
-        Ok(())
-    }
-
-    fn append_lines(&mut self, assembled: &Assembled) -> Result<(), serde_json::Error> {
-        for block in &assembled.blocks {
-            if self.ledger.first_time(block.h) {
-                serde_json::to_writer(&mut self.lines, &LineRef::Block(block))?;
-                self.lines.push(b'\n');
-            }
-        }
-        serde_json::to_writer(&mut self.lines, &LineRef::Record(&assembled.record))?;
-        self.lines.push(b'\n');
         Ok(())
     }
 
@@ -111,7 +83,7 @@ impl PartitionBuffer {
 mod tests {
     use gateway_core::{Api, Usage};
     use gateway_transcript::{
-        Line, Meta, Mode,
+        Block, Line, Meta, Mode, Record,
         record::{MessageRefs, RequestRefs},
     };
 

@@ -194,7 +194,7 @@ fn an_outage_retains_objects_and_uploads_them_in_order_when_s3_returns() {
         .filter(|(_, lines)| {
             lines
                 .iter()
-                .any(|l| matches!(l, Line::Block(b) if b.v["text"] == "during"))
+                .any(|l| matches!(l, Line::Block(b) if b.value()["text"] == "during"))
         })
         .count();
     assert_eq!(during, 2);

@@ -22,6 +22,8 @@
 
 mod anthropic;
 mod openai;
+#[cfg(test)]
+mod reference;
 mod request;
 mod sse;
 
@@ -34,14 +36,15 @@ mod tests_dedup;
 #[cfg(test)]
 mod tests_openai;
 #[cfg(test)]
+mod tests_reference;
+#[cfg(test)]
 mod tests_robust;
-
-use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use crate::block::BlockHashSet;
 use crate::record::{FORMAT_VERSION, ResponseRefs};
-use crate::{Api, Block, BlockHash, Mode, Pending, Record};
+use crate::{Api, Block, BlockHash, BlockLedger, Mode, Pending, Record};
 
 /// Most bytes of a non-JSON error body kept in its `error_text` block.
 pub const ERROR_TEXT_MAX_BYTES: usize = 4 << 10;
@@ -63,6 +66,43 @@ pub struct Assembled {
     pub blocks: Vec<Block>,
 }
 
+impl Assembled {
+    /// Appends this record's lines to `out`: each block `ledger` has not seen in the
+    /// partition (pre-encoded bytes), then the record line. If the record cannot be
+    /// serialized (impossible for these types), `out` is left as it was and the ledger is
+    /// cleared, so no block is wrongly thought written (blocks are written again, never lost).
+    pub fn write_lines(
+        &self,
+        ledger: &mut BlockLedger,
+        out: &mut Vec<u8>,
+    ) -> Result<(), serde_json::Error> {
+        let mark = out.len();
+        for block in &self.blocks {
+            if ledger.first_time(block.h) {
+                block.write_line(out);
+            }
+        }
+        match serde_json::to_writer(&mut *out, &RecordLine::Record(&self.record)) {
+            Ok(()) => {
+                out.push(b'\n');
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(mark);
+                ledger.clear();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A record line borrowing its record: serializes exactly like [`crate::Line::Record`].
+#[derive(serde::Serialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+enum RecordLine<'a> {
+    Record(&'a Record),
+}
+
 /// Builds the record: decomposes the redacted request into blocks, reassembles the response
 /// from its frames (SSE events or one JSON document). Never fails: what cannot be parsed is
 /// left out and the metadata is still recorded.
@@ -79,9 +119,7 @@ pub fn assemble(pending: &Pending) -> Assembled {
     let mut blocks = BlockSet::default();
     if pending.mode == Mode::Full {
         let api = pending.meta.api;
-        if let Ok(body) = serde_json::from_slice::<Value>(&pending.request_body) {
-            record.request = request::decompose(api, body, &mut blocks);
-        }
+        record.request = request::decompose(api, &pending.request_body, &mut blocks);
         let body = concat(pending.response.frames());
         let reassembled = if (200..300).contains(&pending.meta.status) {
             reassemble(api, pending.response.sse, &body)
@@ -150,16 +188,19 @@ fn error_block(body: &[u8]) -> Value {
     json!({"type": "error_text", "text": text.get(..end).unwrap_or_default()})
 }
 
-/// The blocks of one record, each once, in first-reference order.
+/// The blocks of one record, each once, in first-reference order. Canonical JSON is written
+/// into one reused scratch buffer and hashed there; only a block not yet in the set is copied
+/// out.
 #[derive(Debug, Default)]
-struct BlockSet {
+pub(crate) struct BlockSet {
     blocks: Vec<Block>,
-    seen: HashSet<BlockHash>,
+    seen: BlockHashSet,
+    scratch: Vec<u8>,
 }
 
 impl BlockSet {
-    /// Adds `value` (without its top-level `cache_control`, and without `signature` if it
-    /// is a thinking block) and returns its hash.
+    /// Adds a response block built as a value (without its top-level `cache_control`, and
+    /// without `signature` if it is a thinking block) and returns its hash.
     fn add(&mut self, mut value: Value) -> BlockHash {
         if let Value::Object(map) = &mut value {
             map.remove(CACHE_CONTROL);
@@ -167,7 +208,33 @@ impl BlockSet {
                 map.remove(SIGNATURE);
             }
         }
-        let block = Block::new(value);
+        self.insert(Block::new(value))
+    }
+
+    /// Adds the request block `raw` (JSON from the body), made canonical the same way as
+    /// [`BlockSet::add`]; `None` only if `raw` is not JSON.
+    pub(crate) fn add_raw(&mut self, raw: &str) -> Option<BlockHash> {
+        self.build(|out| crate::canonical::write_block(raw, out).is_ok())
+    }
+
+    /// Adds the block that `write` writes in canonical form (it returns false on failure).
+    pub(crate) fn build(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<BlockHash> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let written = write(&mut scratch);
+        let hash = written.then(|| BlockHash::of_canonical(&scratch));
+        if let Some(h) = hash
+            && !self.seen.contains(&h)
+            && let Ok(json) = std::str::from_utf8(&scratch)
+        {
+            self.seen.insert(h);
+            self.blocks.push(Block::from_parts(h, json.to_owned()));
+        }
+        self.scratch = scratch;
+        hash
+    }
+
+    fn insert(&mut self, block: Block) -> BlockHash {
         let hash = block.h;
         if self.seen.insert(hash) {
             self.blocks.push(block);

@@ -4,7 +4,8 @@
 //!
 //! Owns: the record and line format ([`record`], [`block`]), turning what the request path
 //! captured into a record and blocks ([`assemble`], run on the writer thread, never on the
-//! request path), the bounded queue and background writer ([`writer`]), the embedded file
+//! request path; request blocks are sliced from the body's bytes and written in canonical
+//! form by `canonical`, without a `Value` tree, and block lines are pre-encoded bytes), the bounded queue and background writer ([`writer`]), the embedded file
 //! sink ([`file_sink`]) and reading sessions back ([`read`], shown by [`render`]).
 //!
 //! Invariants:
@@ -21,6 +22,7 @@
 
 pub mod assemble;
 pub mod block;
+mod canonical;
 pub mod file_sink;
 pub mod read;
 pub mod record;

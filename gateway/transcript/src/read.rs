@@ -180,7 +180,7 @@ impl Library {
         }
         match serde_json::from_slice::<Line>(line) {
             Ok(Line::Block(block)) => {
-                self.blocks.insert(block.h, block.v);
+                self.blocks.insert(block.h, block.value());
             }
             Ok(Line::Record(record)) => self.records.push(*record),
             Err(_) => self.skipped_lines += 1,

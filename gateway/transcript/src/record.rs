@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::block::{Block, BlockHash};
 
 /// The format version written in every record (`"v"`).
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 1: blocks addressed by SHA-256 of their canonical JSON;
+/// - 2: blocks addressed by BLAKE3 ([`crate::BlockHash`]). Readers read both the same way.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How much of a request is recorded (per policy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,6 @@
-//! Decomposing a request body into blocks, per API.
+//! Decomposing a request body into blocks, per API, straight from its bytes: the body is read
+//! with borrowed `&str`s (no `Value` tree), and each block is written in its canonical
+//! form by [`crate::canonical`].
 //!
 //! - Anthropic Messages: `system` (a string is one text block, an array one block per
 //!   element), `messages[]` (string content is one text block, an array one block per
@@ -12,44 +14,48 @@
 //!   whose one block is the item. `tools[]` one block each.
 //!
 //! Text is always `{"type":"text","text":…}`, so the same text hashes the same whatever the
-//! API. Empty strings make no block.
+//! API. Empty strings make no block. Of duplicate keys the last counts, as in a `Value`.
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
 
 use super::BlockSet;
 use crate::Api;
+use crate::canonical;
 use crate::record::{MessageRefs, RequestRefs};
 
 /// The role recorded when a message has none.
 const UNKNOWN_ROLE: &str = "unknown";
+/// The canonical JSON of `null`, for a missing field of a built block.
+const NULL: &[u8] = b"null";
 
 /// The conversation of a request body; `None` when the body is not a JSON object.
-pub(super) fn decompose(api: Api, body: Value, blocks: &mut BlockSet) -> Option<RequestRefs> {
-    let Value::Object(mut body) = body else {
-        return None;
-    };
+pub(super) fn decompose(api: Api, body: &[u8], blocks: &mut BlockSet) -> Option<RequestRefs> {
+    let body = std::str::from_utf8(body).ok()?;
+    let body = Members::of(body)?;
     let mut refs = RequestRefs {
         system: match api {
-            Api::AnthropicMessages => content(body.remove("system"), blocks),
-            Api::OpenAiResponses => content(body.remove("instructions"), blocks),
+            Api::AnthropicMessages => content(body.get("system"), blocks),
+            Api::OpenAiResponses => content(body.get("instructions"), blocks),
             Api::OpenAiChat => Vec::new(),
         },
         ..RequestRefs::default()
     };
-    refs.tools = array(body.remove("tools"))
+    refs.tools = array(body.get("tools"))
         .into_iter()
-        .map(|tool| blocks.add(tool))
+        .filter_map(|tool| blocks.add_raw(tool))
         .collect();
     refs.messages = match api {
-        Api::AnthropicMessages => array(body.remove("messages"))
+        Api::AnthropicMessages => array(body.get("messages"))
             .into_iter()
             .map(|m| anthropic_message(m, blocks))
             .collect(),
-        Api::OpenAiChat => array(body.remove("messages"))
+        Api::OpenAiChat => array(body.get("messages"))
             .into_iter()
             .map(|m| chat_message(m, blocks))
             .collect(),
-        Api::OpenAiResponses => responses_input(body.remove("input"), blocks),
+        Api::OpenAiResponses => responses_input(body.get("input"), blocks),
     };
     Some(refs)
 }
@@ -72,67 +78,124 @@ pub(super) fn tool_call_block(call: &Value) -> Value {
     })
 }
 
-/// Content: a string is one text block, an array one block per element, anything else
-/// (other than null) one block.
-fn content(value: Option<Value>, blocks: &mut BlockSet) -> Vec<crate::BlockHash> {
-    match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) if text.is_empty() => Vec::new(),
-        Some(Value::String(text)) => vec![blocks.add(text_block(&text))],
-        Some(Value::Array(items)) => items.into_iter().map(|b| blocks.add(b)).collect(),
-        Some(other) => vec![blocks.add(other)],
+/// The members of a JSON object, borrowed from the body, in order (duplicates kept; lookups
+/// take the last, as a `Value` map would).
+struct Members<'a>(Vec<(Cow<'a, str>, &'a str)>);
+
+impl<'a> Members<'a> {
+    /// `None` unless `raw` is an object.
+    fn of(raw: &'a str) -> Option<Self> {
+        canonical::members(raw).map(Self)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 }
 
-fn array(value: Option<Value>) -> Vec<Value> {
+/// The first byte of a raw value: its kind.
+fn kind(raw: &str) -> u8 {
+    raw.trim_start().bytes().next().unwrap_or(b'n')
+}
+
+/// The canonical JSON of `raw`, or `null` when absent.
+fn canonical_or_null(raw: Option<&str>, out: &mut Vec<u8>) -> bool {
+    match raw {
+        Some(raw) => canonical::write_value(raw, out).is_ok(),
+        None => {
+            out.extend_from_slice(NULL);
+            true
+        }
+    }
+}
+
+/// A text block built from the JSON string token `raw`: `{"text":…,"type":"text"}`
+/// (canonical: keys sorted). `None` for an empty string.
+fn text(raw: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
+    if raw.trim() == r#""""# {
+        return None;
+    }
+    blocks.build(|out| {
+        out.extend_from_slice(br#"{"text":"#);
+        let ok = canonical::write_string(raw, out).is_ok();
+        out.extend_from_slice(br#","type":"text"}"#);
+        ok
+    })
+}
+
+/// Content: a string is one text block, an array one block per element, anything else
+/// (other than null) one block.
+fn content(value: Option<&str>, blocks: &mut BlockSet) -> Vec<crate::BlockHash> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    match kind(value) {
+        b'n' => Vec::new(),
+        b'"' => text(value, blocks).into_iter().collect(),
+        b'[' => array(Some(value))
+            .into_iter()
+            .filter_map(|b| blocks.add_raw(b))
+            .collect(),
+        _ => blocks.add_raw(value).into_iter().collect(),
+    }
+}
+
+fn array(value: Option<&str>) -> Vec<&str> {
     match value {
-        Some(Value::Array(items)) => items,
+        Some(raw) => canonical::elements(raw).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
 
-fn role(message: &mut Map<String, Value>) -> String {
-    match message.remove("role") {
-        Some(Value::String(role)) => role,
-        _ => UNKNOWN_ROLE.to_owned(),
+/// The role of a message: its `role` when that is a string.
+fn role(message: &Members<'_>) -> String {
+    message
+        .get("role")
+        .filter(|r| kind(r) == b'"')
+        .and_then(canonical::decode_string)
+        .map_or_else(|| UNKNOWN_ROLE.to_owned(), Cow::into_owned)
+}
+
+/// A message that is not an object: one block of role `unknown`.
+fn opaque_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+    MessageRefs {
+        role: UNKNOWN_ROLE.to_owned(),
+        content: blocks.add_raw(message).into_iter().collect(),
     }
 }
 
-fn anthropic_message(message: Value, blocks: &mut BlockSet) -> MessageRefs {
-    let Value::Object(mut message) = message else {
-        return MessageRefs {
-            role: UNKNOWN_ROLE.to_owned(),
-            content: vec![blocks.add(message)],
-        };
+fn anthropic_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+    let Some(members) = Members::of(message) else {
+        return opaque_message(message, blocks);
     };
     MessageRefs {
-        role: role(&mut message),
-        content: content(message.remove("content"), blocks),
+        role: role(&members),
+        content: content(members.get("content"), blocks),
     }
 }
 
-fn chat_message(message: Value, blocks: &mut BlockSet) -> MessageRefs {
-    let Value::Object(mut message) = message else {
-        return MessageRefs {
-            role: UNKNOWN_ROLE.to_owned(),
-            content: vec![blocks.add(message)],
-        };
+fn chat_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+    let Some(members) = Members::of(message) else {
+        return opaque_message(message, blocks);
     };
-    let role = role(&mut message);
+    let role = role(&members);
     if role == "tool" {
-        let result = json!({
-            "type": "tool_result",
-            "tool_call_id": message.remove("tool_call_id").unwrap_or_default(),
-            "content": message.remove("content").unwrap_or_default(),
+        let result = blocks.build(|out| {
+            out.extend_from_slice(br#"{"content":"#);
+            let mut ok = canonical_or_null(members.get("content"), out);
+            out.extend_from_slice(br#","tool_call_id":"#);
+            ok &= canonical_or_null(members.get("tool_call_id"), out);
+            out.extend_from_slice(br#","type":"tool_result"}"#);
+            ok
         });
         return MessageRefs {
             role,
-            content: vec![blocks.add(result)],
+            content: result.into_iter().collect(),
         };
     }
-    let mut refs = content(message.remove("content"), blocks);
-    for call in array(message.remove("tool_calls")) {
-        refs.push(blocks.add(tool_call_block(&call)));
+    let mut refs = content(members.get("content"), blocks);
+    for call in array(members.get("tool_calls")) {
+        refs.extend(tool_call(call, blocks));
     }
     MessageRefs {
         role,
@@ -140,13 +203,33 @@ fn chat_message(message: Value, blocks: &mut BlockSet) -> MessageRefs {
     }
 }
 
-fn responses_input(input: Option<Value>, blocks: &mut BlockSet) -> Vec<MessageRefs> {
-    match input {
-        Some(Value::String(text)) => vec![MessageRefs {
+/// A Chat `tool_calls[]` entry as a `tool_call` block (as [`tool_call_block`] builds it).
+fn tool_call(call: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
+    let call = Members::of(call);
+    let function = call
+        .as_ref()
+        .and_then(|c| c.get("function").or_else(|| c.get("custom")))
+        .and_then(Members::of);
+    let field = |name: &str| function.as_ref().and_then(|f| f.get(name));
+    blocks.build(|out| {
+        out.extend_from_slice(br#"{"arguments":"#);
+        let mut ok = canonical_or_null(field("arguments").or_else(|| field("input")), out);
+        out.extend_from_slice(br#","id":"#);
+        ok &= canonical_or_null(call.as_ref().and_then(|c| c.get("id")), out);
+        out.extend_from_slice(br#","name":"#);
+        ok &= canonical_or_null(field("name"), out);
+        out.extend_from_slice(br#","type":"tool_call"}"#);
+        ok
+    })
+}
+
+fn responses_input(input: Option<&str>, blocks: &mut BlockSet) -> Vec<MessageRefs> {
+    match input.map(kind) {
+        Some(b'"') => vec![MessageRefs {
             role: "user".to_owned(),
-            content: content(Some(Value::String(text)), blocks),
+            content: content(input, blocks),
         }],
-        Some(Value::Array(items)) => items
+        Some(b'[') => array(input)
             .into_iter()
             .map(|item| responses_item(item, blocks))
             .collect(),
@@ -154,23 +237,29 @@ fn responses_input(input: Option<Value>, blocks: &mut BlockSet) -> Vec<MessageRe
     }
 }
 
-fn responses_item(item: Value, blocks: &mut BlockSet) -> MessageRefs {
-    let is_message = item.get("role").is_some_and(Value::is_string)
-        && item
-            .get("type")
-            .is_none_or(|t| t.as_str() == Some("message"));
-    match item {
-        Value::Object(mut message) if is_message => MessageRefs {
-            role: role(&mut message),
-            content: content(message.remove("content"), blocks),
-        },
-        other => MessageRefs {
-            role: other
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or(UNKNOWN_ROLE)
-                .to_owned(),
-            content: vec![blocks.add(other)],
-        },
+fn responses_item(item: &str, blocks: &mut BlockSet) -> MessageRefs {
+    let members = Members::of(item);
+    let string = |m: &Members<'_>, key: &str| {
+        m.get(key)
+            .filter(|v| kind(v) == b'"')
+            .and_then(|v| canonical::decode_string(v).map(Cow::into_owned))
+    };
+    if let Some(m) = &members {
+        let is_message = m.get("role").is_some_and(|r| kind(r) == b'"')
+            && m.get("type")
+                .is_none_or(|_| string(m, "type").as_deref() == Some("message"));
+        if is_message {
+            return MessageRefs {
+                role: role(m),
+                content: content(m.get("content"), blocks),
+            };
+        }
+    }
+    MessageRefs {
+        role: members
+            .as_ref()
+            .and_then(|m| string(m, "type"))
+            .unwrap_or_else(|| UNKNOWN_ROLE.to_owned()),
+        content: blocks.add_raw(item).into_iter().collect(),
     }
 }

@@ -8,8 +8,16 @@ use crate::ResponseCapture;
 /// Chunk sizes every stream is replayed with (the fixtures cycle through more after it).
 const CHUNKINGS: [usize; 6] = [1, 2, 3, 7, 64, usize::MAX];
 
-fn block<'a>(assembled: &'a Assembled, hash: &BlockHash) -> &'a Value {
-    &assembled.blocks.iter().find(|b| b.h == *hash).unwrap().v
+/// The block's value. Leaked so the assertions below can compare references (a test's
+/// blocks are small and few).
+fn block(assembled: &Assembled, hash: &BlockHash) -> &'static Value {
+    let value = assembled
+        .blocks
+        .iter()
+        .find(|b| b.h == *hash)
+        .unwrap()
+        .value();
+    Box::leak(Box::new(value))
 }
 
 fn response(assembled: &Assembled) -> Vec<&Value> {
@@ -27,7 +35,7 @@ fn message(assembled: &Assembled, index: usize) -> (&str, Vec<&Value>) {
 fn assert_self_contained(assembled: &Assembled) {
     let mut hashes: Vec<_> = assembled.blocks.iter().map(|b| b.h).collect();
     for b in &assembled.blocks {
-        assert_eq!(b.h, BlockHash::of(&b.v));
+        assert_eq!(b.h, BlockHash::of(&b.value()));
     }
     let request = assembled.record.request.iter().flat_map(|r| {
         let messages = r.messages.iter().flat_map(|m| m.content.iter());

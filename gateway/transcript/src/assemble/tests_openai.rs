@@ -7,7 +7,7 @@ use super::*;
 const CHUNKINGS: [usize; 5] = [1, 2, 5, 64, usize::MAX];
 
 fn resolve(a: &Assembled, hashes: &[BlockHash]) -> Vec<Value> {
-    let find = |h: &BlockHash| a.blocks.iter().find(|b| b.h == *h).unwrap().v.clone();
+    let find = |h: &BlockHash| a.blocks.iter().find(|b| b.h == *h).unwrap().value();
     hashes.iter().map(find).collect()
 }
 

@@ -56,7 +56,7 @@ proptest! {
         let a = assemble(&p);
         prop_assert_eq!(&a.record.meta, &p.meta);
         for block in &a.blocks {
-            prop_assert_eq!(block.h, BlockHash::of(&block.v));
+            prop_assert_eq!(block.h, BlockHash::of(&block.value()));
         }
     }
 }

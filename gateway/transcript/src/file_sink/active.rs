@@ -12,10 +12,8 @@ use std::{
     time::SystemTime,
 };
 
-use serde::Serialize;
-
 use super::calendar;
-use crate::{Block, BlockLedger, Record, assemble::Assembled};
+use crate::{BlockLedger, assemble::Assembled};
 
 /// Every transcript file name starts with this.
 pub(super) const FILE_PREFIX: &str = "transcripts-";
@@ -146,39 +144,18 @@ pub(super) fn sync_dir(dir: &Path) {
     }
 }
 
-/// A line borrowing its content: serializes exactly like [`crate::Line`].
-#[derive(Serialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub(super) enum LineRef<'a> {
-    Block(&'a Block),
-    Record(&'a Record),
-}
-
 /// The lines of `records`: each block new to the day's `ledger` before the first record that
 /// references it, then the record. A record that cannot be serialized (impossible for these
 /// types) is left out and the ledger cleared, so no block is wrongly thought written.
 pub(super) fn serialize(records: &[&Assembled], ledger: &mut BlockLedger) -> Vec<u8> {
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(records.len() * SERIALIZED_RECORD_GUESS);
     for assembled in records {
-        let mark = buf.len();
-        let mut ok = true;
-        for block in &assembled.blocks {
-            if ledger.first_time(block.h) {
-                ok &= push_line(&mut buf, &LineRef::Block(block));
-            }
-        }
-        ok &= push_line(&mut buf, &LineRef::Record(&assembled.record));
-        if !ok {
-            buf.truncate(mark);
-            ledger.clear();
+        if assembled.write_lines(ledger, &mut buf).is_err() {
             tracing::warn!(request_id = %assembled.record.meta.id, "transcript record not serializable; skipped");
         }
     }
     buf
 }
 
-fn push_line(buf: &mut Vec<u8>, line: &LineRef<'_>) -> bool {
-    let ok = serde_json::to_writer(&mut *buf, line).is_ok();
-    buf.push(b'\n');
-    ok
-}
+/// A first guess of a record's serialized size, to size the batch buffer once.
+const SERIALIZED_RECORD_GUESS: usize = 1024;

@@ -154,7 +154,7 @@ fn a_full_disk_fails_the_batch_without_a_partial_line_and_writing_resumes() {
     assert_eq!(record_ids(&all), ["r1", "r2"]);
     let big_blocks = all
         .iter()
-        .filter(|l| matches!(l, crate::Line::Block(b) if b.v == big))
+        .filter(|l| matches!(l, crate::Line::Block(b) if b.value() == big))
         .count();
     assert_eq!(big_blocks, 1);
     sink.close().unwrap();
