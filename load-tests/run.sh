@@ -14,7 +14,11 @@
 # when a target is missed), QUOTA_STORE=memory|redis (redis: starts a redis-server on a free
 # loopback port and points the gateway's quota store at it), TRANSCRIPTS=on|off (default on, as
 # in the shipped config: records go to a fresh directory under the run's work dir; its size and
-# the writer's counters are printed at the end).
+# the writer's counters are printed at the end), GATEWAY_BIN (default: $TARGET_DIR/release/
+# llm-gateway; to compare two builds), NGINX=auto|off (auto: when nginx is installed, the same
+# fixed-rate and max runs also go through a plain nginx reverse proxy, the baseline the
+# gateway's overhead is judged against), PERF_OUT (a `perf record` of the gateway during its
+# max run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,17 +52,24 @@ fi
 for bin in llm-gateway mock-provider loadgen; do
     [[ -x $BIN/$bin ]] || { echo "run.sh: $BIN/$bin is missing (build it or unset SKIP_BUILD)" >&2; exit 1; }
 done
+GATEWAY_BIN=${GATEWAY_BIN:-$BIN/llm-gateway}
+NGINX=${NGINX:-auto}
+if [[ $NGINX == auto ]] && ! command -v nginx >/dev/null; then
+    echo "run.sh: nginx is not installed: no nginx baseline (apt-get install nginx)" >&2
+    NGINX=off
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-load.XXXXXX")
 MOCK_PID=
 GATEWAY_PID=
 REDIS_PID=
+NGINX_PID=
 cleanup() {
     local pid
-    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID; do
+    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID; do
+    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
         # Bounded: the gateway drains for at most its drain timeout, the mock for a second.
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
@@ -124,11 +135,52 @@ fi
     if [[ $TRANSCRIPTS == off ]]; then export GATEWAY__TRANSCRIPTS__ENABLED=false; fi
     export GATEWAY__LOG__LEVEL='warn,llm_gateway=info'
     export GATEWAY__LOG__FORMAT=json
-    exec "$BIN/llm-gateway" serve --config config/gateway.toml
+    exec "$GATEWAY_BIN" serve --config config/gateway.toml
 ) >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
 GATEWAY_PID=$!
 GATEWAY_ADDR=$(wait_for "$WORK/gateway.err" \
     '/"listening"/s/.*"proxy":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p')
+
+# --- the baseline: a plain nginx reverse proxy in front of the same mock (keep-alive to the
+# upstream, no buffering of the answer, one worker per CPU like the gateway's runtime).
+NGINX_URL=
+if [[ $NGINX != off ]]; then
+    NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$WORK/nginx"
+    cat >"$WORK/nginx/nginx.conf" <<NGINXCONF
+worker_processes $(nproc);
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    upstream mock { server $MOCK_ADDR; keepalive 128; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        client_body_buffer_size 64k;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+NGINXCONF
+    nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" >"$WORK/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break
+        sleep 0.1
+    done
+    NGINX_URL="http://127.0.0.1:$NGINX_PORT/v1/messages"
+fi
 
 DIRECT_URL="http://$MOCK_ADDR/v1/messages"
 GATEWAY_URL="http://$GATEWAY_ADDR/v1/messages"
@@ -140,18 +192,46 @@ cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# CPU seconds of the gateway's transcript writer thread (its name, cut to the kernel's 15
+# characters), to tell the cost of transcripts from the request path's.
+writer_cpu_seconds() {
+    local task
+    for task in /proc/"$GATEWAY_PID"/task/*; do
+        if [[ $(cat "$task/comm" 2>/dev/null) == transcript-writ* ]]; then
+            awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "$task/stat"
+            return
+        fi
+    done
+    echo 0
+}
+
+# CPU seconds of nginx: its master and its workers (which live as long as nginx does).
+nginx_cpu_seconds() {
+    local pid total=0
+    for pid in "$NGINX_PID" $(pgrep -P "$NGINX_PID"); do
+        total=$(awk -v a="$total" -v b="$(cpu_seconds "$pid")" 'BEGIN { print a + b }')
+    done
+    echo "$total"
+}
+
 # loadgen NAME ARGS...: runs the load generator, keeps its JSON report as $WORK/NAME.json
-# with the CPU time the gateway and the mock used meanwhile.
+# with the CPU time the gateway (and its transcript writer), nginx and the mock used meanwhile.
 loadgen() {
-    local name=$1 g0 m0
+    local name=$1 g0 w0 m0 n0=0 n1=0
     shift
     g0=$(cpu_seconds "$GATEWAY_PID")
+    w0=$(writer_cpu_seconds)
     m0=$(cpu_seconds "$MOCK_PID")
+    if [[ -n $NGINX_PID ]]; then n0=$(nginx_cpu_seconds); fi
     "$BIN/loadgen" --json --threads "$LOADGEN_THREADS" --body-bytes "$BODY_BYTES" \
         --label "$name" "$@" >"$WORK/$name.raw.json"
+    if [[ -n $NGINX_PID ]]; then n1=$(nginx_cpu_seconds); fi
     jq --argjson g0 "$g0" --argjson g1 "$(cpu_seconds "$GATEWAY_PID")" \
+        --argjson w0 "$w0" --argjson w1 "$(writer_cpu_seconds)" \
+        --argjson n0 "$n0" --argjson n1 "$n1" \
         --argjson m0 "$m0" --argjson m1 "$(cpu_seconds "$MOCK_PID")" \
-        '. + { gateway_cpu_s: ($g1 - $g0), mock_cpu_s: ($m1 - $m0) }' \
+        '. + { gateway_cpu_s: ($g1 - $g0), writer_cpu_s: ($w1 - $w0), nginx_cpu_s: ($n1 - $n0),
+               mock_cpu_s: ($m1 - $m0) }' \
         "$WORK/$name.raw.json" >"$WORK/$name.json"
     jq -r '"   \(.label): \(.achieved_rate | floor) req/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, \(.ok) ok, \(.errors) errors \(.errors_by_kind)"' \
         "$WORK/$name.json" >&2
@@ -173,13 +253,31 @@ for round in $(seq "$ROUNDS"); do
         --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
     loadgen "gateway-rate-$round" --url "$GATEWAY_URL" --rate "$RATE" --duration "$DURATION" \
         --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+    if [[ -n $NGINX_URL ]]; then
+        loadgen "nginx-rate-$round" --url "$NGINX_URL" --rate "$RATE" --duration "$DURATION" \
+            --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+    fi
 done
 
 echo "== max throughput, $MAX_CONNECTIONS connections, $DURATION (+$WARMUP warm-up)" >&2
+PERF_PID=
+if [[ -n ${PERF_OUT:-} ]]; then
+    # A CPU profile of the gateway during the max-throughput run (cpu-clock: hardware
+    # counters are often missing in VMs; DWARF call graphs: release builds keep no frame
+    # pointers, hence the low rate). Read it with `perf report -i "$PERF_OUT"`.
+    perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$GATEWAY_PID" -o "$PERF_OUT" \
+        >"$WORK/perf.out" 2>&1 &
+    PERF_PID=$!
+fi
 loadgen gateway-max --url "$GATEWAY_URL" --max --duration "$DURATION" --warmup "$WARMUP" \
     --connections "$MAX_CONNECTIONS"
+if [[ -n $PERF_PID ]]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 loadgen direct-max --url "$DIRECT_URL" --max --duration "$DURATION" --warmup "$WARMUP" \
     --connections "$MAX_CONNECTIONS"
+if [[ -n $NGINX_URL ]]; then
+    loadgen nginx-max --url "$NGINX_URL" --max --duration "$DURATION" --warmup "$WARMUP" \
+        --connections "$MAX_CONNECTIONS"
+fi
 
 RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$GATEWAY_PID/status")
 ADMIN_ADDR=$(sed -n '/"listening"/s/.*"admin":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p' "$WORK/gateway.err" | head -1)
@@ -207,8 +305,15 @@ OVERHEADS=$WORK/overheads
             '$g[0].latency_ms.p99 - $d[0].latency_ms.p99 | . * 1000 | round / 1000')
         printf '%s\t%s\n' "$p50" "$p99" >>"$OVERHEADS"
         printf 'overhead #%s\t%+.3f\t-\t%+.3f\t-\t-\t-\t-\n' "$round" "$p50" "$p99"
+        if [[ -n $NGINX_URL ]]; then
+            row "nginx-rate-$round" "nginx   $RATE/s #$round"
+            jq -rn --arg round "$round" --slurpfile d "$WORK/direct-rate-$round.json" \
+                --slurpfile n "$WORK/nginx-rate-$round.json" \
+                '"nginx overhead #\($round)\t\($n[0].latency_ms.p50 - $d[0].latency_ms.p50 | . * 1000 | round / 1000)\t-\t\($n[0].latency_ms.p99 - $d[0].latency_ms.p99 | . * 1000 | round / 1000)\t-\t-\t-\t-"'
+        fi
     done
     row gateway-max "gateway max x$MAX_CONNECTIONS"
+    if [[ -n $NGINX_URL ]]; then row nginx-max "nginx   max x$MAX_CONNECTIONS"; fi
     row direct-max "direct  max x$MAX_CONNECTIONS"
 } | column -t -s $'\t'
 
@@ -225,6 +330,10 @@ V_RSS=$(verdict "$RSS_MB < $RSS_MAX_MB")
 echo
 echo "machine: $(nproc) CPUs, load $LOAD_BEFORE before, $LOAD_AFTER after; body $BODY_BYTES bytes; $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "gateway peak RSS (VmHWM) $RSS_MB MB; direct max throughput (reference) $DIRECT_MAX req/s"
+if [[ -n $NGINX_URL ]]; then
+    NGINX_MAX=$(field nginx-max '.achieved_rate | floor')
+    echo "nginx max throughput $NGINX_MAX req/s; gateway/nginx $(awk -v g="$GATEWAY_MAX" -v n="$NGINX_MAX" 'BEGIN { printf "%.2f", g / n }')"
+fi
 if [[ $TRANSCRIPTS == on ]]; then
     echo "transcripts: $(du -sh "$WORK/transcripts" 2>/dev/null | cut -f1) on disk; $TRANSCRIPT_COUNTS"
 else
@@ -234,13 +343,21 @@ echo
 # CPU per request of each process (warm-up included), and the throughput that the machine's
 # CPUs could give at that cost if nothing else ran.
 {
-    printf 'CPU us/request\tgateway\tmock\tloadgen\tall\tceiling on %s CPUs\n' "$(nproc)"
-    for name in "gateway-rate-$ROUNDS" gateway-max direct-max; do
+    # proxy: the gateway's CPU for gateway runs (of which the transcript writer thread is
+    # `writer`), nginx's for nginx runs, nothing for direct ones.
+    printf 'CPU us/request\tproxy\twriter\tmock\tloadgen\tall\tceiling on %s CPUs\n' "$(nproc)"
+    names=("gateway-rate-$ROUNDS")
+    if [[ -n $NGINX_URL ]]; then names+=("nginx-rate-$ROUNDS"); fi
+    names+=(gateway-max)
+    if [[ -n $NGINX_URL ]]; then names+=(nginx-max); fi
+    names+=(direct-max)
+    for name in "${names[@]}"; do
         jq -r --argjson cpus "$(nproc)" '
             (.requests_total | if . > 0 then . else 1 end) as $n
-            | (if (.label | startswith("direct")) then 0 else .gateway_cpu_s end) as $g
-            | ([.label] + [($g, .mock_cpu_s, (.cpu_s // 0)) | . * 1e6 / $n | round]) as $row
-            | ($row[1] + $row[2] + $row[3]) as $all
+            | (if (.label | startswith("gateway")) then [.gateway_cpu_s, .writer_cpu_s]
+               elif (.label | startswith("nginx")) then [.nginx_cpu_s, 0] else [0, 0] end) as $p
+            | ([.label] + [($p[0], $p[1], .mock_cpu_s, (.cpu_s // 0)) | . * 1e6 / $n | round]) as $row
+            | ($row[1] + $row[3] + $row[4]) as $all
             | $row + [$all, (if $all > 0 then "\($cpus * 1e6 / $all | floor) req/s" else "?" end)]
             | map(tostring) | @tsv' "$WORK/$name.json"
     done

@@ -3,7 +3,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -30,7 +33,7 @@ impl Clock for SystemClock {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct BucketState {
     label: String,
     window: Option<Window>,
@@ -40,6 +43,27 @@ struct BucketState {
     spent: u64,
     /// Live holds: reservation id → (amount, lease end in unix ms).
     holds: HashMap<String, (u64, u64)>,
+    /// The sum of the amounts in `holds`, kept as holds come and go.
+    reserved: u64,
+    /// No hold expires before this (unix ms): until then, refreshing skips the scan of
+    /// `holds`. A lower bound, so a settled hold can leave it early, never late.
+    next_expiry_ms: u64,
+}
+
+impl Default for BucketState {
+    fn default() -> Self {
+        Self {
+            label: String::new(),
+            window: None,
+            window_id: 0,
+            resets_at_ms: None,
+            limit: 0,
+            spent: 0,
+            holds: HashMap::new(),
+            reserved: 0,
+            next_expiry_ms: u64::MAX,
+        }
+    }
 }
 
 impl BucketState {
@@ -52,12 +76,47 @@ impl BucketState {
             self.spent = 0;
         }
         self.resets_at_ms = resets;
-        self.holds.retain(|_, (_, until)| *until > now);
+        if now >= self.next_expiry_ms {
+            self.holds.retain(|_, (_, until)| *until > now);
+            self.reserved = self.holds.values().map(|(a, _)| *a).sum();
+            self.next_expiry_ms = self
+                .holds
+                .values()
+                .map(|(_, u)| *u)
+                .min()
+                .unwrap_or(u64::MAX);
+        }
     }
 
     fn reserved(&self) -> u64 {
-        self.holds.values().map(|(a, _)| *a).sum()
+        self.reserved
     }
+
+    fn hold(&mut self, id: &str, amount: u64, until: u64) {
+        if let Some((old, _)) = self.holds.insert(id.to_owned(), (amount, until)) {
+            self.reserved = self.reserved.saturating_sub(old);
+        }
+        self.reserved = self.reserved.saturating_add(amount);
+        self.next_expiry_ms = self.next_expiry_ms.min(until);
+    }
+
+    fn release(&mut self, id: &str) {
+        if let Some((amount, _)) = self.holds.remove(id) {
+            self.reserved = self.reserved.saturating_sub(amount);
+        }
+    }
+}
+
+/// The state of `key`, created empty on first use; the key is copied only then. (Always
+/// `Some`: the `Option` only spares the borrow checker a second lookup's `expect`.)
+fn bucket_mut<'a>(
+    buckets: &'a mut HashMap<String, BucketState>,
+    key: &str,
+) -> Option<&'a mut BucketState> {
+    if !buckets.contains_key(key) {
+        buckets.insert(key.to_owned(), BucketState::default());
+    }
+    buckets.get_mut(key)
 }
 
 /// Buckets in memory.
@@ -65,6 +124,8 @@ impl BucketState {
 pub struct MemoryStore {
     buckets: Mutex<HashMap<String, BucketState>>,
     clock: Box<dyn Clock>,
+    /// Reservation ids: unique in this process, made without a system call or the lock.
+    next_id: AtomicU64,
 }
 
 impl Default for MemoryStore {
@@ -79,6 +140,7 @@ impl MemoryStore {
         Self {
             buckets: Mutex::new(HashMap::new()),
             clock,
+            next_id: AtomicU64::new(1),
         }
     }
 
@@ -87,10 +149,14 @@ impl MemoryStore {
         let now = self.clock.now_ms();
         let lease_end =
             now.saturating_add(u64::try_from(request.lease.as_millis()).unwrap_or(u64::MAX));
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        // The id is made before the lock: nothing under it makes a system call.
+        let id = format!("mem-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let mut remaining = Vec::with_capacity(request.buckets.len());
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         for bucket in &request.buckets {
-            let state = buckets.entry(bucket.key.clone()).or_default();
+            let Some(state) = bucket_mut(&mut buckets, &bucket.key) else {
+                continue;
+            };
             state.refresh(bucket.window, now);
             let used = state.spent.saturating_add(state.reserved());
             let wanted = request.amounts.of(bucket.measure);
@@ -107,16 +173,16 @@ impl MemoryStore {
             }
             remaining.push(bucket.limit - used - wanted);
         }
-        let id = uuid::Uuid::new_v4().simple().to_string();
         for bucket in &request.buckets {
             if let Some(state) = buckets.get_mut(&bucket.key) {
-                state.label = bucket.label.to_owned();
+                if state.label != bucket.label {
+                    bucket.label.clone_into(&mut state.label);
+                }
                 state.limit = bucket.limit;
-                state
-                    .holds
-                    .insert(id.clone(), (request.amounts.of(bucket.measure), lease_end));
+                state.hold(&id, request.amounts.of(bucket.measure), lease_end);
             }
         }
+        drop(buckets);
         ReserveOutcome::Granted(Reservation {
             id,
             buckets: request.buckets.clone(),
@@ -130,9 +196,11 @@ impl MemoryStore {
         let now = self.clock.now_ms();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         for bucket in &reservation.buckets {
-            let state = buckets.entry(bucket.key.clone()).or_default();
+            let Some(state) = bucket_mut(&mut buckets, &bucket.key) else {
+                continue;
+            };
             state.refresh(bucket.window, now);
-            state.holds.remove(&reservation.id);
+            state.release(&reservation.id);
             state.spent = state.spent.saturating_add(actual.of(bucket.measure));
         }
     }

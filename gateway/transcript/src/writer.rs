@@ -214,9 +214,21 @@ struct Shared {
     health: Mutex<SinkHealth>,
     /// Content bytes of the records in the queue.
     queued_bytes: AtomicUsize,
+    /// The writer thread, unparked when a batch is full or shutdown begins: while it lingers
+    /// for a batch it is parked, not waiting on the channel, so senders make no system call.
+    writer: OnceLock<std::thread::Thread>,
+    /// Records that fill a batch: a send that leaves this many queued ends the linger.
+    batch_max_records: u64,
 }
 
 impl Shared {
+    /// Ends the writer's linger (no system call unless it is parked).
+    fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+    }
+
     fn health(&self) -> std::sync::MutexGuard<'_, SinkHealth> {
         self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -286,6 +298,8 @@ impl Recorder {
             counters: Arc::new(Counters::default()),
             queued_bytes: AtomicUsize::new(0),
             stop: OnceLock::new(),
+            writer: OnceLock::new(),
+            batch_max_records: config.batch_max_records as u64,
             health: Mutex::new(SinkHealth {
                 sink: sink.name(),
                 healthy: true,
@@ -301,6 +315,7 @@ impl Recorder {
                 let report = worker.run();
                 let _ = done_tx.send(report);
             })?;
+        let _ = shared.writer.set(thread.thread().clone());
         let recorder = Recorder {
             tx: tx.clone(),
             shared: Arc::clone(&shared),
@@ -337,7 +352,11 @@ impl Recorder {
             bytes,
         });
         match self.tx.try_send(msg) {
-            Ok(()) => {}
+            Ok(()) => {
+                if counters.queue_depth() >= self.shared.batch_max_records {
+                    self.shared.wake_writer();
+                }
+            }
             Err(TrySendError::Full(msg)) => {
                 discard(msg);
                 counters.dequeued();
@@ -418,8 +437,10 @@ impl WriterHandle {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or(now);
         let _ = self.shared.stop.set(deadline);
-        // A full queue means the writer is busy; it checks the signal every iteration.
+        // A full queue means the writer is busy; it checks the signal every iteration. A
+        // lingering writer is parked: unpark it too.
         let _ = self.wake.try_send(Msg::Wake);
+        self.shared.wake_writer();
     }
 }
 

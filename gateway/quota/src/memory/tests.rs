@@ -158,3 +158,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The running sum of holds equals a model's: reservations with leases of different
+    /// lengths, some settled, the clock moving on, and `reserved` is always the sum of the
+    /// holds that are neither settled nor expired.
+    #[test]
+    fn reserved_is_the_sum_of_live_holds(
+        ops in proptest::collection::vec((1u64..50, 1u64..5_000, 0u64..2_000, any::<bool>()), 1..80)
+    ) {
+        let (s, t) = store();
+        let mut live: Vec<(Reservation, u64)> = Vec::new();
+        for (ask, lease_ms, advance_ms, settle) in ops {
+            let now = t.fetch_add(advance_ms, Ordering::SeqCst) + advance_ms;
+            if settle && !live.is_empty() {
+                let (r, _) = live.remove(0);
+                s.settle_now(&r, Amounts::default());
+            } else {
+                let mut req = request(vec![usd_day(u64::MAX)], ask);
+                req.lease = Duration::from_millis(lease_ms);
+                live.push((granted(s.reserve_now(&req)), now + lease_ms));
+            }
+            let model: u64 = live
+                .iter()
+                .filter(|(_, until)| *until > now)
+                .map(|(r, _)| r.amounts.micro_usd)
+                .sum();
+            let u = &s.usage_now("alice")[0];
+            prop_assert_eq!(u.reserved, model);
+        }
+    }
+}

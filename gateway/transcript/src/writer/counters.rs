@@ -78,6 +78,11 @@ impl Counters {
         }
     }
 
+    /// Records in the queue now (one load, for the request path).
+    pub(super) fn queue_depth(&self) -> u64 {
+        self.queued.load(Relaxed)
+    }
+
     pub(super) fn enqueued(&self) {
         self.queued.fetch_add(1, Relaxed);
     }
