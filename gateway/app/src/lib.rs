@@ -78,8 +78,8 @@ pub enum StartError {
     #[error(transparent)]
     Transcripts(#[from] TranscriptSetupError),
     /// The shared quota store cannot be reached.
-    #[error("quota store: {0}")]
-    Store(#[source] gateway_quota::StoreError),
+    #[error(transparent)]
+    Store(gateway_quota::StoreError),
     /// A metric family could not be registered (a bug: names are fixed).
     #[error("metrics: {0}")]
     Metrics(#[from] gateway_metrics::Error),

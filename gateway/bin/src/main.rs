@@ -243,7 +243,10 @@ fn serve(config: Config) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "cannot start the async runtime"
+            );
             return ExitCode::from(EXIT_CANNOT_START);
         }
     };
@@ -251,7 +254,7 @@ fn serve(config: Config) -> ExitCode {
         let bind = |addr| async move {
             tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))
+                .map_err(|source| BindError { addr, source })
         };
         let listeners = match (
             bind(config.server.listen).await,
@@ -259,7 +262,7 @@ fn serve(config: Config) -> ExitCode {
         ) {
             (Ok(proxy), Ok(admin)) => gateway_app::Listeners { proxy, admin },
             (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = %e, "cannot start");
+                tracing::error!(error = &e as &dyn std::error::Error, "cannot start");
                 return ExitCode::from(EXIT_CANNOT_START);
             }
         };
@@ -276,15 +279,27 @@ fn serve(config: Config) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) if e.is_config() => {
-                tracing::error!(error = %e, "cannot start: bad configuration");
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot start: bad configuration"
+                );
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot start");
+                tracing::error!(error = &e as &dyn std::error::Error, "cannot start");
                 ExitCode::from(EXIT_CANNOT_START)
             }
         }
     })
+}
+
+/// A listener could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}")]
+struct BindError {
+    addr: std::net::SocketAddr,
+    #[source]
+    source: std::io::Error,
 }
 
 async fn wait_for_signal() {

@@ -66,7 +66,10 @@ impl Drop for Hold {
             };
             runtime.spawn(async move {
                 if let Err(e) = store.settle(&reservation, actual).await {
-                    tracing::warn!(error = %e, "releasing a reservation failed; it lapses at its lease end");
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        "releasing a reservation failed; it lapses at its lease end"
+                    );
                 }
             });
         }
@@ -287,7 +290,11 @@ impl Metering {
                     .set(i64::from(self.shared_store));
                 match on_error.unwrap_or((OnStoreError::Deny, 1.0)) {
                     (OnStoreError::AllowLocal, share) => {
-                        tracing::warn!(error = %e, share, "quota store unreachable: using the local limiter");
+                        tracing::warn!(
+                            error = &e as &dyn std::error::Error,
+                            share,
+                            "quota store unreachable: using the local limiter"
+                        );
                         let local = ReserveRequest {
                             buckets: request
                                 .buckets
@@ -303,7 +310,10 @@ impl Metering {
                         Ok((self.local.reserve_now(&local), store))
                     }
                     (OnStoreError::Deny, _) => {
-                        tracing::warn!(error = %e, "quota store unreachable: refusing (on_store_error = deny)");
+                        tracing::warn!(
+                            error = &e as &dyn std::error::Error,
+                            "quota store unreachable: refusing (on_store_error = deny)"
+                        );
                         Err(GatewayError::new(
                             ErrorKind::Unavailable,
                             "the gateway cannot check your budget right now (quota store unreachable); retry in a few seconds",

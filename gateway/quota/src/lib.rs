@@ -157,8 +157,22 @@ pub struct BucketUsage {
 
 /// The store could not answer.
 #[derive(Debug, thiserror::Error)]
-#[error("quota store: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// Redis answered with an error, or the connection failed.
+    #[error("quota store: Redis failed")]
+    Redis(#[source] redis::RedisError),
+    /// Redis did not answer `what` within the store's bound.
+    #[error("quota store: Redis did not answer {what} within {within:?}")]
+    Timeout {
+        /// The command or step that timed out.
+        what: &'static str,
+        /// The bound it exceeded.
+        within: std::time::Duration,
+    },
+    /// Redis answered something the quota script never sends.
+    #[error("quota store: {0}")]
+    Protocol(&'static str),
+}
 
 /// A boxed future, so stores can be used as trait objects.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -31,8 +31,8 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn error(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+fn error(e: redis::RedisError) -> StoreError {
+    StoreError::Redis(e)
 }
 
 impl RedisStore {
@@ -49,7 +49,10 @@ impl RedisStore {
             ConnectionManager::new_with_config(client, config),
         )
         .await
-        .map_err(|_| StoreError(format!("no connection to Redis within {:?}", timeout * 4)))?
+        .map_err(|_| StoreError::Timeout {
+            what: "the connection",
+            within: timeout * 4,
+        })?
         .map_err(error)?;
         Ok(Self {
             connection,
@@ -65,7 +68,10 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection))
             .await
-            .map_err(|_| StoreError(format!("Redis did not answer within {:?}", self.timeout)))?
+            .map_err(|_| StoreError::Timeout {
+                what: "the quota script",
+                within: self.timeout,
+            })?
             .map_err(error)
     }
 
@@ -77,7 +83,10 @@ impl RedisStore {
             redis::cmd("PING").query_async::<String>(&mut connection),
         )
         .await
-        .map_err(|_| StoreError("Redis did not answer PING in time".into()))?
+        .map_err(|_| StoreError::Timeout {
+            what: "PING",
+            within: self.timeout,
+        })?
         .map(|_| ())
         .map_err(error)
     }
@@ -117,12 +126,12 @@ impl Store for RedisStore {
                         .and_then(|i| usize::try_from(i).ok())
                         .and_then(|i| i.checked_sub(1))
                         .ok_or_else(|| {
-                            StoreError("malformed refusal from the quota script".into())
+                            StoreError::Protocol("malformed refusal from the quota script")
                         })?;
                     let bucket = request
                         .buckets
                         .get(index)
-                        .ok_or_else(|| StoreError("refusal names an unknown bucket".into()))?;
+                        .ok_or_else(|| StoreError::Protocol("refusal names an unknown bucket"))?;
                     Ok(ReserveOutcome::Refused(Refusal {
                         label: bucket.label,
                         window: bucket.window,
@@ -133,7 +142,9 @@ impl Store for RedisStore {
                         resets_at_ms: as_u64(answer.get(3)),
                     }))
                 }
-                _ => Err(StoreError("unexpected answer from the quota script".into())),
+                _ => Err(StoreError::Protocol(
+                    "unexpected answer from the quota script",
+                )),
             }
         })
     }
@@ -178,7 +189,10 @@ impl Store for RedisStore {
                         .query_async(&mut connection),
                 )
                 .await
-                .map_err(|_| StoreError("Redis SCAN timed out".into()))?
+                .map_err(|_| StoreError::Timeout {
+                    what: "SCAN",
+                    within: self.timeout,
+                })?
                 .map_err(error)?;
                 keys.extend(batch);
                 cursor = next;
@@ -197,7 +211,10 @@ impl Store for RedisStore {
                     redis::cmd("HGETALL").arg(&key).query_async(&mut connection),
                 )
                 .await
-                .map_err(|_| StoreError("Redis HGETALL timed out".into()))?
+                .map_err(|_| StoreError::Timeout {
+                    what: "HGETALL",
+                    within: self.timeout,
+                })?
                 .map_err(error)?;
                 let number = |f: &str| {
                     fields

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use gateway_quota::{
-    Amounts, Bucket, Measure, RedisStore, ReserveOutcome, ReserveRequest, Store, Window,
+    Amounts, Bucket, Measure, RedisStore, ReserveOutcome, ReserveRequest, Store, StoreError, Window,
 };
 use gateway_testkit::redis_server::RedisServer;
 
@@ -224,8 +224,17 @@ async fn a_dead_redis_is_an_error_not_a_hang_and_recovery_is_automatic() {
     let port = redis.port();
     redis.kill().await;
     let started = tokio::time::Instant::now();
-    assert!(store.reserve(&request(vec![b.clone()], 0)).await.is_err());
+    let err = store
+        .reserve(&request(vec![b.clone()], 0))
+        .await
+        .expect_err("a dead Redis is an error");
     assert!(started.elapsed() < TIMEOUT * 4, "bounded by the timeout");
+    // The cause is kept as the error's source, not flattened into a string.
+    match &err {
+        StoreError::Redis(_) => assert!(std::error::Error::source(&err).is_some()),
+        StoreError::Timeout { what, .. } => assert_eq!(*what, "the quota script"),
+        StoreError::Protocol(p) => panic!("a dead Redis is not a protocol error: {p}"),
+    }
     let _redis = RedisServer::start_on(port).await.unwrap();
     // The connection manager reconnects; the first call after a restart may still fail.
     let mut ok = false;
