@@ -19,12 +19,12 @@ impl HttpFetch for AuthFetch {
             }
             let http_request = builder
                 .body(request.body)
-                .map_err(|e| FetchError(e.to_string()))?;
+                .map_err(|e| FetchError(e.into()))?;
             let (status, body) = self
                 .0
                 .send(http_request, request.timeout)
                 .await
-                .map_err(|e| FetchError(e.to_string()))?;
+                .map_err(|e| FetchError(e.into()))?;
             Ok(FetchReply {
                 status: status.as_u16(),
                 body,

@@ -302,16 +302,7 @@ fn refusal(e: &GatewayError, provider: Provider, request_id: &str) -> Response<R
 }
 
 fn log_refusal(e: &GatewayError) {
-    let cause = std::error::Error::source(e).map(|s| {
-        let mut chain = s.to_string();
-        let mut next = s.source();
-        while let Some(c) = next {
-            chain.push_str(": ");
-            chain.push_str(&c.to_string());
-            next = c.source();
-        }
-        chain
-    });
+    let cause = std::error::Error::source(e).map(|s| gateway_core::ErrorChain(s).to_string());
     let status = e.kind().status();
     if status.is_server_error() {
         tracing::warn!(

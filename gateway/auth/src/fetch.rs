@@ -31,8 +31,8 @@ pub struct FetchReply {
 
 /// The request got no answer (connect failure, timeout, body over the bound).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FetchError(pub String);
+#[error(transparent)]
+pub struct FetchError(pub Box<dyn std::error::Error + Send + Sync>);
 
 /// A boxed future, so the trait can be used as an object.
 pub type FetchFuture<'a> =

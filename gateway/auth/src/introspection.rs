@@ -80,7 +80,10 @@ impl Introspector {
             timeout: self.config.timeout,
         };
         let reply = self.fetch.fetch(request).await.map_err(|e| {
-            tracing::warn!(error = %e, "token introspection failed");
+            tracing::warn!(
+                error = %gateway_core::ErrorChain(&e),
+                "token introspection failed"
+            );
             AuthError::Unavailable
         })?;
         if reply.status != 200 {

@@ -160,7 +160,7 @@ impl Jwks {
                     return false;
                 }
                 Err(e) => {
-                    tracing::warn!(url = %url, error = %e, "cannot fetch the JWKS URL; keeping the previous keys");
+                    tracing::warn!(url = %url, error = %gateway_core::ErrorChain(&e), "cannot fetch the JWKS URL; keeping the previous keys");
                     return false;
                 }
             }

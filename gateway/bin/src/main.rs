@@ -244,7 +244,7 @@ fn serve(config: Config) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(
-                error = &e as &dyn std::error::Error,
+                error = %gateway_core::ErrorChain(&e),
                 "cannot start the async runtime"
             );
             return ExitCode::from(EXIT_CANNOT_START);
@@ -262,7 +262,7 @@ fn serve(config: Config) -> ExitCode {
         ) {
             (Ok(proxy), Ok(admin)) => gateway_app::Listeners { proxy, admin },
             (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = &e as &dyn std::error::Error, "cannot start");
+                tracing::error!(error = %gateway_core::ErrorChain(&e), "cannot start");
                 return ExitCode::from(EXIT_CANNOT_START);
             }
         };
@@ -280,13 +280,13 @@ fn serve(config: Config) -> ExitCode {
             }
             Err(e) if e.is_config() => {
                 tracing::error!(
-                    error = &e as &dyn std::error::Error,
+                    error = %gateway_core::ErrorChain(&e),
                     "cannot start: bad configuration"
                 );
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
             Err(e) => {
-                tracing::error!(error = &e as &dyn std::error::Error, "cannot start");
+                tracing::error!(error = %gateway_core::ErrorChain(&e), "cannot start");
                 ExitCode::from(EXIT_CANNOT_START)
             }
         }

@@ -227,6 +227,24 @@ impl StdError for GatewayError {
     }
 }
 
+/// Displays an error with all its sources, `top: cause: root cause`, for one log field: the
+/// JSON log format records only an error's own message, so a typed error whose cause is its
+/// `source` would otherwise lose it.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            write!(f, ": {cause}")?;
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +288,17 @@ mod tests {
             .to_response(Provider::Anthropic, "x");
         assert_eq!(r.status(), 402);
         assert_eq!(r.headers()["x-should-retry"], "false");
+    }
+
+    #[test]
+    fn error_chain_shows_every_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("quota store: Redis failed")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "quota store: Redis failed: connection refused"
+        );
     }
 }

@@ -29,7 +29,7 @@ pub mod sse;
 mod usage;
 
 pub use api::{Api, Provider};
-pub use error::{ErrorKind, GatewayError};
+pub use error::{ErrorChain, ErrorKind, GatewayError};
 pub use money::MicroUsd;
 pub use outcome::Outcome;
 pub use principal::Principal;

@@ -67,7 +67,7 @@ impl Drop for Hold {
             runtime.spawn(async move {
                 if let Err(e) = store.settle(&reservation, actual).await {
                     tracing::warn!(
-                        error = &e as &dyn std::error::Error,
+                        error = %gateway_core::ErrorChain(&e),
                         "releasing a reservation failed; it lapses at its lease end"
                     );
                 }
@@ -291,7 +291,7 @@ impl Metering {
                 match on_error.unwrap_or((OnStoreError::Deny, 1.0)) {
                     (OnStoreError::AllowLocal, share) => {
                         tracing::warn!(
-                            error = &e as &dyn std::error::Error,
+                            error = %gateway_core::ErrorChain(&e),
                             share,
                             "quota store unreachable: using the local limiter"
                         );
@@ -311,7 +311,7 @@ impl Metering {
                     }
                     (OnStoreError::Deny, _) => {
                         tracing::warn!(
-                            error = &e as &dyn std::error::Error,
+                            error = %gateway_core::ErrorChain(&e),
                             "quota store unreachable: refusing (on_store_error = deny)"
                         );
                         Err(GatewayError::new(

@@ -100,7 +100,7 @@ impl Hold {
                 }
                 Err(e) => {
                     metrics.quota_store_errors_total.inc();
-                    tracing::warn!(parent: &span, error = &e as &dyn std::error::Error, "settlement failed; the reservation will lapse at its lease end");
+                    tracing::warn!(parent: &span, error = %gateway_core::ErrorChain(&e), "settlement failed; the reservation will lapse at its lease end");
                 }
             }
         });

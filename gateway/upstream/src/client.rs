@@ -16,9 +16,21 @@ pub(crate) type Client = legacy::Client<hyper_rustls::HttpsConnector<HttpConnect
 /// The client could not be built (bad extra CA file).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The extra CA file has no usable certificate.
-    #[error("forwarding.extra_ca_file: {0}")]
-    ExtraCa(String),
+    /// The extra CA file cannot be read or holds malformed PEM.
+    #[error("forwarding.extra_ca_file: cannot read {}", file.display())]
+    ExtraCaUnreadable {
+        /// The configured file.
+        file: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The extra CA file holds no certificate.
+    #[error("forwarding.extra_ca_file: {} holds no PEM certificate", file.display())]
+    ExtraCaEmpty {
+        /// The configured file.
+        file: std::path::PathBuf,
+    },
     /// rustls refused the TLS settings.
     #[error("tls settings: {0}")]
     Tls(#[from] rustls::Error),
@@ -28,15 +40,16 @@ pub(crate) fn build(f: &Forwarding) -> Result<Client, ClientError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(file) = &f.extra_ca_file {
+        let unreadable = |source| ClientError::ExtraCaUnreadable {
+            file: file.clone(),
+            source,
+        };
         let certs = CertificateDer::pem_file_iter(file)
-            .map_err(|e| ClientError::ExtraCa(format!("{}: {e}", file.display())))?
+            .map_err(unreadable)?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ClientError::ExtraCa(format!("{}: {e}", file.display())))?;
+            .map_err(unreadable)?;
         if certs.is_empty() {
-            return Err(ClientError::ExtraCa(format!(
-                "{} holds no PEM certificate",
-                file.display()
-            )));
+            return Err(ClientError::ExtraCaEmpty { file: file.clone() });
         }
         for cert in certs {
             roots.add(cert).map_err(ClientError::Tls)?;

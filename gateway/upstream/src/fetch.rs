@@ -17,11 +17,11 @@ pub enum FetchFailure {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// Connecting or sending failed.
-    #[error("request failed: {0}")]
-    Request(String),
+    #[error("request failed")]
+    Request(#[source] hyper_util::client::legacy::Error),
     /// The answer body could not be read, or is over [`FETCH_BODY_MAX_BYTES`].
-    #[error("cannot read the answer: {0}")]
-    Body(String),
+    #[error("cannot read the answer")]
+    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Sends complete requests with the shared client (same TLS roots and pool).
@@ -42,12 +42,12 @@ impl Fetcher {
                 .client
                 .request(request.map(Full::new))
                 .await
-                .map_err(|e| FetchFailure::Request(e.to_string()))?;
+                .map_err(FetchFailure::Request)?;
             let (head, body) = response.into_parts();
             let body = Limited::new(body, FETCH_BODY_MAX_BYTES)
                 .collect()
                 .await
-                .map_err(|e| FetchFailure::Body(e.to_string()))?
+                .map_err(FetchFailure::Body)?
                 .to_bytes();
             Ok((head.status, body))
         };
