@@ -1,6 +1,7 @@
 //! Cost of the quota stage's store calls: one reserve plus one settle over a request's usual
 //! buckets (rpm, tpm, tokens/day, usd/day, usd/month), in memory and in Redis on loopback
-//! (skipped with a message when redis-server is not installed).
+//! (skipped with a message when redis-server is not installed), beside one PING on the same
+//! connection (the floor), and with 64 other holds live in the same buckets (a busy user).
 //!
 //! Run: `cargo bench -p gateway-quota --bench reserve`
 
@@ -17,6 +18,9 @@ use gateway_quota::{
     Amounts, Bucket, Measure, MemoryStore, RedisStore, ReserveOutcome, ReserveRequest, Store,
     Window,
 };
+
+/// Holds left in flight beside the measured request in the busy case.
+const LIVE_HOLDS: usize = 64;
 
 fn request(subject: &str) -> ReserveRequest {
     let tenant = format!("sub:{subject}");
@@ -73,14 +77,36 @@ fn bench(c: &mut Criterion) {
     group.bench_function("memory/5_buckets", |b| {
         b.iter(|| rt.block_on(round_trip(black_box(&memory), &req)))
     });
+    let busy = request("bench-memory-busy");
+    for _ in 0..LIVE_HOLDS {
+        let outcome = rt.block_on(memory.reserve(&busy)).unwrap();
+        assert!(matches!(outcome, ReserveOutcome::Granted(_)));
+    }
+    group.bench_function("memory/5_buckets_64_live_holds", |b| {
+        b.iter(|| rt.block_on(round_trip(black_box(&memory), &busy)))
+    });
     let redis = rt.block_on(gateway_testkit::redis_server::RedisServer::start());
     if let Some(redis) = &redis {
         let store = rt
             .block_on(RedisStore::connect(&redis.url(), Duration::from_secs(1)))
             .unwrap();
         let req = request("bench-redis");
+        // The floor: one round trip to the same server over the same connection.
+        group.bench_function("redis/ping", |b| {
+            b.iter(|| rt.block_on(store.ping()).unwrap())
+        });
         group.bench_function("redis/5_buckets", |b| {
             b.iter(|| rt.block_on(round_trip(black_box(&store), &req)))
+        });
+        // Under load a user has many requests in flight: their holds live in the same
+        // buckets while this one reserves and settles.
+        let busy = request("bench-redis-busy");
+        for _ in 0..LIVE_HOLDS {
+            let outcome = rt.block_on(store.reserve(&busy)).unwrap();
+            assert!(matches!(outcome, ReserveOutcome::Granted(_)));
+        }
+        group.bench_function("redis/5_buckets_64_live_holds", |b| {
+            b.iter(|| rt.block_on(round_trip(black_box(&store), &busy)))
         });
     }
     group.finish();

@@ -1,8 +1,12 @@
--- Quota buckets in Redis: one call per reserve, one per settle, on Redis server time.
+-- Quota buckets in Redis: one call per reserve, one per settle, on Redis server time. Each
+-- bucket costs a reserve one HMGET and one HSET, a settle one HMGET, one HDEL and one HSET
+-- (plus, rarely, a scan of expired holds or an extended expiry).
 -- KEYS: one hash per bucket (all with the same hash tag, so Redis Cluster works).
 -- reserve: ARGV = 'reserve', lease_ms, reservation id, then per bucket: window, limit, amount, label.
 -- settle:  ARGV = 'settle', reservation id, then per bucket: window, actual amount.
--- Each hash: w (window id), spent, limit, label, next (earliest lease end),
+-- Each hash: w (window id), spent, limit, label, kind, reserved (sum of the live holds),
+--            next (earliest lease end, -1 = none; never later than the earliest live hold),
+--            exp (the key's expiry as last set, so that it is extended only when needed),
 --            h:<id> = "<amount>:<lease end ms>" for live holds.
 -- reserve returns {1, remaining...} when granted, {0, index, used, resets_at_ms} when refused;
 -- settle returns {1}.
@@ -48,52 +52,94 @@ local function window(kind)
   return 0, -1
 end
 
--- Moves a bucket to the current window and drops expired holds; returns spent + reserved.
-local function roll(key, kind)
-  local wid, ends = window(kind)
-  local w = redis.call('HGET', key, 'w')
-  if w == false or tonumber(w) ~= wid then
-    redis.call('HSET', key, 'w', wid, 'spent', 0)
-  end
-  return ends
+-- Integers leave the script as digits (a Lua number would be sent in its shortest form, which
+-- may be an exponent).
+local function int(x)
+  return string.format('%.0f', x)
 end
 
+local function expire_at(ends)
+  return (ends < 0) and (now + 2592000000) or ends
+end
+
+-- Reads a bucket (one HMGET), moving it to the current window, and drops expired holds when
+-- one may have expired: the scan is skipped while `next`, the earliest lease end, is in the
+-- future. Returns the bucket's state and the fields to write back (none read, only changed).
 local function refresh(key, kind)
-  local ends = roll(key, kind)
-  local spent = tonumber(redis.call('HGET', key, 'spent') or '0')
-  local reserved = 0
-  local next_end = -1
-  local fields = redis.call('HGETALL', key)
-  for i = 1, #fields, 2 do
-    local f = fields[i]
-    if string.sub(f, 1, 2) == 'h:' then
-      local v = fields[i + 1]
-      local sep = string.find(v, ':', 1, true)
-      local amount = tonumber(string.sub(v, 1, sep - 1))
-      local until_ms = tonumber(string.sub(v, sep + 1))
-      if until_ms <= now then
-        redis.call('HDEL', key, f)
-      else
-        reserved = reserved + amount
-        if next_end < 0 or until_ms < next_end then next_end = until_ms end
+  local wid, ends = window(kind)
+  local f = redis.call('HMGET', key, 'w', 'spent', 'reserved', 'next', 'exp')
+  local b = {
+    ends = ends,
+    spent = tonumber(f[2] or '') or 0,
+    reserved = tonumber(f[3] or ''),
+    next_end = tonumber(f[4] or ''),
+    exp = tonumber(f[5] or '') or -1,
+    writes = {},
+  }
+  if f[1] == false or tonumber(f[1]) ~= wid then
+    b.spent = 0
+    table.insert(b.writes, 'w'); table.insert(b.writes, wid)
+    table.insert(b.writes, 'spent'); table.insert(b.writes, 0)
+  end
+  -- A bucket written before the running sum existed has neither field: scan it once.
+  if b.reserved == nil or b.next_end == nil or (b.next_end >= 0 and b.next_end <= now) then
+    local reserved, next_end = 0, -1
+    local fields = redis.call('HGETALL', key)
+    for i = 1, #fields, 2 do
+      local name = fields[i]
+      if string.sub(name, 1, 2) == 'h:' then
+        local v = fields[i + 1]
+        local sep = string.find(v, ':', 1, true)
+        local amount = tonumber(string.sub(v, 1, sep - 1))
+        local until_ms = tonumber(string.sub(v, sep + 1))
+        if until_ms <= now then
+          redis.call('HDEL', key, name)
+        else
+          reserved = reserved + amount
+          if next_end < 0 or until_ms < next_end then next_end = until_ms end
+        end
       end
     end
+    b.reserved, b.next_end = reserved, next_end
+    table.insert(b.writes, 'reserved'); table.insert(b.writes, int(reserved))
+    table.insert(b.writes, 'next'); table.insert(b.writes, int(next_end))
   end
-  return spent + reserved, ends
+  return b
 end
 
 if ARGV[1] == 'settle' then
-  local id = ARGV[2]
+  local hold = 'h:' .. ARGV[2]
   for i = 1, #KEYS do
+    local key = KEYS[i]
     local kind, actual = ARGV[3 + (i - 1) * 2], tonumber(ARGV[4 + (i - 1) * 2])
-    redis.call('HDEL', KEYS[i], 'h:' .. id)
-    -- A window that rolled over while the request ran: the cost lands in the new window.
-    local ends = roll(KEYS[i], kind)
-    redis.call('HINCRBY', KEYS[i], 'spent', actual)
-    if redis.call('PTTL', KEYS[i]) < 0 then
-      local expire_at = (ends < 0) and (now + 2592000000) or ends
-      redis.call('PEXPIREAT', KEYS[i], expire_at + 60000)
+    local f = redis.call('HMGET', key, hold, 'w', 'spent', 'reserved', 'exp')
+    local writes = {}
+    if f[1] then
+      redis.call('HDEL', key, hold)
+      local reserved = tonumber(f[4] or '')
+      if reserved ~= nil then
+        local sep = string.find(f[1], ':', 1, true)
+        local amount = tonumber(string.sub(f[1], 1, sep - 1))
+        -- `next` may now be earlier than the earliest live hold: that costs one scan, later.
+        table.insert(writes, 'reserved'); table.insert(writes, int(math.max(reserved - amount, 0)))
+      end
     end
+    -- A window that rolled over while the request ran: the cost lands in the new window.
+    local wid, ends = window(kind)
+    local spent = tonumber(f[3] or '') or 0
+    if f[2] == false or tonumber(f[2]) ~= wid then
+      spent = 0
+      table.insert(writes, 'w'); table.insert(writes, wid)
+    end
+    table.insert(writes, 'spent'); table.insert(writes, int(spent + actual))
+    -- The key lives until its window ends (a key recreated here, or a new window, extends it).
+    local needed = expire_at(ends) + 60000
+    local exp = tonumber(f[5] or '') or -1
+    if exp < needed then
+      redis.call('PEXPIREAT', key, needed)
+      table.insert(writes, 'exp'); table.insert(writes, int(needed))
+    end
+    redis.call('HSET', key, unpack(writes))
   end
   return {1}
 end
@@ -101,25 +147,43 @@ end
 local lease = tonumber(ARGV[2])
 local id = ARGV[3]
 local n = #KEYS
-local remaining = {}
+local remaining, buckets = {}, {}
 for i = 1, n do
-  local b = 3 + (i - 1) * 4
-  local kind, limit, amount = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local used, ends = refresh(KEYS[i], kind)
+  local a = 3 + (i - 1) * 4
+  local kind, limit, amount = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local b = refresh(KEYS[i], kind)
+  buckets[i] = b
+  local used = b.spent + b.reserved
   if used + amount > limit then
-    return {0, i, used, ends}
+    -- What was read changed (a new window, expired holds dropped): keep it before refusing.
+    for j = 1, i do
+      if #buckets[j].writes > 0 then redis.call('HSET', KEYS[j], unpack(buckets[j].writes)) end
+    end
+    return {0, i, used, b.ends}
   end
   remaining[i] = limit - used - amount
 end
 local lease_end = now + lease
 for i = 1, n do
-  local b = 3 + (i - 1) * 4
-  local kind, limit, amount, label = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-  local key = KEYS[i]
-  redis.call('HSET', key, 'h:' .. id, amount .. ':' .. lease_end, 'limit', limit, 'label', label, 'kind', kind)
-  local _, ends = window(kind)
-  local expire_at = (ends < 0) and (now + 2592000000) or ends
-  redis.call('PEXPIREAT', key, math.max(expire_at, lease_end) + 60000)
+  local a = 3 + (i - 1) * 4
+  local kind, limit, amount, label = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local key, b = KEYS[i], buckets[i]
+  local writes = b.writes
+  local next_end = b.next_end
+  if next_end < 0 or lease_end < next_end then next_end = lease_end end
+  for _, v in ipairs({'h:' .. id, amount .. ':' .. lease_end, 'limit', limit, 'label', label,
+      'kind', kind, 'reserved', int(b.reserved + tonumber(amount)), 'next', int(next_end)}) do
+    table.insert(writes, v)
+  end
+  -- The key outlives its window and every lease on it. Extended with a lease of slack, so
+  -- that it is not extended on every call.
+  local needed = math.max(expire_at(b.ends), lease_end) + 60000
+  if b.exp < needed then
+    local exp = math.max(expire_at(b.ends), lease_end + lease) + 60000
+    redis.call('PEXPIREAT', key, exp)
+    table.insert(writes, 'exp'); table.insert(writes, int(exp))
+  end
+  redis.call('HSET', key, unpack(writes))
 end
 local out = {1}
 for i = 1, n do out[i + 1] = remaining[i] end

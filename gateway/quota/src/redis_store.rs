@@ -1,7 +1,13 @@
 //! [`RedisStore`]: buckets in Redis, shared by every replica. One `EVALSHA` per reserve and one
 //! per settle (`quota.lua`), Redis server time, bounded by a timeout.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use redis::{Script, aio::ConnectionManager};
 
@@ -21,6 +27,29 @@ pub struct RedisStore {
     connection: ConnectionManager,
     script: Script,
     timeout: Duration,
+    /// Reservation ids: a random prefix drawn once per store, so replicas never collide, and
+    /// a counter, so reserving makes no `getrandom` call.
+    ids: Arc<ReservationIds>,
+}
+
+#[derive(Debug)]
+struct ReservationIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl ReservationIds {
+    fn new() -> Self {
+        Self {
+            prefix: uuid::Uuid::new_v4().simple().to_string(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:x}", self.prefix)
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -58,6 +87,7 @@ impl RedisStore {
             connection,
             script: Script::new(SCRIPT),
             timeout,
+            ids: Arc::new(ReservationIds::new()),
         })
     }
 
@@ -95,7 +125,7 @@ impl RedisStore {
 impl Store for RedisStore {
     fn reserve<'a>(&'a self, request: &'a ReserveRequest) -> StoreFuture<'a, ReserveOutcome> {
         Box::pin(async move {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            let id = self.ids.next();
             let mut invocation = self.script.prepare_invoke();
             invocation
                 .arg("reserve")

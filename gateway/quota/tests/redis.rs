@@ -246,3 +246,96 @@ async fn a_dead_redis_is_an_error_not_a_hang_and_recovery_is_automatic() {
     }
     assert!(ok, "reconnects after Redis comes back");
 }
+
+/// The script keeps a running sum of live holds per bucket instead of scanning them on every
+/// reserve: checked against a model over a long mixed sequence of reserves and settles, with
+/// the sum deleted halfway (a bucket written before the sum existed) to check it is rebuilt.
+#[tokio::test]
+async fn the_running_sum_of_holds_matches_a_model_of_reserves_and_settles() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url(), TIMEOUT).await.unwrap();
+    const LIMIT: u64 = 1_000;
+    let tpd = bucket(
+        "sub:erin",
+        "erin",
+        "tokens_per_day",
+        Window::Day,
+        Measure::Tokens,
+        LIMIT,
+    );
+    let (mut spent, mut reserved) = (0u64, 0u64);
+    let mut live = Vec::new();
+    // A fixed linear congruential sequence: the same run every time.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut draw = |bound: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % bound
+    };
+    for step in 0..300 {
+        if step == 150 {
+            let mut connection = redis::Client::open(redis.url())
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap();
+            let removed: i64 = redis::cmd("HDEL")
+                .arg(&tpd.key)
+                .arg("reserved")
+                .arg("next")
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            assert_eq!(
+                removed, 2,
+                "the bucket carries its running sum and next lease end"
+            );
+        }
+        if live.is_empty() || draw(3) > 0 {
+            let amount = 1 + draw(300);
+            let req = ReserveRequest {
+                amounts: Amounts {
+                    requests: 1,
+                    tokens: amount,
+                    micro_usd: 0,
+                },
+                ..request(vec![tpd.clone()], 0)
+            };
+            let fits = spent + reserved + amount <= LIMIT;
+            match store.reserve(&req).await.unwrap() {
+                ReserveOutcome::Granted(r) => {
+                    assert!(fits, "step {step}: granted {amount} over the limit");
+                    assert_eq!(r.remaining, vec![LIMIT - spent - reserved - amount]);
+                    reserved += amount;
+                    live.push((r, amount));
+                }
+                ReserveOutcome::Refused(refusal) => {
+                    assert!(!fits, "step {step}: refused {amount} that fits");
+                    assert_eq!(refusal.used, spent + reserved, "step {step}");
+                }
+            }
+        } else {
+            let index = usize::try_from(draw(live.len() as u64)).unwrap();
+            let (r, amount) = live.swap_remove(index);
+            let actual = draw(amount + 1);
+            let amounts = Amounts {
+                requests: 1,
+                tokens: actual,
+                micro_usd: 0,
+            };
+            store.settle(&r, amounts).await.unwrap();
+            reserved -= amount;
+            spent += actual;
+        }
+        let usage = store.usage("erin").await.unwrap();
+        assert_eq!(usage.len(), 1);
+        assert_eq!(
+            (usage[0].spent, usage[0].reserved),
+            (spent, reserved),
+            "step {step}"
+        );
+    }
+}
