@@ -3,10 +3,16 @@
 #   (a) RATE req/s on a fixed schedule for DURATION straight at the mock provider;
 #   (b) the same through the gateway; overhead p50/p99 = (b) - (a);
 #   (c) max throughput with MAX_CONNECTIONS connections, through the gateway and direct;
-#   (d) the gateway's peak RSS (VmHWM) after all that.
+#   (d) streaming (STREAM=on): STREAM_RATE req/s of `"stream": true` requests answered with
+#       STREAM_DELTAS text deltas, direct and through the gateway; overhead p50/p99 of the
+#       time to the last byte and to the first byte;
+#   (e) the gateway's peak RSS (VmHWM) after all that;
+#   (f) an idle-stream soak (SOAK=on): SOAK_STREAMS streams open at once through the gateway,
+#       each paused by the mock for SOAK_HOLD after its first delta; the gateway's RSS before
+#       and while they are open, per open stream.
 # Builds the release binaries, starts the mock (no added latency) and the gateway in front of
 # it on free loopback ports, and stops both on exit. All traffic stays on 127.0.0.1; every
-# run is bounded in time. Needs cargo and jq. See load-tests/README.md.
+# run and every wait is bounded in time. Needs cargo and jq. See load-tests/README.md.
 #
 # Knobs (environment): TARGET_DIR (default: the workspace's target/), SKIP_BUILD=1, RATE,
 # DURATION, WARMUP, BODY_BYTES, RATE_CONNECTIONS, MAX_CONNECTIONS, LOADGEN_THREADS, ROUNDS
@@ -17,8 +23,13 @@
 # the writer's counters are printed at the end), GATEWAY_BIN (default: $TARGET_DIR/release/
 # llm-gateway; to compare two builds), NGINX=auto|off (auto: when nginx is installed, the same
 # fixed-rate and max runs also go through a plain nginx reverse proxy, the baseline the
-# gateway's overhead is judged against), PERF_OUT (a `perf record` of the gateway during its
-# max run).
+# gateway's overhead is judged against; also for (d)), PERF_OUT (a `perf record` of the
+# gateway during its max run), STREAM=on|off (default on: run (d)), STREAM_RATE (default
+# RATE), STREAM_DELTAS (20), SOAK=on|off (default on: run (f); off for quick runs),
+# SOAK_STREAMS (10000; each needs one open file in loadgen and in the mock and two in the
+# gateway, its client and its upstream connection: the script raises the soft open-file limit
+# to the hard one and, when that is still too low, says so and soaks as many as fit),
+# SOAK_HOLD (30s: how long the mock keeps each stream silent; ms, s or m).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +47,24 @@ STRICT=${STRICT:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 QUOTA_STORE=${QUOTA_STORE:-memory}
 TRANSCRIPTS=${TRANSCRIPTS:-on}
+STREAM=${STREAM:-on}
+STREAM_RATE=${STREAM_RATE:-$RATE}
+STREAM_DELTAS=${STREAM_DELTAS:-20}
+SOAK=${SOAK:-on}
+SOAK_STREAMS=${SOAK_STREAMS:-10000}
+SOAK_HOLD=${SOAK_HOLD:-30s}
+
+# Open files each process keeps beside the soak's connections (listeners, epoll, transcript
+# files, the upstream pool's idle connections are counted separately).
+SOAK_FD_SPARE=64
+# Client connections the gateway must accept beside the soak's (smoke tests, stragglers).
+SOAK_CONNECTIONS_SPARE=64
+# The gateway's server.max_connections when the config leaves it out (gateway.example.toml).
+GATEWAY_MAX_CONNECTIONS_DEFAULT=10000
+# Beyond SOAK_HOLD, how long the soak may take to open its streams and read them to the end.
+SOAK_SPARE_S=60
+# Between the last stream's head and reading the gateway's memory (well inside SOAK_HOLD).
+SOAK_SETTLE_S=1
 
 # The targets of issue 2 on a 2-core machine shared by load generator, gateway and mock.
 OVERHEAD_P99_MAX_MS=0.5
@@ -43,6 +72,23 @@ MAX_RPS_MIN=20000
 RSS_MAX_MB=50
 
 command -v jq >/dev/null || { echo "run.sh: needs jq (apt-get install jq)" >&2; exit 1; }
+
+# duration_ms TEXT: `30s`, `500ms`, `2m` or a bare number of seconds, in whole milliseconds.
+duration_ms() {
+    case $1 in
+        *ms) echo $((${1%ms})) ;;
+        *s) echo $((${1%s} * 1000)) ;;
+        *m) echo $((${1%m} * 60000)) ;;
+        *) echo $(($1 * 1000)) ;;
+    esac
+}
+SOAK_HOLD_MS=$(duration_ms "$SOAK_HOLD")
+if [[ $SOAK == on ]]; then
+    # The soak needs an open file per stream in loadgen and the mock and two in the gateway;
+    # the soft limit may go up to the hard one without privileges. Checked again before the
+    # soak, against what each process has open by then.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
     echo "== building release binaries into $TARGET_DIR" >&2
@@ -64,12 +110,13 @@ MOCK_PID=
 GATEWAY_PID=
 REDIS_PID=
 NGINX_PID=
+SOAK_PID=
 cleanup() {
     local pid
-    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
+    for pid in $SOAK_PID $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
+    for pid in $SOAK_PID $GATEWAY_PID $MOCK_PID $REDIS_PID $NGINX_PID; do
         # Bounded: the gateway drains for at most its drain timeout, the mock for a second.
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
@@ -92,8 +139,11 @@ wait_for() {
     return 1
 }
 
-# --- the mock provider, answering at once
-"$BIN/mock-provider" --listen 127.0.0.1:0 --latency-ms 0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
+# --- the mock provider, answering at once. STREAM_DELTAS only shapes streamed answers; the
+# soak's streams ask for their pause with the mock's `x-mock-scenario` request header, which
+# the gateway forwards like any other.
+"$BIN/mock-provider" --listen 127.0.0.1:0 --latency-ms 0 --deltas "$STREAM_DELTAS" \
+    >"$WORK/mock.out" 2>"$WORK/mock.err" &
 MOCK_PID=$!
 MOCK_ADDR=$(wait_for "$WORK/mock.out" 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p')
 
@@ -133,6 +183,10 @@ fi
     export GATEWAY__QUOTA__POLICIES_DIR="$WORK/policies"
     export GATEWAY__TRANSCRIPTS__DIR="$WORK/transcripts"
     if [[ $TRANSCRIPTS == off ]]; then export GATEWAY__TRANSCRIPTS__ENABLED=false; fi
+    # The soak's streams are client connections open at once: room for all of them.
+    if [[ $SOAK == on ]] && ((SOAK_STREAMS + SOAK_CONNECTIONS_SPARE > GATEWAY_MAX_CONNECTIONS_DEFAULT)); then
+        export GATEWAY__SERVER__MAX_CONNECTIONS=$((SOAK_STREAMS + SOAK_CONNECTIONS_SPARE))
+    fi
     export GATEWAY__LOG__LEVEL='warn,llm_gateway=info'
     export GATEWAY__LOG__FORMAT=json
     exec "$GATEWAY_BIN" serve --config config/gateway.toml
@@ -257,6 +311,17 @@ for round in $(seq "$ROUNDS"); do
         loadgen "nginx-rate-$round" --url "$NGINX_URL" --rate "$RATE" --duration "$DURATION" \
             --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
     fi
+    if [[ $STREAM == on ]]; then
+        echo "== round $round/$ROUNDS, streaming: $STREAM_RATE req/s, $STREAM_DELTAS deltas each" >&2
+        loadgen "direct-stream-$round" --stream --url "$DIRECT_URL" --rate "$STREAM_RATE" \
+            --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+        loadgen "gateway-stream-$round" --stream --url "$GATEWAY_URL" --rate "$STREAM_RATE" \
+            --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+        if [[ -n $NGINX_URL ]]; then
+            loadgen "nginx-stream-$round" --stream --url "$NGINX_URL" --rate "$STREAM_RATE" \
+                --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+        fi
+    fi
 done
 
 echo "== max throughput, $MAX_CONNECTIONS connections, $DURATION (+$WARMUP warm-up)" >&2
@@ -281,6 +346,72 @@ fi
 
 RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$GATEWAY_PID/status")
 ADMIN_ADDR=$(sed -n '/"listening"/s/.*"admin":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p' "$WORK/gateway.err" | head -1)
+
+# --- the idle-stream soak, after the peak RSS above was read (the target is about load, not
+# about 10,000 open streams).
+status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+open_files() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+open_files_max() { awk '/^Max open files/ { print $4 }' "/proc/$1/limits"; }
+SOAK_OPEN=0
+if [[ $SOAK == on ]]; then
+    # Every process needs its streams' descriptors below its own limit: loadgen and the mock
+    # one per stream, the gateway two (the client's connection and its own to the mock).
+    fit_gateway=$((($(open_files_max "$GATEWAY_PID") - $(open_files "$GATEWAY_PID") - SOAK_FD_SPARE) / 2))
+    fit_mock=$(($(open_files_max "$MOCK_PID") - $(open_files "$MOCK_PID") - SOAK_FD_SPARE))
+    fit_loadgen=$(($(ulimit -n) - SOAK_FD_SPARE))
+    SOAK_FIT=$(printf '%s\n' "$fit_gateway" "$fit_mock" "$fit_loadgen" | sort -n | head -n 1)
+    SOAK_COUNT=$SOAK_STREAMS
+    if ((SOAK_FIT < SOAK_STREAMS)); then
+        SOAK_COUNT=$((SOAK_FIT > 0 ? SOAK_FIT : 0))
+        echo "run.sh: soak: the open-file limit (ulimit -n $(ulimit -n), hard $(ulimit -Hn)) is too low" \
+            "for SOAK_STREAMS=$SOAK_STREAMS: the gateway needs 2 per stream + what it has open" \
+            "+ $SOAK_FD_SPARE, loadgen and the mock 1 per stream + $SOAK_FD_SPARE; room for" \
+            "$fit_gateway streams in the gateway, $fit_mock in the mock, $fit_loadgen in loadgen." \
+            "Soaking $SOAK_COUNT streams; raise the hard limit for the full count." >&2
+    fi
+fi
+if ((${SOAK_COUNT:-0} > 0)); then
+    SOAK_TIMEOUT_S=$((SOAK_HOLD_MS / 1000 + SOAK_SPARE_S))
+    echo "== soak: $SOAK_COUNT streams through the gateway, each silent for $SOAK_HOLD after its first delta" >&2
+    SOAK_RSS_BEFORE_KB=$(status_kb "$GATEWAY_PID" VmRSS)
+    soak_g0=$(cpu_seconds "$GATEWAY_PID")
+    "$BIN/loadgen" --json --threads "$LOADGEN_THREADS" --body-bytes "$BODY_BYTES" --label soak \
+        --url "$GATEWAY_URL" --stream --hold "$SOAK_COUNT" --timeout "${SOAK_TIMEOUT_S}s" \
+        -H "x-mock-scenario: pause-ms=$SOAK_HOLD_MS;after=1" \
+        >"$WORK/soak.raw.json" 2>"$WORK/soak.err" &
+    SOAK_PID=$!
+    # loadgen says `open K/N streams after S s` once every stream has its head (or failed);
+    # bounded by its own timeout, and over if it exits first.
+    SOAK_OPEN=
+    for _ in $(seq $((SOAK_TIMEOUT_S * 10))); do
+        SOAK_OPEN=$(sed -n 's/^open \([0-9]*\)\/[0-9]* streams.*/\1/p' "$WORK/soak.err" | head -n 1)
+        if [[ -n $SOAK_OPEN ]] || ! kill -0 "$SOAK_PID" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    SOAK_OPEN=${SOAK_OPEN:-0}
+    # Let the last streams' first deltas through the gateway before reading its memory.
+    sleep "$SOAK_SETTLE_S"
+    SOAK_RSS_KB=$(status_kb "$GATEWAY_PID" VmRSS)
+    SOAK_HWM_KB=$(status_kb "$GATEWAY_PID" VmHWM)
+    SOAK_GATEWAY_FILES=$(open_files "$GATEWAY_PID")
+    SOAK_INFLIGHT=$(curl -s --max-time 5 "http://$ADMIN_ADDR/metrics" |
+        awk '/^llm_gateway_inflight_requests/ { n += $NF } END { print n + 0 }' || echo '?')
+    SOAK_MOCK_RSS_KB=$(status_kb "$MOCK_PID" VmRSS)
+    # Bounded: loadgen gives up on its streams after SOAK_TIMEOUT_S.
+    for _ in $(seq $(((SOAK_TIMEOUT_S + 10) * 10))); do kill -0 "$SOAK_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SOAK_PID" 2>/dev/null; then
+        echo "run.sh: soak: loadgen still running after $((SOAK_TIMEOUT_S + 10)) s; stopped" >&2
+        kill -KILL "$SOAK_PID"
+    fi
+    wait "$SOAK_PID" || echo "run.sh: soak: loadgen failed:" "$(cat "$WORK/soak.err")" >&2
+    SOAK_PID=
+    SOAK_CPU_S=$(awk -v a="$soak_g0" -v b="$(cpu_seconds "$GATEWAY_PID")" 'BEGIN { print b - a }')
+    SOAK_RSS_AFTER_KB=$(status_kb "$GATEWAY_PID" VmRSS)
+    if [[ -s $WORK/soak.raw.json ]]; then
+        jq -r '"   soak: \(.opened) opened, \(.open_peak) open at once, heads after \(.heads_after_s) s, \(.ok) ok, \(.errors) errors \(.errors_by_kind)"' \
+            "$WORK/soak.raw.json" >&2
+    fi
+fi
 TRANSCRIPT_COUNTS=$(curl -s "http://$ADMIN_ADDR/metrics" | grep '^llm_gateway_transcript_records_total' | tr '\n' ' ' || true)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -317,6 +448,48 @@ OVERHEADS=$WORK/overheads
     row direct-max "direct  max x$MAX_CONNECTIONS"
 } | column -t -s $'\t'
 
+# Streaming: time to the first body byte and to the last, each from the scheduled send.
+stream_row() { # NAME LABEL
+    jq -r --arg name "$2" \
+        '[$name, (.first_byte_ms.p50, .first_byte_ms.p99, .latency_ms.p50, .latency_ms.p90, .latency_ms.p99,
+          .latency_ms.p99_9, .latency_ms.max | tostring), (.achieved_rate | floor | tostring),
+          (.errors | tostring)] | @tsv' "$WORK/$1.json"
+}
+# stream_overhead BASE RUN: RUN minus BASE at first-byte p50, p99 and last-byte p50, p99 (ms).
+stream_overhead() {
+    jq -rn --slurpfile d "$WORK/$1.json" --slurpfile g "$WORK/$2.json" '
+        [($g[0].first_byte_ms.p50 - $d[0].first_byte_ms.p50), ($g[0].first_byte_ms.p99 - $d[0].first_byte_ms.p99),
+         ($g[0].latency_ms.p50 - $d[0].latency_ms.p50), ($g[0].latency_ms.p99 - $d[0].latency_ms.p99)]
+        | map(. * 1000 | round / 1000 | tostring) | @tsv'
+}
+STREAM_OVERHEADS=$WORK/stream-overheads
+NGINX_STREAM_OVERHEADS=$WORK/nginx-stream-overheads
+: >"$STREAM_OVERHEADS"
+: >"$NGINX_STREAM_OVERHEADS"
+if [[ $STREAM == on ]]; then
+    echo
+    {
+        printf 'streaming run\tfirst p50 ms\tfirst p99 ms\tlast p50 ms\tlast p90 ms\tlast p99 ms\tlast p99.9 ms\tmax ms\treq/s\terrors\n'
+        for round in $(seq "$ROUNDS"); do
+            stream_row "direct-stream-$round" "direct  stream $STREAM_RATE/s #$round"
+            stream_row "gateway-stream-$round" "gateway stream $STREAM_RATE/s #$round"
+            stream_overhead "direct-stream-$round" "gateway-stream-$round" | tee -a "$STREAM_OVERHEADS" |
+                awk -F'\t' -v r="$round" '{ printf "overhead #%s\t%+.3f\t%+.3f\t%+.3f\t-\t%+.3f\t-\t-\t-\t-\n", r, $1, $2, $3, $4 }'
+            if [[ -n $NGINX_URL ]]; then
+                stream_row "nginx-stream-$round" "nginx   stream $STREAM_RATE/s #$round"
+                stream_overhead "direct-stream-$round" "nginx-stream-$round" | tee -a "$NGINX_STREAM_OVERHEADS" |
+                    awk -F'\t' -v r="$round" '{ printf "nginx overhead #%s\t%+.3f\t%+.3f\t%+.3f\t-\t%+.3f\t-\t-\t-\t-\n", r, $1, $2, $3, $4 }'
+            fi
+        done
+    } | column -t -s $'\t'
+fi
+# stream_overhead_line FILE: the upper medians over rounds, as one line.
+stream_overhead_line() {
+    printf 'last byte p50 %+.3f ms, p99 %+.3f ms; first byte p50 %+.3f ms, p99 %+.3f ms' \
+        "$(cut -f3 "$1" | median_upper)" "$(cut -f4 "$1" | median_upper)" \
+        "$(cut -f1 "$1" | median_upper)" "$(cut -f2 "$1" | median_upper)"
+}
+
 OVERHEAD_P50=$(cut -f1 "$OVERHEADS" | median_upper)
 OVERHEAD_P99=$(cut -f2 "$OVERHEADS" | median_upper)
 GATEWAY_MAX=$(field gateway-max '.achieved_rate | floor')
@@ -339,6 +512,29 @@ if [[ $TRANSCRIPTS == on ]]; then
 else
     echo "transcripts: off"
 fi
+if [[ $STREAM == on ]]; then
+    echo "streaming ($STREAM_DELTAS deltas, $STREAM_RATE req/s) overhead, gateway - direct: $(stream_overhead_line "$STREAM_OVERHEADS")"
+    if [[ -n $NGINX_URL ]]; then
+        echo "streaming overhead, nginx - direct: $(stream_overhead_line "$NGINX_STREAM_OVERHEADS")"
+    fi
+else
+    echo "streaming: off"
+fi
+if ((${SOAK_COUNT:-0} > 0)); then
+    mb() { awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'; }
+    soak_field() { if [[ -s $WORK/soak.raw.json ]]; then jq -r "$1" "$WORK/soak.raw.json"; else echo '?'; fi; }
+    echo "soak: $SOAK_OPEN of $SOAK_COUNT streams open at once (SOAK_STREAMS=$SOAK_STREAMS, held $SOAK_HOLD;" \
+        "gateway in flight: $SOAK_INFLIGHT, open files: $SOAK_GATEWAY_FILES), $(soak_field .ok) finished ok," \
+        "$(soak_field '.errors') errors $(soak_field '.errors_by_kind | tojson'), all heads after $(soak_field .heads_after_s) s"
+    echo "gateway RSS (VmRSS) before the soak $(mb "$SOAK_RSS_BEFORE_KB"), with the streams open $(mb "$SOAK_RSS_KB")" \
+        "(VmHWM $(mb "$SOAK_HWM_KB")), after $(mb "$SOAK_RSS_AFTER_KB"):" \
+        "$(awk -v a="$SOAK_RSS_BEFORE_KB" -v b="$SOAK_RSS_KB" -v n="$SOAK_OPEN" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else printf "?" }') KB per open stream;" \
+        "mock RSS $(mb "$SOAK_MOCK_RSS_KB"); gateway CPU $(awk -v s="$SOAK_CPU_S" -v n="$SOAK_COUNT" 'BEGIN { printf "%.0f", s * 1e6 / n }') us per stream"
+elif [[ $SOAK == on ]]; then
+    echo "soak: skipped, no room for a single stream under the open-file limit"
+else
+    echo "soak: off"
+fi
 echo
 # CPU per request of each process (warm-up included), and the throughput that the machine's
 # CPUs could give at that cost if nothing else ran.
@@ -348,6 +544,11 @@ echo
     printf 'CPU us/request\tproxy\twriter\tmock\tloadgen\tall\tceiling on %s CPUs\n' "$(nproc)"
     names=("gateway-rate-$ROUNDS")
     if [[ -n $NGINX_URL ]]; then names+=("nginx-rate-$ROUNDS"); fi
+    if [[ $STREAM == on ]]; then
+        names+=("gateway-stream-$ROUNDS")
+        if [[ -n $NGINX_URL ]]; then names+=("nginx-stream-$ROUNDS"); fi
+        names+=("direct-stream-$ROUNDS")
+    fi
     names+=(gateway-max)
     if [[ -n $NGINX_URL ]]; then names+=(nginx-max); fi
     names+=(direct-max)

@@ -1,25 +1,32 @@
 //! `loadgen`: the HTTP/1.1 load generator of the gateway's load tests (`load-tests/run.sh`).
 //!
-//! Sends a realistic non-streaming Anthropic Messages request (`POST`, `--body-bytes` of
-//! JSON, `authorization: Bearer gw-dev-token`, `anthropic-version`) to `--url` in one of two
-//! shapes:
+//! Sends a realistic Anthropic Messages request (`POST`, `--body-bytes` of JSON,
+//! `authorization: Bearer gw-dev-token`, `anthropic-version`; `"stream": false`, or `true`
+//! with `--stream`) to `--url` in one of three shapes:
 //! - **fixed rate** (`--rate R`): open loop. Requests are scheduled every `1/R` s whatever the
 //!   server does, and each latency counts from the request's *scheduled* send time, so a
 //!   stall is charged to every request it delayed (no coordinated omission). The `service`
 //!   line gives the time from the actual send, for comparison.
 //! - **max throughput** (`--max`): closed loop. Each connection sends its next request as
 //!   soon as the previous answer is read.
+//! - **idle-stream soak** (`--stream --hold N`): N connections, one streaming request on
+//!   each, all read to their ends; reports the most streams open at once and how many
+//!   finished OK (see `hold.rs`).
 //!
-//! Prints p50/p90/p99/p99.9/max latency, the achieved rate and errors by kind (any non-2xx
-//! status, `timeout`, `connect`, …), as text or, with `--json`, one JSON object.
+//! Latency is to the answer's last byte; `first byte` is to its first body byte, from the
+//! same start. With `--stream` a 2xx answer must end with `message_stop` (else it is a
+//! `stream cut` error). Prints p50/p90/p99/p99.9/max, the achieved rate and errors by kind
+//! (any non-2xx status, `timeout`, `connect`, …), as text or, with `--json`, one JSON object.
 //!
 //! Bounds: `--connections` keep-alive connections, each with at most one request in flight
 //! (HTTP/1.1, no pipelining); at most 65,536 scheduled requests queued; answers read up to
-//! 16 MiB; each request `--timeout`; the whole run `--warmup` + `--duration` + `--timeout`.
+//! 16 MiB; each request `--timeout`; the whole run `--warmup` + `--duration` + `--timeout`
+//! (`--hold`: the whole soak `--timeout`).
 //!
-//! Not here: TLS, HTTP/2, streaming answers (an SSE answer is read whole like any other).
+//! Not here: TLS, HTTP/2, parsing SSE events (a stream is read as bytes).
 
 mod body;
+mod hold;
 mod run;
 mod tally;
 mod target;
@@ -31,13 +38,15 @@ use anyhow::Context;
 use clap::Parser;
 use serde_json::json;
 
+use hold::Held;
 use run::{Measured, Window};
 use target::Target;
 
-/// HTTP/1.1 load generator: open-loop fixed rate or closed-loop max throughput.
+/// HTTP/1.1 load generator: open-loop fixed rate, closed-loop max throughput or an
+/// idle-stream soak.
 #[derive(Debug, Parser)]
 #[command(version)]
-#[command(group(clap::ArgGroup::new("shape").required(true).args(["rate", "max"])))]
+#[command(group(clap::ArgGroup::new("shape").required(true).args(["rate", "max", "hold"])))]
 struct Args {
     /// Where to send the requests (plain http://).
     #[arg(long, default_value = "http://127.0.0.1:8080/v1/messages")]
@@ -48,6 +57,18 @@ struct Args {
     /// Closed loop: every connection sends back to back.
     #[arg(long)]
     max: bool,
+    /// Soak: this many connections, one streaming request each, all open at once and read
+    /// to their ends (needs `--stream`; `--timeout` bounds the whole soak).
+    #[arg(
+        long,
+        value_name = "STREAMS",
+        requires = "stream",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    hold: Option<u32>,
+    /// Ask for streamed answers (`"stream": true`) and check each ends with `message_stop`.
+    #[arg(long)]
+    stream: bool,
     /// How long to measure (e.g. `10s`, `500ms`, `1m`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     duration: Duration,
@@ -89,14 +110,25 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
     };
+    if let Some(streams) = args.hold {
+        let held = runtime
+            .block_on(async { hold::hold(target(&args).await?, streams, args.timeout).await })?;
+        return report_hold(&args, &held);
+    }
     let measured = runtime.block_on(run(&args))?;
     report(&args, &measured)
 }
 
-async fn run(args: &Args) -> anyhow::Result<Measured> {
-    let body = body::anthropic_messages(usize::try_from(args.body_bytes)?)
+async fn target(args: &Args) -> anyhow::Result<Arc<Target>> {
+    let body = body::anthropic_messages(usize::try_from(args.body_bytes)?, args.stream)
         .context("cannot build the request body")?;
-    let target = Arc::new(Target::new(&args.url, &args.headers, body).await?);
+    Ok(Arc::new(
+        Target::new(&args.url, &args.headers, body, args.stream).await?,
+    ))
+}
+
+async fn run(args: &Args) -> anyhow::Result<Measured> {
+    let target = target(args).await?;
     let window = Window {
         warmup: args.warmup,
         duration: args.duration,
@@ -115,6 +147,7 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
     let unfinished = measured.scheduled.saturating_sub(tally.completed());
     let latency = tally.latency_ms();
     let service = tally.service_ms();
+    let first_byte = tally.first_byte_ms();
     if args.json {
         let report = json!({
             "label": args.label,
@@ -122,6 +155,7 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
             "url": args.url,
             "connections": args.connections,
             "body_bytes": args.body_bytes,
+            "stream": args.stream,
             "duration_s": args.duration.as_secs_f64(),
             "warmup_s": args.warmup.as_secs_f64(),
             "target_rate": args.rate,
@@ -136,6 +170,7 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
             "achieved_rate": measured.achieved_rate,
             "latency_ms": latency.json(),
             "service_ms": service.json(),
+            "first_byte_ms": first_byte.json(),
         });
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
@@ -144,8 +179,13 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
         Some(rate) => format!("fixed rate {rate} req/s"),
         None => "max throughput".to_owned(),
     };
+    let kind = if args.stream {
+        "streaming"
+    } else {
+        "non-streaming"
+    };
     println!(
-        "{}: {shape}, {:?} (+{:?} warm-up), {} connections, {}-byte POST {}",
+        "{}: {shape}, {:?} (+{:?} warm-up), {} connections, {}-byte {kind} POST {}",
         args.label, args.duration, args.warmup, args.connections, args.body_bytes, args.url
     );
     println!(
@@ -161,6 +201,63 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
     if !args.max {
         println!("  service   {}  (from the actual send)", service.line());
     }
+    println!("  first byte {}  (from the {from})", first_byte.line());
+    print_errors(tally);
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "a CLI report")]
+fn report_hold(args: &Args, held: &Held) -> anyhow::Result<()> {
+    let tally = &held.tally;
+    if args.json {
+        let report = json!({
+            "label": args.label,
+            "mode": "hold",
+            "url": args.url,
+            "streams": args.hold,
+            "body_bytes": args.body_bytes,
+            "stream": args.stream,
+            "opened": held.opened,
+            "open_peak": held.open_peak,
+            "heads_after_s": held.heads_after.as_secs_f64(),
+            "completed": tally.completed(),
+            "ok": tally.ok(),
+            "errors": tally.error_count(),
+            "errors_by_kind": tally.errors(),
+            "requests_total": tally.total(),
+            "cpu_s": cpu_seconds(),
+            "lifetime_ms": tally.latency_ms().json(),
+            "first_byte_ms": tally.first_byte_ms().json(),
+        });
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{}: soak, {} streams, {}-byte streaming POST {}",
+        args.label,
+        args.hold.unwrap_or_default(),
+        args.body_bytes,
+        args.url
+    );
+    println!(
+        "  streams   {} opened ({} open at once at most, all heads after {:.3} s), {} ok, {} errors",
+        held.opened,
+        held.open_peak,
+        held.heads_after.as_secs_f64(),
+        tally.ok(),
+        tally.error_count()
+    );
+    println!("  lifetime  {}  (from the send)", tally.latency_ms().line());
+    println!(
+        "  first byte {}  (from the send)",
+        tally.first_byte_ms().line()
+    );
+    print_errors(tally);
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "a CLI report")]
+fn print_errors(tally: &tally::Tally) {
     if !tally.errors().is_empty() {
         let kinds: Vec<String> = tally
             .errors()
@@ -169,7 +266,6 @@ fn report(args: &Args, measured: &Measured) -> anyhow::Result<()> {
             .collect();
         println!("  errors    {}", kinds.join(", "));
     }
-    Ok(())
 }
 
 /// Clock ticks per second in `/proc/*/stat` (`USER_HZ`: 100 on every Linux ABI).
@@ -231,5 +327,14 @@ mod tests {
         assert!(Args::try_parse_from(["loadgen"]).is_err());
         assert!(Args::try_parse_from(["loadgen", "--rate", "10", "--max"]).is_err());
         assert!(Args::try_parse_from(["loadgen", "--max"]).is_ok());
+        assert!(Args::try_parse_from(["loadgen", "--max", "--hold", "10", "--stream"]).is_err());
+    }
+
+    #[test]
+    fn hold_needs_stream() {
+        assert!(Args::try_parse_from(["loadgen", "--hold", "10"]).is_err());
+        let args = Args::try_parse_from(["loadgen", "--hold", "10", "--stream"]).unwrap();
+        assert_eq!(args.hold, Some(10));
+        assert!(args.stream);
     }
 }

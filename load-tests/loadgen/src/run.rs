@@ -136,14 +136,23 @@ async fn rate_worker(
         };
         let Some(job) = job else { break };
         let sent = Instant::now();
-        let outcome = tokio::select! {
+        let exchanged = tokio::select! {
             biased;
             () = cancel.cancelled() => break,
-            outcome = exchange(&mut slot, &target, timeout) => outcome,
+            exchanged = exchange(&mut slot, &target, timeout) => exchanged,
         };
         let done = Instant::now();
         if job.scheduled >= measure_from {
-            tally.record(done - job.scheduled, done - sent, outcome, done);
+            let first_byte = exchanged
+                .first_byte
+                .map(|at| at.saturating_duration_since(job.scheduled));
+            tally.record(
+                done - job.scheduled,
+                done - sent,
+                first_byte,
+                exchanged.outcome,
+                done,
+            );
         } else {
             tally.skip();
         }
@@ -197,14 +206,23 @@ async fn max_worker(
         if sent >= end {
             break;
         }
-        let outcome = tokio::select! {
+        let exchanged = tokio::select! {
             biased;
             () = cancel.cancelled() => break,
-            outcome = exchange(&mut slot, &target, timeout) => outcome,
+            exchanged = exchange(&mut slot, &target, timeout) => exchanged,
         };
         let done = Instant::now();
         if sent >= measure_from {
-            tally.record(done - sent, done - sent, outcome, done);
+            let first_byte = exchanged
+                .first_byte
+                .map(|at| at.saturating_duration_since(sent));
+            tally.record(
+                done - sent,
+                done - sent,
+                first_byte,
+                exchanged.outcome,
+                done,
+            );
         } else {
             tally.skip();
         }

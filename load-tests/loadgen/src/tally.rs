@@ -22,6 +22,8 @@ pub(crate) struct Tally {
     latency: Histogram<u64>,
     /// From the actual send to the answer's end.
     service: Histogram<u64>,
+    /// From the same start as `latency` to the answer's first body byte.
+    first_byte: Histogram<u64>,
     completed: u64,
     /// Requests answered outside the measured window (warm-up), not recorded above.
     unrecorded: u64,
@@ -35,6 +37,7 @@ impl Tally {
         Ok(Tally {
             latency: Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)?,
             service: Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)?,
+            first_byte: Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)?,
             completed: 0,
             unrecorded: 0,
             ok: 0,
@@ -43,15 +46,20 @@ impl Tally {
         })
     }
 
+    /// Records one answer; `first_byte` is measured from the same start as `latency`.
     pub(crate) fn record(
         &mut self,
         latency: Duration,
         service: Duration,
+        first_byte: Option<Duration>,
         outcome: Outcome,
         done: Instant,
     ) {
         self.latency.saturating_record(micros(latency));
         self.service.saturating_record(micros(service));
+        if let Some(first_byte) = first_byte {
+            self.first_byte.saturating_record(micros(first_byte));
+        }
         self.completed += 1;
         self.last_done = self.last_done.max(Some(done));
         match outcome {
@@ -71,6 +79,7 @@ impl Tally {
     pub(crate) fn merge(&mut self, other: &Tally) -> anyhow::Result<()> {
         self.latency.add(&other.latency)?;
         self.service.add(&other.service)?;
+        self.first_byte.add(&other.first_byte)?;
         self.completed += other.completed;
         self.unrecorded += other.unrecorded;
         self.ok += other.ok;
@@ -122,6 +131,10 @@ impl Tally {
 
     pub(crate) fn service_ms(&self) -> Percentiles {
         Percentiles::of(&self.service)
+    }
+
+    pub(crate) fn first_byte_ms(&self) -> Percentiles {
+        Percentiles::of(&self.first_byte)
     }
 }
 
@@ -181,9 +194,15 @@ mod tests {
         let now = Instant::now();
         let mut tally = Tally::new().unwrap();
         let ms = Duration::from_millis(1);
-        tally.record(ms, ms, Outcome::Answered(StatusCode::OK), now);
-        tally.record(ms, ms, Outcome::Answered(StatusCode::BAD_GATEWAY), now);
-        tally.record(ms, ms, Outcome::Failed("timeout"), now);
+        tally.record(ms, ms, None, Outcome::Answered(StatusCode::OK), now);
+        tally.record(
+            ms,
+            ms,
+            None,
+            Outcome::Answered(StatusCode::BAD_GATEWAY),
+            now,
+        );
+        tally.record(ms, ms, None, Outcome::Failed("timeout"), now);
         let mut merged = Tally::new().unwrap();
         merged.merge(&tally).unwrap();
         merged.merge(&tally).unwrap();
@@ -200,9 +219,11 @@ mod tests {
         let mut tally = Tally::new().unwrap();
         for us in 1..=1000 {
             let d = Duration::from_micros(us);
-            tally.record(d, d, Outcome::Answered(StatusCode::OK), now);
+            tally.record(d, d, Some(d / 2), Outcome::Answered(StatusCode::OK), now);
         }
         let p = tally.latency_ms();
+        let first_byte = tally.first_byte_ms();
+        assert!((first_byte.max - 0.5).abs() < 0.01, "{first_byte:?}");
         assert!((p.values[0] - 0.5).abs() < 0.01, "{p:?}");
         assert!((p.max - 1.0).abs() < 0.01, "{p:?}");
         assert!(p.line().starts_with("p50 0.50"));
