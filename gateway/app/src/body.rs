@@ -78,6 +78,8 @@ impl Body for ResponseBody {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     metrics: Arc<Metrics>,
+    /// The request body's bytes in the shared budget, returned with the count.
+    body: gateway_intake::BodyPermit,
     route: &'static str,
     status: Option<http::StatusCode>,
     start: Instant,
@@ -88,6 +90,7 @@ impl InFlight {
         metrics.inflight_requests.inc();
         Self {
             metrics,
+            body: gateway_intake::BodyPermit::default(),
             route: "unknown",
             status: None,
             start,
@@ -101,6 +104,11 @@ impl InFlight {
 
     pub(crate) fn route(&mut self, route: &'static str) {
         self.route = route;
+    }
+
+    /// Keeps the request body's reservation until the response ends.
+    pub(crate) fn hold_body(&mut self, permit: gateway_intake::BodyPermit) {
+        self.body = permit;
     }
 
     /// Records the gateway's own time so far, minus `upstream_wait`, and the status, then

@@ -109,7 +109,7 @@ pub struct Gateway {
     /// Declared upstreams without their key, for the 503 that says which variable to set.
     keyless: Vec<gateway_config::Keyless>,
     prefixes: Vec<String>,
-    body_max_bytes: usize,
+    intake: gateway_intake::Intake,
     readiness: Readiness,
     metrics: Arc<Metrics>,
 }
@@ -182,7 +182,13 @@ impl Gateway {
             upstreams,
             keyless: config.upstreams.keyless.clone(),
             prefixes: config.server.path_prefixes.clone(),
-            body_max_bytes: config.server.request_body_max_bytes,
+            intake: gateway_intake::Intake::new(
+                config.server.request_body_max_bytes,
+                gateway_intake::BodyBudget::new(
+                    config.server.inflight_body_max_bytes,
+                    config.server.inflight_body_wait,
+                ),
+            ),
             readiness: Readiness::new(served, unconfigured),
             metrics,
         })
@@ -299,6 +305,9 @@ impl AdminState for Gateway {
 
     fn before_scrape(&self) {
         self.metrics.sync_auth_failures(&self.auth.failure_counts());
+        let budget = self.intake.budget();
+        self.metrics
+            .sync_body_budget(budget.in_use(), budget.max_bytes(), budget.refusals());
         if let Some(t) = &self.transcripts {
             let counts = t.recorder().counters().snapshot();
             self.metrics.sync_transcripts(

@@ -100,7 +100,7 @@ async fn respond(
         product: product.as_deref(),
         arrival: in_flight.started(),
     };
-    match proxy(gw, request, req, upstream_wait).await {
+    match proxy(gw, request, req, in_flight, upstream_wait).await {
         Ok(response) => response,
         Err(e) => {
             log_refusal(&e);
@@ -124,6 +124,7 @@ async fn proxy(
     gw: &Gateway,
     request: RequestContext<'_>,
     req: Request<Incoming>,
+    in_flight: &mut InFlight,
     upstream_wait: &mut Duration,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let RequestContext { endpoint, peer, .. } = request;
@@ -141,9 +142,12 @@ async fn proxy(
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
     //    the whole request before anything leaves for the provider. Compressed bodies are
     //    decoded here (bounded on the decoded size) and forwarded decoded: every later stage
-    //    reads JSON.
-    let body = gateway_intake::read_body(body, &head.headers, gw.body_max_bytes).await?;
-    let body = gateway_intake::decode(body, &mut head.headers, gw.body_max_bytes)?;
+    //    reads JSON. Its bytes are reserved in the shared body budget until the response
+    //    ends (the transcript record and the upstream request hold the body until then).
+    let (body, mut permit) = gw.intake.read(body, &head.headers).await?;
+    let body = gw.intake.decode(body, &mut head.headers, &mut permit);
+    in_flight.hold_body(permit);
+    let body = body?;
 
     // 3. Resolve the policy once: quota, redaction and transcripts all follow the policy in
     //    force now, even if a reload swaps the set while the response streams.

@@ -65,6 +65,12 @@ pub struct Server {
     pub tls: Option<TlsFiles>,
     /// Largest request body accepted; larger ones get 413.
     pub request_body_max_bytes: usize,
+    /// Request body bytes held by all requests in flight together (raw, then decoded); a
+    /// request whose declared body does not fit waits a bounded time, then gets 503. At
+    /// least `request_body_max_bytes`, at most 4 GiB.
+    pub inflight_body_max_bytes: usize,
+    /// Longest a request waits for its declared body to fit that budget before its 503.
+    pub inflight_body_wait: Duration,
     /// How long in-flight requests may run on after a shutdown signal.
     pub drain_timeout: Duration,
     /// Most client connections served at once; more wait in the kernel's accept queue.

@@ -18,6 +18,10 @@ pub struct Server {
     pub tls: Option<Tls>,
     /// Default 32 MiB.
     pub request_body_max_bytes: Option<u64>,
+    /// Default 8 × `request_body_max_bytes`.
+    pub inflight_body_max_bytes: Option<u64>,
+    /// Default 10 000.
+    pub inflight_body_wait_ms: Option<u64>,
     /// Default 30 000.
     pub drain_timeout_ms: Option<u64>,
     /// Default 10 000.

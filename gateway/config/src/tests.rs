@@ -38,10 +38,30 @@ fn minimal_config_validates_with_defaults() {
     assert_eq!(c.server.listen.port(), 8080);
     assert_eq!(c.server.path_prefixes, ["/wizard/beta", "/wizard"]);
     assert_eq!(c.server.request_body_max_bytes, 32 * 1024 * 1024);
+    assert_eq!(c.server.inflight_body_max_bytes, 256 * 1024 * 1024);
     assert_eq!(c.forwarding.request_timeout, Duration::from_secs(600));
     assert_eq!(c.upstreams.anthropic.unwrap().api_key.expose(), "sk-a");
     assert_eq!(c.auth.keys[0].subject, "ci-bot");
     assert_eq!(c.log.format, LogFormat::Text);
+}
+
+#[test]
+fn the_body_budget_follows_the_body_limit_and_must_hold_one_body() {
+    let with = |lines: &str| minimal().replace("[admin]", &format!("{lines}\n[admin]"));
+    let c = Config::parse(&with("request_body_max_bytes = 1048576"), &env()).unwrap();
+    assert_eq!(c.server.inflight_body_max_bytes, 8 << 20);
+
+    let errors = Config::parse(
+        &with("request_body_max_bytes = 2048\ninflight_body_max_bytes = 1024"),
+        &env(),
+    )
+    .unwrap_err();
+    let p = &errors.problems()[0];
+    assert_eq!(p.path, "server.inflight_body_max_bytes");
+    assert!(p.message.contains("could never be read"), "{}", p.message);
+
+    let errors = Config::parse(&with("inflight_body_max_bytes = 8589934592"), &env()).unwrap_err();
+    assert!(errors.problems()[0].message.contains("4 GiB"));
 }
 
 #[test]

@@ -12,6 +12,9 @@ use crate::{
 
 /// Default largest request body: the providers' own cap.
 const DEFAULT_BODY_MAX_BYTES: u64 = 32 * 1024 * 1024;
+/// Default `server.inflight_body_max_bytes`: this many bodies of the largest accepted size
+/// (256 MiB with the default limit), at most 4 GiB.
+const DEFAULT_INFLIGHT_BODIES: u64 = 8;
 
 pub(crate) struct Collector<'a> {
     pub(crate) problems: Vec<Problem>,
@@ -223,6 +226,35 @@ fn server(c: &mut Collector<'_>, s: raw::Server) -> Option<Server> {
         s.request_body_max_bytes,
         DEFAULT_BODY_MAX_BYTES,
     );
+    let inflight_body_max_bytes = c.positive(
+        "server.inflight_body_max_bytes",
+        s.inflight_body_max_bytes,
+        (request_body_max_bytes as u64)
+            .saturating_mul(DEFAULT_INFLIGHT_BODIES)
+            .min(u64::from(u32::MAX)),
+    );
+    if inflight_body_max_bytes < request_body_max_bytes {
+        c.push(
+            "server.inflight_body_max_bytes",
+            format!(
+                "is {inflight_body_max_bytes} bytes, below server.request_body_max_bytes ({request_body_max_bytes}): a body of the largest accepted size could never be read; raise it or lower the other"
+            ),
+        );
+    } else if u32::try_from(inflight_body_max_bytes).is_err() {
+        c.push(
+            "server.inflight_body_max_bytes",
+            format!(
+                "is {inflight_body_max_bytes} bytes; at most {} (4 GiB) are supported",
+                u32::MAX
+            ),
+        );
+    }
+    let inflight_body_wait = c.millis(
+        "server.inflight_body_wait_ms",
+        s.inflight_body_wait_ms,
+        10_000,
+        0,
+    );
     let drain_timeout = c.millis("server.drain_timeout_ms", s.drain_timeout_ms, 30_000, 0);
     let max_connections = c.positive("server.max_connections", s.max_connections, 10_000);
     Some(Server {
@@ -230,6 +262,8 @@ fn server(c: &mut Collector<'_>, s: raw::Server) -> Option<Server> {
         path_prefixes: prefixes,
         tls,
         request_body_max_bytes,
+        inflight_body_max_bytes,
+        inflight_body_wait,
         drain_timeout,
         max_connections,
     })

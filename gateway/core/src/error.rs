@@ -173,6 +173,11 @@ impl GatewayError {
         &self.message
     }
 
+    /// When the client is advised to retry, if at all.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
     /// Renders the error in the envelope of `provider`, with the gateway's request id.
     pub fn to_response(&self, provider: Provider, request_id: &str) -> Response<Bytes> {
         let body = match provider {

@@ -54,7 +54,11 @@ impl Coding {
 
 /// The body as the client meant it: decoded when `content-encoding` names a supported
 /// coding (the header is then removed from `headers`), unchanged otherwise.
-pub fn decode(body: Bytes, headers: &mut HeaderMap, max: usize) -> Result<Bytes, GatewayError> {
+pub(crate) fn decode(
+    body: Bytes,
+    headers: &mut HeaderMap,
+    max: usize,
+) -> Result<Bytes, GatewayError> {
     let Some(codings) = codings(headers)? else {
         return Ok(body);
     };

@@ -107,6 +107,13 @@ pub struct Metrics {
     pub transcript_queue_records: IntGauge,
     /// `inflight_requests`: client requests whose response has not ended.
     pub inflight_requests: IntGauge,
+    /// `request_body_inflight_bytes`: request-body bytes reserved by requests in flight.
+    pub request_body_inflight_bytes: IntGauge,
+    /// `request_body_budget_bytes`: the budget those bytes are held to.
+    pub request_body_budget_bytes: IntGauge,
+    /// `request_body_budget_refusals_total`: requests refused (503) because their body did
+    /// not fit the budget in time.
+    pub request_body_budget_refusals_total: IntCounter,
     /// `stream_client_disconnects_total`: streamed responses the client left before their end.
     pub stream_client_disconnects_total: IntCounter,
     /// The opt-in per-organisation families, once [`Metrics::enable_org_label`] ran.
@@ -240,6 +247,18 @@ impl Metrics {
                 "inflight_requests",
                 "Client requests whose response has not ended yet.",
             )?,
+            request_body_inflight_bytes: gauge(
+                "request_body_inflight_bytes",
+                "Request-body bytes reserved by requests in flight (raw, then decoded).",
+            )?,
+            request_body_budget_bytes: gauge(
+                "request_body_budget_bytes",
+                "The budget of request-body bytes in flight (server.inflight_body_max_bytes).",
+            )?,
+            request_body_budget_refusals_total: counter(
+                "request_body_budget_refusals_total",
+                "Requests refused with 503 because their body did not fit the budget in time.",
+            )?,
             stream_client_disconnects_total: counter(
                 "stream_client_disconnects_total",
                 "Streamed responses whose client left before the end.",
@@ -335,6 +354,19 @@ impl Metrics {
         self.transcript_queue_records
             .set(i64::try_from(queued).unwrap_or(i64::MAX));
     }
+
+    /// Sets the request-body budget gauges and brings its refusal counter up to `refusals`.
+    pub fn sync_body_budget(&self, in_use: usize, budget: usize, refusals: u64) {
+        let _one_at_a_time = self
+            .sync_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.request_body_inflight_bytes.set(gauge(in_use));
+        self.request_body_budget_bytes.set(gauge(budget));
+        let c = &self.request_body_budget_refusals_total;
+        c.inc_by(refusals.saturating_sub(c.get()));
+    }
 }
 
 #[cfg(test)]
@@ -400,6 +432,9 @@ mod tests {
             "transcript_records_total",
             "transcript_queue_records",
             "inflight_requests",
+            "request_body_inflight_bytes",
+            "request_body_budget_bytes",
+            "request_body_budget_refusals_total",
             "stream_client_disconnects_total",
         ] {
             assert!(

@@ -32,6 +32,10 @@ use tokio_rustls::TlsAcceptor;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An HTTP/1 client that has not sent its request head by then is dropped (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most bytes an HTTP/1 connection buffers for reading (the request head and body chunks
+/// not yet taken) and for writing: a head larger than this is refused with 431. Bounds each
+/// connection's buffers at 2 × this, instead of hyper's ~400 KiB default.
+pub const HTTP1_MAX_BUF_BYTES: usize = 64 * 1024;
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -90,7 +94,8 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(HTTP1_MAX_BUF_BYTES);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let mut shutdown = std::pin::pin!(shutdown);

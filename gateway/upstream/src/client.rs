@@ -11,6 +11,10 @@ use hyper_util::{
 };
 use rustls_pki_types::{CertificateDer, pem::PemObject};
 
+/// Most bytes an HTTP/1 connection to a provider buffers for reading (a response head and
+/// body chunks not yet relayed) and for writing; bounds each pooled connection's buffers.
+const HTTP1_MAX_BUF_BYTES: usize = 64 * 1024;
+
 pub(crate) type Client = legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// The client could not be built (bad extra CA file).
@@ -77,5 +81,6 @@ pub(crate) fn build(f: &Forwarding) -> Result<Client, ClientError> {
         .timer(TokioTimer::new())
         .pool_idle_timeout(f.pool_idle_timeout)
         .pool_max_idle_per_host(f.pool_max_idle_per_host)
+        .http1_max_buf_size(HTTP1_MAX_BUF_BYTES)
         .build(https))
 }

@@ -7,6 +7,7 @@ mod admin;
 mod clients;
 mod config_cli;
 mod identity;
+mod memory_bounds;
 mod metrics;
 mod quota;
 mod redaction;
