@@ -21,6 +21,7 @@
 //! Not here: parsing config (gateway-config), sockets and TLS (gateway-server), provider I/O
 //! (gateway-upstream), credentials (gateway-auth).
 
+mod attempts;
 mod auth_fetch;
 mod body;
 mod exchange;
@@ -106,6 +107,9 @@ pub struct Gateway {
     transcripts: Option<Transcripts>,
     admin_token_sha256: Option<[u8; 32]>,
     upstreams: Upstreams,
+    /// Retry, key-pool and fallback decisions for the Anthropic upstream (others get one
+    /// attempt).
+    resilience: Option<gateway_resilience::Resilience>,
     /// Declared upstreams without their key, for the 503 that says which variable to set.
     keyless: Vec<gateway_config::Keyless>,
     prefixes: Vec<String>,
@@ -180,6 +184,9 @@ impl Gateway {
             admin_token_sha256: config.admin.token_sha256,
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
+            resilience: config.upstreams.anthropic.as_ref().map(|u| {
+                gateway_resilience::Resilience::new(u, &config.forwarding.retry, metrics.clone())
+            }),
             keyless: config.upstreams.keyless.clone(),
             prefixes: config.server.path_prefixes.clone(),
             intake: gateway_intake::Intake::new(

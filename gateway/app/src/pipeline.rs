@@ -2,9 +2,10 @@
 //! headers, tracing) sit in `stack.rs`; everything that depends on who is calling and what
 //! they ask for is here, one stage per step, each with the reason it sits where it does:
 //!
-//! resolve route → authenticate → read body → resolve policy → reserve → redact → begin
-//! transcript → forward → response chain (meter + tee → restore) → [`conclude`]: one
-//! [`Outcome`] fanned out to metrics, the transcript and the quota store.
+//! resolve route → authenticate (and plan the attempts) → read body → resolve policy → reserve
+//! → redact → begin transcript → forward (the attempt loop: retries and fallback until an
+//! answer commits) → response chain (meter + tee → restore) → [`conclude`]: one [`Outcome`]
+//! fanned out to metrics, the transcript and the quota store.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,13 +13,14 @@ use gateway_capture::{PolicyMode, RequestFacts as TranscriptFacts};
 use gateway_core::{ErrorKind, GatewayError, MicroUsd, Outcome, Provider, sse};
 use gateway_metrics::Metrics;
 use gateway_redaction::Redacted;
-use gateway_upstream::Outbound;
+use gateway_resilience::{Plan, Verdict};
+use gateway_upstream::{Outbound, Pick, Relay};
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::{
-    Gateway, ResponseBody,
+    Gateway, ResponseBody, attempts,
     body::{InFlight, Measured},
     exchange::{Exchange, Open},
     routes::{self, Endpoint, Resolved},
@@ -138,6 +140,12 @@ async fn proxy(
     if !gw.upstreams.has(endpoint.provider()) {
         return Err(not_configured(gw, endpoint.provider()));
     }
+    //    The attempt plan, before the body is read: a bad `x-gateway-fallback` is a 400 that
+    //    costs nothing. Anthropic routes only (the other upstream gets one attempt).
+    let plan = match (&gw.resilience, endpoint.provider()) {
+        (Some(r), Provider::Anthropic) => Some(r.plan(&head.headers)?),
+        _ => None,
+    };
 
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need
     //    the whole request before anything leaves for the provider. Compressed bodies are
@@ -199,23 +207,23 @@ async fn proxy(
 
     // 7. Forward: the body's bytes (changed only where a stage had to: max_tokens clamp,
     //    include_usage, redacted secrets), the client's headers minus credentials and
-    //    hop-by-hop headers, the provider key injected. Provider errors come back as ordinary
-    //    responses, unchanged.
+    //    hop-by-hop headers, the picked target's key injected. Until an answer commits (its
+    //    head; a stream's first content event) nothing reached the client, so a failure is
+    //    retried or falls back (`forward`); the reservation stays held across attempts and
+    //    only the answer served is metered. Provider errors come back unchanged.
     let sent = Instant::now();
-    let response = gw
-        .upstreams
-        .forward(Outbound {
-            provider: endpoint.provider(),
-            method: head.method,
-            path: endpoint.path(),
-            query: head.uri.query(),
-            headers: &head.headers,
-            body: redacted.body,
-            stream_error_frame: endpoint.body_api().map(sse::error_frame),
-        })
-        .await;
+    let out = Outbound {
+        provider: endpoint.provider(),
+        method: head.method,
+        path: endpoint.path(),
+        query: head.uri.query(),
+        headers: &head.headers,
+        body: redacted.body,
+    };
+    let error_frame = endpoint.body_api().map(sse::error_frame);
+    let response = forward(gw, plan, &out, error_frame).await;
     *upstream_wait = sent.elapsed();
-    let response = match response.map_err(GatewayError::from) {
+    let response = match response {
         Ok(response) => response,
         Err(e) => {
             // The provider was not reached or did not answer: still one record, no content;
@@ -258,6 +266,78 @@ async fn proxy(
             .insert("x-gateway-budget-remaining-usd", v);
     }
     Ok(response)
+}
+
+/// Step 7's attempt loop: gateway-resilience picks the target and key and judges each
+/// answer; gateway-upstream sends and holds it until it commits. The first failure is kept:
+/// when every target failed, the client gets it (the primary's error, bytes unchanged).
+async fn forward(
+    gw: &Gateway,
+    plan: Option<Plan<'_>>,
+    out: &Outbound<'_>,
+    error_frame: Option<bytes::Bytes>,
+) -> Result<Response<Relay>, GatewayError> {
+    let Some(mut plan) = plan else {
+        let answer = gw
+            .upstreams
+            .attempt(out, Pick { target: 0, key: 0 })
+            .await?;
+        return Ok(answer.into_response(error_frame));
+    };
+    let mut first_failure = None;
+    let mut served = None;
+    while let Some(attempt) = plan.next_attempt() {
+        // The backoff or the provider's `retry-after` (bounded by `retry_after_max_ms`).
+        if !attempt.delay.is_zero() {
+            tokio::time::sleep(attempt.delay).await;
+        }
+        let pick = Pick {
+            target: attempt.target,
+            key: attempt.key,
+        };
+        let result = gw.upstreams.attempt(out, pick).await;
+        let body = attempts::error_body(&result);
+        let verdict = plan.judge(&attempt, attempts::observed(&result, &body));
+        if verdict != Verdict::Serve {
+            tracing::info!(
+                target_name = gw
+                    .resilience
+                    .as_ref()
+                    .map(|r| r.target_name(attempt.target)),
+                key_id = gw
+                    .resilience
+                    .as_ref()
+                    .map(|r| r.key_id(attempt.target, attempt.key)),
+                status = result.as_ref().ok().map(|a| a.status().as_u16()),
+                error = result
+                    .as_ref()
+                    .err()
+                    .map(gateway_upstream::UpstreamError::as_label),
+                "upstream attempt failed"
+            );
+        }
+        match verdict {
+            Verdict::Serve => {
+                served = Some((attempt.target, result));
+                break;
+            }
+            Verdict::Again => {
+                first_failure.get_or_insert((attempt.target, result));
+            }
+            Verdict::GiveUp => {
+                first_failure.get_or_insert((attempt.target, result));
+                break;
+            }
+        }
+    }
+    let Some((target, result)) = served.or(first_failure) else {
+        return Err(plan.unavailable());
+    };
+    let mut answer = result?;
+    if let Some(r) = &gw.resilience {
+        attempts::label(&mut answer, r.target_name(target), plan.attempts());
+    }
+    Ok(answer.into_response(error_frame))
 }
 
 /// The end of every metered exchange (its body ended, failed, or the client left): the one

@@ -2,8 +2,8 @@
 //! `cargo metadata` and fails on any edge the tiers forbid.
 //!
 //! - vocabulary (`core`, `config`, `metrics`): depend on nothing of ours but `core`;
-//! - engines (`meter`, `policy`, `quota`, `redact`, `transcript`, `upstream`, `auth`,
-//!   `server`) and engine extensions (`transcript-s3` extends `transcript`): vocabulary only
+//! - engines (`meter`, `policy`, `quota`, `redact`, `transcript`, `upstream`, `resilience`,
+//!   `auth`, `server`) and engine extensions (`transcript-s3` extends `transcript`): vocabulary only
 //!   (an extension also its engine);
 //! - stages (`metering`, `redaction`, `capture`, `intake`, `admin`): vocabulary and engines,
 //!   never another stage;
@@ -38,6 +38,7 @@ fn tier(name: &str) -> Option<Tier> {
         | "gateway-transcript"
         | "gateway-transcript-s3"
         | "gateway-upstream"
+        | "gateway-resilience"
         | "gateway-auth"
         | "gateway-server" => Tier::Engine,
         "gateway-metering" | "gateway-redaction" | "gateway-capture" | "gateway-intake"

@@ -20,6 +20,7 @@ mod env;
 mod problems;
 pub mod raw;
 mod transcripts_section;
+mod upstreams_section;
 mod validate;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -28,6 +29,7 @@ use gateway_core::Secret;
 
 pub use env::{Environment, MapEnvironment, ProcessEnvironment};
 pub use problems::{ConfigErrors, Problem};
+pub use upstreams_section::{ProviderKey, Retry, Target, TargetKind, Upstream};
 
 /// The validated configuration. Restart-time: it never changes while the gateway runs.
 #[derive(Debug, Clone)]
@@ -231,15 +233,6 @@ pub struct Keyless {
     pub key_env: String,
 }
 
-/// One provider endpoint and the key the gateway pays it with.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// Scheme, host, port and optional path prefix; route paths are appended to it.
-    pub base_url: url::Url,
-    /// The gateway's own provider key.
-    pub api_key: Secret<String>,
-}
-
 /// Forwarding behaviour shared by all upstreams.
 #[derive(Debug, Clone)]
 pub struct Forwarding {
@@ -255,6 +248,8 @@ pub struct Forwarding {
     pub pool_max_idle_per_host: usize,
     /// An extra CA certificate file (PEM) trusted for upstreams, beside the web PKI roots.
     pub extra_ca_file: Option<PathBuf>,
+    /// Retries, fallback and their bounds.
+    pub retry: Retry,
 }
 
 /// Authentication settings.

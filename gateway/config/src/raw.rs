@@ -147,16 +147,57 @@ pub struct Quota {
     pub lease_ms: Option<u64>,
 }
 
-/// `[upstreams.<name>]`
+/// `[upstreams.<name>]`: the primary target of an API family.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
+    /// The target's name in `x-gateway-upstream`, logs and metrics; default the upstream's.
+    pub name: Option<String>,
     /// `base_url = "https://api.anthropic.com"`
     pub base_url: String,
     /// Name of the environment variable holding the provider key.
     pub api_key_env: Option<String>,
     /// Path of a file holding the provider key.
     pub api_key_file: Option<PathBuf>,
+    /// `[[upstreams.<name>.keys]]`: a key pool instead of one key.
+    #[serde(default)]
+    pub keys: Vec<toml::Value>,
+    /// `[[upstreams.<name>.fallbacks]]`, tried in order.
+    #[serde(default)]
+    pub fallbacks: Vec<toml::Value>,
+}
+
+/// `[[upstreams.<name>.fallbacks]]`: a target tried when the ones before it failed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// Unique among the upstream's targets.
+    pub name: String,
+    /// `anthropic` (Bedrock and Vertex come later).
+    pub kind: String,
+    /// As for the primary.
+    pub base_url: String,
+    /// As for the primary.
+    pub api_key_env: Option<String>,
+    /// As for the primary.
+    pub api_key_file: Option<PathBuf>,
+    /// As for the primary.
+    #[serde(default)]
+    pub keys: Vec<toml::Value>,
+}
+
+/// `[[upstreams.<name>.keys]]` or `[[upstreams.<name>.fallbacks.keys]]`: one provider key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    /// Safe to log: names the key in logs and metrics, never the key itself.
+    pub id: String,
+    /// Name of the environment variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Path of a file holding the key.
+    pub api_key_file: Option<PathBuf>,
+    /// Share of picks, relative to the pool's other keys. Default 1.
+    pub weight: Option<u32>,
 }
 
 /// `[forwarding]`
@@ -175,6 +216,17 @@ pub struct Forwarding {
     pub pool_max_idle_per_host: Option<u64>,
     /// Extra trusted CA (PEM).
     pub extra_ca_file: Option<PathBuf>,
+    /// Default 0 (off): the most a target may take to commit (response head; for a stream,
+    /// its first content event) before the attempt counts as stalled.
+    pub ttft_timeout_ms: Option<u64>,
+    /// Default 1; 0 turns same-target retries off.
+    pub retries_per_target: Option<u64>,
+    /// Default 200: the base of the jittered backoff before a same-target retry.
+    pub retry_backoff_ms: Option<u64>,
+    /// Default 2 000: the longest `retry-after` the gateway waits out itself.
+    pub retry_after_max_ms: Option<u64>,
+    /// Default 20: same-target retries as a share (percent) of recent requests.
+    pub retry_budget_percent: Option<u64>,
 }
 
 /// `[auth]`

@@ -40,7 +40,13 @@ fn minimal_config_validates_with_defaults() {
     assert_eq!(c.server.request_body_max_bytes, 32 * 1024 * 1024);
     assert_eq!(c.server.inflight_body_max_bytes, 256 * 1024 * 1024);
     assert_eq!(c.forwarding.request_timeout, Duration::from_secs(600));
-    assert_eq!(c.upstreams.anthropic.unwrap().api_key.expose(), "sk-a");
+    let anthropic = c.upstreams.anthropic.unwrap();
+    assert_eq!(anthropic.primary.keys[0].secret.expose(), "sk-a");
+    assert_eq!(anthropic.primary.keys[0].id, "ANTHROPIC_API_KEY");
+    assert_eq!(anthropic.primary.name, "anthropic");
+    assert!(anthropic.fallbacks.is_empty());
+    assert_eq!(c.forwarding.retry.per_target, 1);
+    assert_eq!(c.forwarding.retry.ttft_timeout, None);
     assert_eq!(c.auth.keys[0].subject, "ci-bot");
     assert_eq!(c.log.format, LogFormat::Text);
 }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem,
-    Quota, QuotaStore, Redaction, Server, TlsFiles, Upstream, Upstreams, env::OverrideSources, raw,
+    Quota, QuotaStore, Redaction, Server, TlsFiles, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
@@ -156,7 +156,7 @@ pub(crate) fn validate(
             None
         }
     };
-    let upstreams = upstreams(&mut c, take("upstreams"), env);
+    let upstreams = crate::upstreams_section::upstreams(&mut c, take("upstreams"), env);
     let forwarding = forwarding(&mut c, take("forwarding"));
     let auth = crate::auth_section::auth(&mut c, take("auth"), env);
     let quota = quota(&mut c, take("quota"), env);
@@ -269,111 +269,13 @@ fn server(c: &mut Collector<'_>, s: raw::Server) -> Option<Server> {
     })
 }
 
-fn upstreams(
-    c: &mut Collector<'_>,
-    value: Option<toml::Value>,
-    env: &dyn Environment,
-) -> Upstreams {
-    let mut out = Upstreams::default();
-    let Some(map) = value.and_then(|v| c.section::<raw::Upstreams>("upstreams", v)) else {
-        return out;
-    };
-    for (name, value) in map {
-        let path = format!("upstreams.{name}");
-        if !raw::UPSTREAMS.contains(&name.as_str()) {
-            c.push(
-                &path,
-                format!(
-                    "unknown upstream; expected one of: {}",
-                    raw::UPSTREAMS.join(", ")
-                ),
-            );
-            continue;
-        }
-        let Some(u) = c.section::<raw::Upstream>(&path, value) else {
-            continue;
-        };
-        let base_url = match url::Url::parse(&u.base_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => {
-                Some(url)
-            }
-            Ok(_) => {
-                c.push(
-                    &format!("{path}.base_url"),
-                    format!("`{}` must be an http(s) URL without a query", u.base_url),
-                );
-                None
-            }
-            Err(e) => {
-                c.push(
-                    &format!("{path}.base_url"),
-                    format!("`{}` is not a URL: {e}", u.base_url),
-                );
-                None
-            }
-        };
-        let api_key = match (u.api_key_env, u.api_key_file) {
-            (Some(var), None) => match env.var(&var) {
-                Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
-                // Not configured, unless no upstream has a key (below).
-                _ => {
-                    out.keyless.push(crate::Keyless {
-                        name: name.clone(),
-                        key_env: var,
-                    });
-                    None
-                }
-            },
-            (None, Some(file)) => match std::fs::read_to_string(&file) {
-                Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
-                Ok(_) => {
-                    c.push(
-                        &format!("{path}.api_key_file"),
-                        format!("{} is empty", file.display()),
-                    );
-                    None
-                }
-                Err(e) => {
-                    c.push(
-                        &format!("{path}.api_key_file"),
-                        format!("cannot read {}: {e}", file.display()),
-                    );
-                    None
-                }
-            },
-            _ => {
-                c.push(&path, "set exactly one of `api_key_env` or `api_key_file`");
-                None
-            }
-        };
-        if let (Some(base_url), Some(api_key)) = (base_url, api_key) {
-            let upstream = Some(Upstream { base_url, api_key });
-            match name.as_str() {
-                "anthropic" => out.anthropic = upstream,
-                _ => out.openai = upstream,
-            }
-        }
-    }
-    // At least one upstream must be usable: with none, every missing key is a problem.
-    if out.anthropic.is_none() && out.openai.is_none() {
-        for k in &out.keyless {
-            c.push(
-                &format!("upstreams.{}.api_key_env", k.name),
-                format!(
-                    "environment variable {} is not set or empty; export the provider key in it (at least one upstream needs its key)",
-                    k.key_env
-                ),
-            );
-        }
-    }
-    out
-}
-
 fn forwarding(c: &mut Collector<'_>, value: Option<toml::Value>) -> Forwarding {
     let f = value
         .and_then(|v| c.section::<raw::Forwarding>("forwarding", v))
         .unwrap_or_default();
+    let retry = crate::upstreams_section::retry(c, &f);
     Forwarding {
+        retry,
         connect_timeout: c.millis(
             "forwarding.connect_timeout_ms",
             f.connect_timeout_ms,

@@ -17,10 +17,12 @@
 //! A leaf crate: it depends on `prometheus` only, so every stage may use it.
 
 mod org;
+mod resilience;
 
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 pub use org::{NO_ORG, OTHER_ORG};
+pub use resilience::ResilienceMetrics;
 
 use gateway_core::Usage;
 use prometheus::{
@@ -116,6 +118,8 @@ pub struct Metrics {
     pub request_body_budget_refusals_total: IntCounter,
     /// `stream_client_disconnects_total`: streamed responses the client left before their end.
     pub stream_client_disconnects_total: IntCounter,
+    /// Attempts, fallbacks, key cooldowns and the retry budget.
+    pub resilience: ResilienceMetrics,
     /// The opt-in per-organisation families, once [`Metrics::enable_org_label`] ran.
     org: OnceLock<org::OrgMetrics>,
     /// Serialises the `sync_*` methods so two scrapes never add the same delta.
@@ -263,6 +267,7 @@ impl Metrics {
                 "stream_client_disconnects_total",
                 "Streamed responses whose client left before the end.",
             )?,
+            resilience: ResilienceMetrics::register(&registry)?,
             sync_lock: Mutex::new(()),
             org: OnceLock::new(),
             registry,

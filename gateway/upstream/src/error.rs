@@ -33,6 +33,24 @@ pub enum UpstreamError {
         /// The budget that ran out.
         after: Duration,
     },
+    /// The answer did not commit (response head, or a stream's first content event) within
+    /// `forwarding.ttft_timeout_ms`.
+    #[error("the {} upstream did not start answering within {after:?}", provider.as_label())]
+    Stalled {
+        /// The provider.
+        provider: Provider,
+        /// The budget that ran out.
+        after: Duration,
+    },
+    /// A stream broke after its head, before its first content event.
+    #[error("the {} upstream stream broke before its first content event", provider.as_label())]
+    BrokeBeforeCommit {
+        /// The provider.
+        provider: Provider,
+        /// The cause.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
     /// The request failed after connecting (reset, protocol error).
     #[error("the {} upstream request failed", provider.as_label())]
     Request {
@@ -79,6 +97,8 @@ impl UpstreamError {
             Self::Connect { .. } => "connect",
             Self::Timeout { .. } => "timeout",
             Self::Request { .. } => "request",
+            Self::Stalled { .. } => "stall",
+            Self::BrokeBeforeCommit { .. } => "broken_before_commit",
         }
     }
 }
@@ -105,6 +125,20 @@ impl From<UpstreamError> for GatewayError {
                 ErrorKind::UpstreamTimeout,
                 format!(
                     "the {} API did not answer in time; retry the request",
+                    provider.as_label()
+                ),
+            ),
+            UpstreamError::Stalled { provider, .. } => (
+                ErrorKind::UpstreamTimeout,
+                format!(
+                    "the {} API did not start answering in time; retry the request",
+                    provider.as_label()
+                ),
+            ),
+            UpstreamError::BrokeBeforeCommit { provider, .. } => (
+                ErrorKind::UpstreamUnreachable,
+                format!(
+                    "the connection to the {} API broke before it answered; retry the request",
                     provider.as_label()
                 ),
             ),

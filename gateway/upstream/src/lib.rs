@@ -2,30 +2,37 @@
 //! HTTP/2), header rewriting, timeouts, and the streaming relay body.
 //!
 //! Owns:
-//! - [`Upstreams`]: the configured providers and [`Upstreams::forward`], which sends one
-//!   request and returns the provider's response head with a [`Relay`] body;
+//! - [`Upstreams`]: the configured providers, each an ordered list of targets with their key
+//!   pools, and [`Upstreams::attempt`], which sends one request to the [`Pick`]ed target and
+//!   key and returns the provider's answer held until it commits ([`Answer`], `prefix.rs`:
+//!   error bodies and a stream's events before its first content event are held, so a failure
+//!   the client has not seen can still be retried elsewhere), then relayed by a [`Relay`];
 //! - which headers cross the proxy ([`headers`]): everything but hop-by-hop headers and the
 //!   client's credentials crosses unchanged; the provider key is injected here and nowhere else;
 //! - time bounds: connect timeout, one deadline for the whole request (streaming included),
-//!   SSE keepalive comments when the provider is silent;
+//!   `ttft_timeout_ms` until an answer commits, SSE keepalive comments when the provider is
+//!   silent (after the commit);
 //! - the provider side of the metrics: `upstream_duration_seconds`,
 //!   `time_to_first_token_seconds` and `upstream_errors_total{kind}` (transport failures, 429
 //!   and 5xx answers, broken streams).
 //!
 //! Invariants:
 //! - the request body is forwarded as the bytes given; response bytes are relayed frame by
-//!   frame as received, never buffered or re-serialized;
+//!   frame as received, never re-serialized; only the bounded prefix before the commit is
+//!   held (`ERROR_HOLD_MAX_BYTES`, `PRECOMMIT_HOLD_MAX_BYTES`) and replayed unchanged;
 //! - provider errors (any status) come back as ordinary responses, unchanged; only transport
 //!   failures become [`UpstreamError`];
 //! - dropping the relay (client gone) drops the upstream request: the provider sees the
 //!   connection or stream closed.
 //!
-//! Not here: routing (which provider a path goes to), authentication, metering.
+//! Not here: routing (which provider a path goes to), which target and key to try and when
+//! (gateway-resilience), authentication, metering.
 
 mod client;
 mod error;
 mod fetch;
 pub mod headers;
+mod prefix;
 mod relay;
 
 use std::{sync::Arc, time::Duration};
@@ -34,16 +41,17 @@ use bytes::Bytes;
 use gateway_config::{Config, Upstream};
 use gateway_core::{Provider, Secret, sse};
 use gateway_metrics::Metrics;
-use http::{HeaderMap, Method, Request, Response};
+use http::{HeaderMap, Method, Request};
 use http_body_util::Full;
 use tokio::time::Instant;
 
 pub use client::ClientError;
 pub use error::UpstreamError;
 pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
+pub use prefix::{Answer, ERROR_HOLD_MAX_BYTES, Held, PRECOMMIT_HOLD_MAX_BYTES};
 pub use relay::{DeadlineExceeded, Relay};
 
-/// One request to forward. The body is sent exactly as given.
+/// One request to forward. The body is sent exactly as given, once per attempt.
 #[derive(Debug)]
 pub struct Outbound<'a> {
     /// Provider to send to.
@@ -58,24 +66,32 @@ pub struct Outbound<'a> {
     pub headers: &'a HeaderMap,
     /// The body bytes.
     pub body: Bytes,
-    /// An SSE frame to send if the provider's stream breaks at an event boundary, in the
-    /// client's protocol, so it sees an error event rather than a silent truncation.
-    pub stream_error_frame: Option<Bytes>,
+}
+
+/// Which target of the provider's upstream, and which key of its pool, an attempt uses
+/// (indexes in config order; gateway-resilience picks them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    /// 0 is the primary, then the fallbacks in order.
+    pub target: usize,
+    /// The key's index in the target's pool.
+    pub key: usize,
 }
 
 #[derive(Debug)]
 struct Target {
     base: String,
-    api_key: Secret<String>,
+    keys: Vec<Secret<String>>,
 }
 
 /// The providers and the shared client.
 #[derive(Debug)]
 pub struct Upstreams {
-    anthropic: Option<Target>,
-    openai: Option<Target>,
+    anthropic: Vec<Target>,
+    openai: Vec<Target>,
     client: client::Client,
     request_timeout: Duration,
+    ttft_timeout: Option<Duration>,
     stream_keepalive: Option<Duration>,
     metrics: Arc<Metrics>,
 }
@@ -84,18 +100,22 @@ impl Upstreams {
     /// Builds the client (TLS roots, pool, timeouts) and the provider table; provider calls
     /// are counted in `metrics`.
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, ClientError> {
-        let target = |u: &Option<Upstream>| {
-            u.as_ref().map(|u| Target {
-                base: u.base_url.as_str().trim_end_matches('/').to_owned(),
-                api_key: u.api_key.clone(),
-            })
+        let targets = |u: &Option<Upstream>| {
+            u.iter()
+                .flat_map(Upstream::targets)
+                .map(|t| Target {
+                    base: t.base_url.as_str().trim_end_matches('/').to_owned(),
+                    keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
+                })
+                .collect()
         };
         let f = &config.forwarding;
         Ok(Self {
-            anthropic: target(&config.upstreams.anthropic),
-            openai: target(&config.upstreams.openai),
+            anthropic: targets(&config.upstreams.anthropic),
+            openai: targets(&config.upstreams.openai),
             client: client::build(f)?,
             request_timeout: f.request_timeout,
+            ttft_timeout: f.retry.ttft_timeout,
             stream_keepalive: (!f.stream_keepalive.is_zero()).then_some(f.stream_keepalive),
             metrics,
         })
@@ -110,21 +130,52 @@ impl Upstreams {
 
     /// Whether `provider` is configured.
     pub fn has(&self, provider: Provider) -> bool {
-        self.target(provider).is_some()
+        !self.targets(provider).is_empty()
     }
 
-    fn target(&self, provider: Provider) -> Option<&Target> {
+    fn targets(&self, provider: Provider) -> &[Target] {
         match provider {
-            Provider::Anthropic => self.anthropic.as_ref(),
-            Provider::OpenAi => self.openai.as_ref(),
+            Provider::Anthropic => &self.anthropic,
+            Provider::OpenAi => &self.openai,
         }
     }
 
-    /// Sends `out` and returns the provider's response (any status) once its head arrives.
-    pub async fn forward(&self, out: Outbound<'_>) -> Result<Response<Relay>, UpstreamError> {
+    /// Sends `out` to the picked target with the picked key and holds the answer until it
+    /// commits (see [`Answer`]); transport failures, stalls past `ttft_timeout_ms` and streams
+    /// broken before their first content event are errors. Only Anthropic answers are held
+    /// past their head; others commit at it.
+    pub async fn attempt(&self, out: &Outbound<'_>, pick: Pick) -> Result<Answer, UpstreamError> {
         let provider = out.provider;
         let start = Instant::now();
-        self.send(out, start).await.inspect_err(|e| {
+        let attempt = async {
+            let (head, relay) = self.send(out, pick, start).await?;
+            let anthropic_stream =
+                provider == Provider::Anthropic && sse::is_event_stream(&head.headers);
+            let hold_errors = provider == Provider::Anthropic;
+            if !hold_errors {
+                return Ok(prefix::unheld(head, relay, self.stream_keepalive));
+            }
+            prefix::hold(head, relay, anthropic_stream, self.stream_keepalive)
+                .await
+                .map_err(|e| UpstreamError::BrokeBeforeCommit {
+                    provider,
+                    source: e.0,
+                })
+        };
+        let result =
+            match self
+                .ttft_timeout
+                .filter(|_| provider == Provider::Anthropic)
+            {
+                Some(ttft) => tokio::time::timeout(ttft, attempt).await.unwrap_or(Err(
+                    UpstreamError::Stalled {
+                        provider,
+                        after: ttft,
+                    },
+                )),
+                None => attempt.await,
+            };
+        result.inspect_err(|e| {
             self.metrics
                 .upstream_errors_total
                 .with_label_values(&[provider.as_label(), e.as_label()])
@@ -138,26 +189,32 @@ impl Upstreams {
 
     async fn send(
         &self,
-        out: Outbound<'_>,
+        out: &Outbound<'_>,
+        pick: Pick,
         start: Instant,
-    ) -> Result<Response<Relay>, UpstreamError> {
+    ) -> Result<(http::response::Parts, Relay), UpstreamError> {
         let provider = out.provider;
         let target = self
-            .target(provider)
+            .targets(provider)
+            .get(pick.target)
+            .ok_or(UpstreamError::NotConfigured { provider })?;
+        let key = target
+            .keys
+            .get(pick.key)
             .ok_or(UpstreamError::NotConfigured { provider })?;
         let uri = match out.query {
             Some(q) => format!("{}{}?{q}", target.base, out.path),
             None => format!("{}{}", target.base, out.path),
         };
         let mut request = Request::builder()
-            .method(out.method)
+            .method(out.method.clone())
             .uri(uri)
-            .body(Full::new(out.body))
+            .body(Full::new(out.body.clone()))
             .map_err(|e| UpstreamError::Request {
                 provider,
                 source: Box::new(e),
             })?;
-        *request.headers_mut() = headers::outbound(out.headers, provider, &target.api_key);
+        *request.headers_mut() = headers::outbound(out.headers, provider, key);
 
         let deadline = start + self.request_timeout;
         let response = tokio::time::timeout_at(deadline, self.client.request(request))
@@ -187,8 +244,6 @@ impl Upstreams {
         let relay = Relay::new(
             body,
             deadline,
-            sse.then_some(self.stream_keepalive).flatten(),
-            if sse { out.stream_error_frame } else { None },
             relay::Timing {
                 metrics: self.metrics.clone(),
                 upstream: provider.as_label(),
@@ -197,6 +252,6 @@ impl Upstreams {
                 first_frame_seen: false,
             },
         );
-        Ok(Response::from_parts(head, relay))
+        Ok((head, relay))
     }
 }

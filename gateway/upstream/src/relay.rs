@@ -2,6 +2,7 @@
 //! the request deadline.
 
 use std::{
+    collections::VecDeque,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll, ready},
@@ -24,6 +25,8 @@ const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
 /// request's deadline bounds the whole body.
 #[derive(Debug)]
 pub struct Relay {
+    /// Frames read while the answer was held (see `prefix`), sent before `inner`'s next ones.
+    held: VecDeque<Bytes>,
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
@@ -74,21 +77,46 @@ impl Timing {
 }
 
 impl Relay {
-    pub(crate) fn new(
-        inner: Incoming,
-        deadline: Instant,
-        keepalive: Option<Duration>,
-        error_frame: Option<Bytes>,
-        timing: Timing,
-    ) -> Self {
+    /// A relay that inserts nothing until [`Relay::commit`]: while an answer is held, a
+    /// keepalive or error event of ours would only be thrown away with it.
+    pub(crate) fn new(inner: Incoming, deadline: Instant, timing: Timing) -> Self {
         Self {
+            held: VecDeque::new(),
             inner,
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
-            keepalive: keepalive.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
-            error_frame,
+            keepalive: None,
+            error_frame: None,
             events: timing.sse.then(Boundaries::default),
             finished: false,
             timing: Some(timing),
+        }
+    }
+
+    /// The answer goes to the client: `held` is sent first, then the rest of the body with
+    /// keepalives every `keepalive` and `error_frame` if the stream breaks (SSE only).
+    pub(crate) fn commit(
+        &mut self,
+        held: VecDeque<Bytes>,
+        keepalive: Option<Duration>,
+        error_frame: Option<Bytes>,
+    ) {
+        self.held = held;
+        if self.events.is_some() {
+            self.keepalive = keepalive.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+            self.error_frame = error_frame;
+        }
+    }
+
+    /// The next data frame while the answer is held (other frames are skipped).
+    pub(crate) async fn frame(&mut self) -> Option<Result<Bytes, BoxError>> {
+        loop {
+            match http_body_util::BodyExt::frame(self).await? {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    Err(_) => continue,
+                },
+                Err(e) => return Some(Err(e)),
+            }
         }
     }
 
@@ -134,6 +162,9 @@ impl Body for Relay {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(data) = this.held.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
         if this.finished {
             return Poll::Ready(None);
         }
@@ -178,15 +209,26 @@ impl Body for Relay {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.finished || (self.inner.is_end_stream() && self.error_frame.is_none())
+        self.held.is_empty()
+            && (self.finished || (self.inner.is_end_stream() && self.error_frame.is_none()))
     }
 
     fn size_hint(&self) -> SizeHint {
         if self.keepalive.is_some() || self.error_frame.is_some() {
-            SizeHint::default()
+            return SizeHint::default();
+        }
+        let held: u64 = self.held.iter().map(|b| b.len() as u64).sum();
+        let rest = if self.finished {
+            SizeHint::with_exact(0)
         } else {
             self.inner.size_hint()
+        };
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + held);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + held);
         }
+        hint
     }
 }
 

@@ -2,7 +2,9 @@
 //! answer. Every request is recorded, whatever its answer.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -84,10 +86,12 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         route,
         id,
         request_id: format!("req_mock_{id}"),
+        stall: Cell::new(Duration::ZERO),
     };
     let response = call.answer(body, authorized, scenario);
-    if !shared.config.latency.is_zero() {
-        tokio::time::sleep(shared.config.latency).await;
+    let wait = shared.config.latency + call.stall.get();
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
     response
 }
@@ -98,6 +102,8 @@ struct Call<'a> {
     route: Route,
     id: u64,
     request_id: String,
+    /// A scripted silence before the head (`Script::StallBeforeHead`).
+    stall: Cell<Duration>,
 }
 
 impl Call<'_> {
@@ -133,6 +139,10 @@ impl Call<'_> {
         match self.route {
             Route::CountTokens | Route::Models => match scenario {
                 Some(Scenario::Answer(answer)) => self.scripted(answer),
+                Some(Scenario::Stall(pause)) => {
+                    self.stall.set(pause);
+                    self.json(anthropic::MODELS)
+                }
                 _ if self.route == Route::Models => self.json(anthropic::MODELS),
                 _ => self.json(format!(r#"{{"input_tokens":{}}}"#, (body.len() / 4).max(1))),
             },
@@ -154,6 +164,10 @@ impl Call<'_> {
         let interruption = match scenario {
             Some(Scenario::Interrupt(interruption)) => Some(interruption),
             Some(Scenario::Answer(answer)) => return self.scripted(answer),
+            Some(Scenario::Stall(pause)) => {
+                self.stall.set(pause);
+                None
+            }
             None => None,
         };
         let default_model = match self.route.surface() {

@@ -6,8 +6,9 @@
 //! Owns: routing (`POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models`,
 //! `POST /v1/chat/completions`, `POST /v1/responses`; anything else is a 404 in the Anthropic
 //! error shape), JSON and SSE answers built from one [`MockConfig`], credential checks,
-//! scripted failures ([`Script`] queue or the `x-mock-scenario` header) and the record of
-//! every request received.
+//! scripted failures ([`Script`] queue or the `x-mock-scenario` header; the queue also has
+//! failures before any content and a stall before the head, for the fault matrix) and the
+//! record of every request received.
 //!
 //! Invariants:
 //! - Every request is recorded before it is answered; the log keeps at most

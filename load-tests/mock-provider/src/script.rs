@@ -53,12 +53,28 @@ pub enum Script {
         /// Length of the silence.
         pause: Duration,
     },
+    /// A 200 stream that sends `message_start`, then an error event, before any content
+    /// (Bedrock and Anthropic both do this under load), then ends.
+    ErrorBeforeContent {
+        /// Provider error type, e.g. `overloaded_error`.
+        error_type: String,
+        /// Error message.
+        message: String,
+    },
+    /// A 200 stream whose connection is dropped right after `message_start`.
+    ResetBeforeContent,
+    /// The normal answer, but only after `pause` of silence before the response head (any
+    /// inference request, streamed or not).
+    StallBeforeHead {
+        /// Silence before the head.
+        pause: Duration,
+    },
 }
 
 impl Script {
     /// Whether this script answers a request of the given streaming mode.
     pub(crate) fn matches(&self, streaming: bool) -> bool {
-        matches!(self, Self::Status { .. }) || streaming
+        matches!(self, Self::Status { .. } | Self::StallBeforeHead { .. }) || streaming
     }
 }
 
@@ -69,6 +85,8 @@ pub(crate) enum Scenario {
     Answer(Answer),
     /// Stream normally but interrupt it; ignored on non-streamed requests.
     Interrupt(Interruption),
+    /// Answer normally after this silence before the head.
+    Stall(Duration),
 }
 
 /// A replacement answer.
@@ -92,6 +110,8 @@ pub(crate) enum Answer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Interruption {
     pub(crate) after_deltas: usize,
+    /// Right after the stream's first event (`message_start`), before any content.
+    pub(crate) before_content: bool,
     pub(crate) kind: InterruptKind,
 }
 
@@ -120,6 +140,7 @@ impl From<Script> for Scenario {
                 message,
             } => Self::Interrupt(Interruption {
                 after_deltas,
+                before_content: false,
                 kind: InterruptKind::Error {
                     error_type,
                     message,
@@ -127,6 +148,7 @@ impl From<Script> for Scenario {
             }),
             Script::Reset { after_deltas } => Self::Interrupt(Interruption {
                 after_deltas,
+                before_content: false,
                 kind: InterruptKind::Reset,
             }),
             Script::Pause {
@@ -134,8 +156,26 @@ impl From<Script> for Scenario {
                 pause,
             } => Self::Interrupt(Interruption {
                 after_deltas,
+                before_content: false,
                 kind: InterruptKind::Pause(pause),
             }),
+            Script::ErrorBeforeContent {
+                error_type,
+                message,
+            } => Self::Interrupt(Interruption {
+                after_deltas: 0,
+                before_content: true,
+                kind: InterruptKind::Error {
+                    error_type,
+                    message,
+                },
+            }),
+            Script::ResetBeforeContent => Self::Interrupt(Interruption {
+                after_deltas: 0,
+                before_content: true,
+                kind: InterruptKind::Reset,
+            }),
+            Script::StallBeforeHead { pause } => Self::Stall(pause),
         }
     }
 }
@@ -188,6 +228,7 @@ impl Scenario {
                 }
                 Ok(Self::Interrupt(Interruption {
                     after_deltas: parse_number(kind, arg)?,
+                    before_content: false,
                     kind: InterruptKind::Error {
                         error_type,
                         message,
@@ -198,6 +239,7 @@ impl Scenario {
                 Some((key, _)) => Err(unknown_option(kind, key)),
                 None => Ok(Self::Interrupt(Interruption {
                     after_deltas: parse_number(kind, arg)?,
+                    before_content: false,
                     kind: InterruptKind::Reset,
                 })),
             },
@@ -212,6 +254,7 @@ impl Scenario {
                 }
                 Ok(Self::Interrupt(Interruption {
                     after_deltas,
+                    before_content: false,
                     kind: InterruptKind::Pause(pause),
                 }))
             }
@@ -260,6 +303,7 @@ mod tests {
             Scenario::parse_header("pause-ms=1500"),
             Ok(Scenario::Interrupt(Interruption {
                 after_deltas: 0,
+                before_content: false,
                 kind: InterruptKind::Pause(Duration::from_millis(1500)),
             }))
         );
@@ -271,6 +315,7 @@ mod tests {
             Scenario::parse_header("midstream-error=2"),
             Ok(Scenario::Interrupt(Interruption {
                 after_deltas: 2,
+                before_content: false,
                 kind: InterruptKind::Error {
                     error_type: "overloaded_error".to_owned(),
                     message: "Overloaded".to_owned(),

@@ -70,9 +70,18 @@ pub(crate) fn plan(
     error_frame: impl FnOnce(usize, &str, &str) -> Bytes,
 ) -> Vec<Step> {
     let mut steps = Vec::with_capacity(frames.head.len() + 2 * frames.deltas.len() + 4);
+    let mut error_frame = Some(error_frame);
+    if let Some(interruption) = interruption.filter(|i| i.before_content) {
+        // Only the stream's first event (`message_start`), then the interruption.
+        steps.extend(frames.head.into_iter().take(1).map(Step::Frame));
+        let sent = steps.len();
+        if !interrupt(&mut steps, interruption, sent, &mut error_frame) {
+            steps.push(Step::Drop);
+        }
+        return steps;
+    }
     steps.extend(frames.head.into_iter().map(Step::Frame));
     let head_len = steps.len();
-    let mut error_frame = Some(error_frame);
     // An interruption after more deltas than there are lands after the last one.
     let interrupt_at = interruption.map(|i| (i, i.after_deltas.min(frames.deltas.len())));
     let mut deltas = frames.deltas.into_iter();
@@ -248,7 +257,11 @@ mod tests {
 
     #[test]
     fn interruptions_land_after_n_deltas() {
-        let at = |after_deltas, kind| Interruption { after_deltas, kind };
+        let at = |after_deltas, kind| Interruption {
+            after_deltas,
+            before_content: false,
+            kind,
+        };
         let error = InterruptKind::Error {
             error_type: "e".into(),
             message: "m".into(),
@@ -260,5 +273,16 @@ mod tests {
         assert_eq!(plan_with(&at(0, InterruptKind::Reset)), "h F X");
         let pause = InterruptKind::Pause(Duration::from_millis(7));
         assert_eq!(plan_with(&at(2, pause)), "h 1 2 w7 t");
+        let early = |kind| Interruption {
+            after_deltas: 0,
+            before_content: true,
+            kind,
+        };
+        let error = InterruptKind::Error {
+            error_type: "e".into(),
+            message: "m".into(),
+        };
+        assert_eq!(plan_with(&early(error)), "h E1em");
+        assert_eq!(plan_with(&early(InterruptKind::Reset)), "h F X");
     }
 }

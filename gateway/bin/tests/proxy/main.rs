@@ -12,6 +12,7 @@ mod metrics;
 mod quota;
 mod redaction;
 mod refusals;
+mod resilience;
 mod routes;
 mod shutdown;
 mod streaming;

@@ -12,8 +12,10 @@ async fn provider_errors_pass_through_with_status_body_and_retry_headers() {
     let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_abc"}"#;
     mock.push_script(Script::Status {
         status: 529,
+        // Beyond `forwarding.retry_after_max_ms` (2 s): the gateway does not wait it out
+        // and, with no fallback, passes the answer on after one attempt.
         headers: vec![
-            ("retry-after".into(), "2".into()),
+            ("retry-after".into(), "5".into()),
             ("x-should-retry".into(), "true".into()),
         ],
         body: body.into(),
@@ -26,7 +28,9 @@ async fn provider_errors_pass_through_with_status_body_and_retry_headers() {
     .await;
     assert_eq!(reply.status, 529);
     assert_eq!(reply.body.as_ref(), body.as_bytes(), "body unchanged");
-    assert_eq!(reply.header("retry-after"), Some("2"));
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    assert_eq!(reply.header("x-gateway-attempts"), Some("1"));
+    assert_eq!(reply.header("x-gateway-upstream"), Some("anthropic"));
     assert_eq!(reply.header("x-should-retry"), Some("true"));
     assert_eq!(
         reply.header("request-id"),

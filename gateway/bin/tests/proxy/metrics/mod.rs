@@ -72,7 +72,7 @@ fn huge_request() -> String {
 }
 
 /// The admin listener's `/metrics`.
-async fn scrape(gw: &TestGateway) -> String {
+pub(super) async fn scrape(gw: &TestGateway) -> String {
     let reply = http::send(http::bodyless(
         ::http::Method::GET,
         &gw.admin_url("/metrics"),
@@ -169,12 +169,15 @@ async fn mixed_traffic(mock: &MockProvider, gw: &TestGateway) -> usize {
     ))
     .await;
     assert_eq!(reply.status, 401);
-    mock.push_script(Script::Status {
-        status: 529,
-        headers: vec![],
-        body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
-            .into(),
-    });
+    // A provider error, on the attempt and on the gateway's one same-target retry.
+    for _ in 0..2 {
+        mock.push_script(Script::Status {
+            status: 529,
+            headers: vec![],
+            body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+                .into(),
+        });
+    }
     assert_eq!(
         messages(gw, &messages_body("claude-sonnet-4-6", false))
             .await
@@ -290,12 +293,14 @@ async fn counters_move_by_exactly_what_a_scripted_sequence_implies() {
     ))
     .await;
     assert_eq!(reply.status, 401);
-    // A provider error.
-    mock.push_script(Script::Status {
-        status: 529,
-        headers: vec![],
-        body: "{}".into(),
-    });
+    // A provider error, on the attempt and on the gateway's one same-target retry.
+    for _ in 0..2 {
+        mock.push_script(Script::Status {
+            status: 529,
+            headers: vec![],
+            body: "{}".into(),
+        });
+    }
     assert_eq!(
         messages(&gw, &messages_body("claude-sonnet-4-6", false))
             .await
@@ -359,19 +364,20 @@ async fn counters_move_by_exactly_what_a_scripted_sequence_implies() {
         1.0
     );
 
-    // Provider side: five calls reached it, one streamed to its end (plus the cut one).
+    // Provider side: six calls reached it (the 529 twice: the gateway's same-target retry),
+    // one streamed to its end (plus the cut one).
     assert_eq!(
         value(
             &m,
             "llm_gateway_upstream_errors_total",
             &[("upstream", "anthropic"), ("kind", "status_5xx")]
         ),
-        1.0
+        2.0
     );
     assert_eq!(
         total(&m, "llm_gateway_upstream_errors_total"),
-        1.0,
-        "only the 529 is an upstream error"
+        2.0,
+        "only the two 529s are upstream errors"
     );
     assert_eq!(
         value(
@@ -379,7 +385,7 @@ async fn counters_move_by_exactly_what_a_scripted_sequence_implies() {
             "llm_gateway_upstream_duration_seconds_count",
             &[("upstream", "anthropic")]
         ),
-        5.0
+        6.0
     );
     assert_eq!(
         value(
@@ -412,7 +418,8 @@ async fn counters_move_by_exactly_what_a_scripted_sequence_implies() {
     assert_eq!(total(&m, "llm_gateway_auth_failures_total"), 1.0);
     assert_eq!(value(&m, "llm_gateway_quota_store_errors_total", &[]), 0.0);
     assert_eq!(value(&m, "llm_gateway_quota_degraded", &[]), 0.0);
-    assert_eq!(mock.hits("/v1/messages"), 5);
+    // Four answered, the 529 twice (the gateway's same-target retry).
+    assert_eq!(mock.hits("/v1/messages"), 6);
 }
 
 #[tokio::test]
@@ -435,8 +442,8 @@ async fn transport_failures_and_broken_streams_are_counted_by_kind() {
             "llm_gateway_upstream_errors_total",
             &[("upstream", "anthropic"), ("kind", "connect")]
         ),
-        1.0,
-        "{m}"
+        2.0,
+        "the attempt and its one same-target retry: {m}"
     );
     assert_eq!(
         value(

@@ -198,13 +198,15 @@ async fn every_response_shape_settles_to_what_the_provider_reported() {
     );
     drop(body);
     expected += SONNET_START_ONLY;
-    // A provider error costs nothing.
-    mock.push_script(Script::Status {
-        status: 529,
-        headers: vec![],
-        body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
-            .into(),
-    });
+    // A provider error costs nothing (answered to the attempt and its same-target retry).
+    for _ in 0..2 {
+        mock.push_script(Script::Status {
+            status: 529,
+            headers: vec![],
+            body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+                .into(),
+        });
+    }
     assert_eq!(
         send(&gw, &message("claude-sonnet-4-6", 100, false))
             .await

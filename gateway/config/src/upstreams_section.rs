@@ -1,0 +1,310 @@
+//! `[upstreams.*]` and the retry settings of `[forwarding]` → validated [`Upstream`]s and
+//! [`Retry`]: each API family's ordered targets (the primary, then its fallbacks), each with a
+//! pool of provider keys resolved into [`Secret`]s.
+//!
+//! A single `api_key_env` / `api_key_file` is a pool of one key (its id is the variable's
+//! name, or `file`); `[[…keys]]` lists several. A primary whose only key variable is unset
+//! leaves its upstream unconfigured (see [`crate::Upstreams::keyless`]); anywhere else a
+//! missing key is a problem.
+
+mod keys;
+#[cfg(test)]
+mod tests;
+
+use std::{collections::BTreeSet, time::Duration};
+
+use gateway_core::Secret;
+use keys::{Single, target_keys};
+
+use crate::{Environment, Keyless, Upstreams, raw, validate::Collector};
+
+/// The most same-target retries `forwarding.retries_per_target` accepts.
+const RETRIES_PER_TARGET_MAX: u64 = 3;
+/// The most keys one target may hold.
+const KEYS_PER_TARGET_MAX: usize = 64;
+/// The most fallbacks one upstream may hold.
+const FALLBACKS_MAX: usize = 8;
+
+/// One API family's targets, in the order they are tried.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// The primary (`[upstreams.<name>]` itself).
+    pub primary: Target,
+    /// `[[upstreams.<name>.fallbacks]]`, in order.
+    pub fallbacks: Vec<Target>,
+}
+
+impl Upstream {
+    /// The primary, then the fallbacks.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        std::iter::once(&self.primary).chain(&self.fallbacks)
+    }
+}
+
+/// One provider endpoint and the keys the gateway pays it with.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Unique among the upstream's targets; safe to log and to put in a header.
+    pub name: String,
+    /// Which wire protocol the target speaks.
+    pub kind: TargetKind,
+    /// Scheme, host, port and optional path prefix; route paths are appended to it.
+    pub base_url: url::Url,
+    /// At least one.
+    pub keys: Vec<ProviderKey>,
+}
+
+/// What kind of endpoint a target is. Bedrock and Vertex are the next kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// The Anthropic Messages API at any base URL.
+    Anthropic,
+}
+
+impl TargetKind {
+    const NAMES: &[&str] = &["anthropic"];
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "anthropic" => Some(Self::Anthropic),
+            _ => None,
+        }
+    }
+}
+
+/// One key of a target's pool.
+#[derive(Debug, Clone)]
+pub struct ProviderKey {
+    /// Safe to log; unique within the target.
+    pub id: String,
+    /// Share of picks relative to the pool's other keys; at least 1.
+    pub weight: u32,
+    /// The key.
+    pub secret: Secret<String>,
+}
+
+/// Retries and fallback: how often, how long to wait, how much extra load in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// Same-target retries after a retryable failure (0 or 1 usually).
+    pub per_target: u32,
+    /// Base of the jittered backoff.
+    pub backoff: Duration,
+    /// The longest `retry-after` waited out by the gateway; longer ones go to the next target.
+    pub retry_after_max: Duration,
+    /// Same-target retries allowed as a share (percent) of recent requests.
+    pub budget_percent: u32,
+    /// The most a target may take to commit; `None` waits up to the request timeout.
+    pub ttft_timeout: Option<Duration>,
+}
+
+pub(crate) fn retry(c: &mut Collector<'_>, f: &raw::Forwarding) -> Retry {
+    let per_target = f.retries_per_target.unwrap_or(1);
+    if per_target > RETRIES_PER_TARGET_MAX {
+        c.push(
+            "forwarding.retries_per_target",
+            format!("must be at most {RETRIES_PER_TARGET_MAX}, got {per_target}"),
+        );
+    }
+    let budget_percent = f.retry_budget_percent.unwrap_or(20);
+    if budget_percent > 100 {
+        c.push(
+            "forwarding.retry_budget_percent",
+            format!("is a percentage (0 to 100), got {budget_percent}"),
+        );
+    }
+    let ttft = c.millis("forwarding.ttft_timeout_ms", f.ttft_timeout_ms, 0, 0);
+    Retry {
+        per_target: u32::try_from(per_target.min(RETRIES_PER_TARGET_MAX)).unwrap_or(1),
+        backoff: c.millis("forwarding.retry_backoff_ms", f.retry_backoff_ms, 200, 0),
+        retry_after_max: c.millis(
+            "forwarding.retry_after_max_ms",
+            f.retry_after_max_ms,
+            2_000,
+            0,
+        ),
+        budget_percent: u32::try_from(budget_percent.min(100)).unwrap_or(20),
+        ttft_timeout: (!ttft.is_zero()).then_some(ttft),
+    }
+}
+
+pub(crate) fn upstreams(
+    c: &mut Collector<'_>,
+    value: Option<toml::Value>,
+    env: &dyn Environment,
+) -> Upstreams {
+    let mut out = Upstreams::default();
+    let Some(map) = value.and_then(|v| c.section::<raw::Upstreams>("upstreams", v)) else {
+        return out;
+    };
+    for (name, value) in map {
+        let path = format!("upstreams.{name}");
+        if !raw::UPSTREAMS.contains(&name.as_str()) {
+            c.push(
+                &path,
+                format!(
+                    "unknown upstream; expected one of: {}",
+                    raw::UPSTREAMS.join(", ")
+                ),
+            );
+            continue;
+        }
+        let Some(u) = c.section::<raw::Upstream>(&path, value) else {
+            continue;
+        };
+        if name != "anthropic" {
+            for (field, set) in [
+                ("keys", !u.keys.is_empty()),
+                ("fallbacks", !u.fallbacks.is_empty()),
+            ] {
+                if set {
+                    c.push(
+                        &format!("{path}.{field}"),
+                        "key pools and fallbacks are supported for upstreams.anthropic only",
+                    );
+                }
+            }
+        }
+        let target_name = u.name.clone().unwrap_or_else(|| name.clone());
+        let base_url = base_url(c, &path, &u.base_url);
+        let single = Single {
+            env: u.api_key_env,
+            file: u.api_key_file,
+        };
+        let keys = match target_keys(c, &path, single, u.keys, env) {
+            Ok(keys) => Some(keys),
+            // Today's single key: an unset variable leaves the upstream unconfigured.
+            Err(Some(var)) => {
+                out.keyless.push(Keyless {
+                    name: name.clone(),
+                    key_env: var,
+                });
+                None
+            }
+            Err(None) => None,
+        };
+        let fallbacks = fallbacks(c, &path, u.fallbacks, env);
+        let (Some(base_url), Some(keys)) = (base_url, keys) else {
+            continue;
+        };
+        let primary = Target {
+            name: target_name,
+            kind: TargetKind::Anthropic,
+            base_url,
+            keys,
+        };
+        let upstream = Upstream { primary, fallbacks };
+        let mut seen = BTreeSet::new();
+        for t in upstream.targets() {
+            if !seen.insert(t.name.as_str()) {
+                c.push(
+                    &format!("{path}.fallbacks"),
+                    format!(
+                        "target name `{}` is used twice; names must be unique",
+                        t.name
+                    ),
+                );
+            }
+        }
+        match name.as_str() {
+            "anthropic" => out.anthropic = Some(upstream),
+            _ => out.openai = Some(upstream),
+        }
+    }
+    // At least one upstream must be usable: with none, every missing key is a problem.
+    if out.anthropic.is_none() && out.openai.is_none() {
+        for k in &out.keyless {
+            c.push(
+                &format!("upstreams.{}.api_key_env", k.name),
+                format!(
+                    "environment variable {} is not set or empty; export the provider key in it (at least one upstream needs its key)",
+                    k.key_env
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn fallbacks(
+    c: &mut Collector<'_>,
+    path: &str,
+    raw: Vec<toml::Value>,
+    env: &dyn Environment,
+) -> Vec<Target> {
+    if raw.len() > FALLBACKS_MAX {
+        c.push(
+            &format!("{path}.fallbacks"),
+            format!("at most {FALLBACKS_MAX} fallbacks, got {}", raw.len()),
+        );
+    }
+    let mut out = Vec::new();
+    for (i, value) in raw.into_iter().enumerate() {
+        let path = format!("{path}.fallbacks[{i}]");
+        let Some(f) = c.section::<raw::Fallback>(&path, value) else {
+            continue;
+        };
+        let kind = TargetKind::parse(&f.kind);
+        if kind.is_none() {
+            c.push(
+                &format!("{path}.kind"),
+                format!(
+                    "unknown kind `{}`; expected one of: {} (bedrock and vertex are not built yet)",
+                    f.kind,
+                    TargetKind::NAMES.join(", ")
+                ),
+            );
+        }
+        if f.name.trim().is_empty() || !f.name.bytes().all(|b| b.is_ascii_graphic()) {
+            c.push(
+                &format!("{path}.name"),
+                "must be a non-empty name of visible ASCII characters (it is sent as x-gateway-upstream)",
+            );
+        }
+        let base_url = base_url(c, &path, &f.base_url);
+        let single = Single {
+            env: f.api_key_env,
+            file: f.api_key_file,
+        };
+        let keys = match target_keys(c, &path, single, f.keys, env) {
+            Ok(keys) => Some(keys),
+            Err(Some(var)) => {
+                c.push(
+                    &format!("{path}.api_key_env"),
+                    format!("environment variable {var} is not set or empty; export the fallback's provider key in it"),
+                );
+                None
+            }
+            Err(None) => None,
+        };
+        if let (Some(kind), Some(base_url), Some(keys)) = (kind, base_url, keys) {
+            out.push(Target {
+                name: f.name,
+                kind,
+                base_url,
+                keys,
+            });
+        }
+    }
+    out
+}
+
+fn base_url(c: &mut Collector<'_>, path: &str, raw: &str) -> Option<url::Url> {
+    match url::Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Some(url),
+        Ok(_) => {
+            c.push(
+                &format!("{path}.base_url"),
+                format!("`{raw}` must be an http(s) URL without a query"),
+            );
+            None
+        }
+        Err(e) => {
+            c.push(
+                &format!("{path}.base_url"),
+                format!("`{raw}` is not a URL: {e}"),
+            );
+            None
+        }
+    }
+}

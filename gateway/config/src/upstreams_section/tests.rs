@@ -1,0 +1,163 @@
+use crate::{Config, MapEnvironment};
+
+fn env() -> MapEnvironment {
+    MapEnvironment::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("KEY_B", "sk-b"),
+        ("SECOND_KEY", "sk-second"),
+    ])
+}
+
+fn config(upstreams: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:8080"
+[admin]
+listen = "127.0.0.1:9090"
+{upstreams}
+"#
+    )
+}
+
+#[test]
+fn pools_and_fallbacks_validate_in_order() {
+    let text = config(
+        r#"
+[upstreams.anthropic]
+name = "first"
+base_url = "https://api.anthropic.com"
+[[upstreams.anthropic.keys]]
+id = "team-a"
+api_key_env = "ANTHROPIC_API_KEY"
+weight = 3
+[[upstreams.anthropic.keys]]
+id = "team-b"
+api_key_env = "KEY_B"
+[[upstreams.anthropic.fallbacks]]
+name = "second"
+kind = "anthropic"
+base_url = "https://second.example"
+api_key_env = "SECOND_KEY"
+[forwarding]
+ttft_timeout_ms = 1500
+retry_budget_percent = 10
+"#,
+    );
+    let c = Config::parse(&text, &env()).unwrap();
+    let u = c.upstreams.anthropic.unwrap();
+    let names: Vec<&str> = u.targets().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["first", "second"]);
+    let keys: Vec<(&str, u32)> = u
+        .primary
+        .keys
+        .iter()
+        .map(|k| (k.id.as_str(), k.weight))
+        .collect();
+    assert_eq!(keys, [("team-a", 3), ("team-b", 1)]);
+    assert_eq!(u.fallbacks[0].keys[0].secret.expose(), "sk-second");
+    assert_eq!(
+        c.forwarding.retry.ttft_timeout,
+        Some(std::time::Duration::from_millis(1500))
+    );
+    assert_eq!(c.forwarding.retry.budget_percent, 10);
+}
+
+#[test]
+fn fallback_problems_name_their_key_path() {
+    let text = config(
+        r#"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "aws"
+kind = "bedrock"
+base_url = "https://x.example"
+api_key_env = "SECOND_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "anthropic"
+kind = "anthropic"
+base_url = "https://y.example"
+api_key_env = "UNSET_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "z"
+kind = "anthropic"
+base_url = "https://z.example"
+api_key_env = "SECOND_KEY"
+region = "us-east-1"
+[[upstreams.anthropic.keys]]
+id = "k"
+api_key_env = "KEY_B"
+weight = 0
+[forwarding]
+retries_per_target = 9
+"#,
+    );
+    let errors = Config::parse(&text, &env()).unwrap_err();
+    let shown = errors.to_string();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "upstreams.anthropic.fallbacks[0].kind",
+        "upstreams.anthropic.fallbacks[1].api_key_env",
+        "upstreams.anthropic.fallbacks[2]",
+        "upstreams.anthropic",
+        "forwarding.retries_per_target",
+    ] {
+        assert!(paths.contains(&expected), "{expected} missing from {shown}");
+    }
+    assert!(shown.contains("region"), "unknown field named: {shown}");
+    assert!(shown.contains("bedrock"), "{shown}");
+}
+
+#[test]
+fn duplicate_target_names_and_key_ids_are_refused() {
+    let text = config(
+        r#"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+[[upstreams.anthropic.keys]]
+id = "k"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.anthropic.keys]]
+id = "k"
+api_key_env = "KEY_B"
+weight = 0
+[[upstreams.anthropic.fallbacks]]
+name = "anthropic"
+kind = "anthropic"
+base_url = "https://y.example"
+api_key_env = "SECOND_KEY"
+"#,
+    );
+    let shown = Config::parse(&text, &env()).unwrap_err().to_string();
+    assert!(shown.contains("upstreams.anthropic.keys[1].id"), "{shown}");
+    assert!(
+        shown.contains("upstreams.anthropic.keys[1].weight"),
+        "{shown}"
+    );
+    let text = text.replace(
+        "id = \"k\"\napi_key_env = \"KEY_B\"\nweight = 0",
+        "id = \"k2\"\napi_key_env = \"KEY_B\"",
+    );
+    let shown = Config::parse(&text, &env()).unwrap_err().to_string();
+    assert!(shown.contains("used twice"), "{shown}");
+}
+
+#[test]
+fn openai_takes_no_pool_or_fallbacks_yet() {
+    let text = config(
+        r#"
+[upstreams.openai]
+base_url = "https://api.openai.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.openai.fallbacks]]
+name = "x"
+kind = "anthropic"
+base_url = "https://y.example"
+api_key_env = "SECOND_KEY"
+"#,
+    );
+    let shown = Config::parse(&text, &env()).unwrap_err().to_string();
+    assert!(shown.contains("upstreams.openai.fallbacks"), "{shown}");
+}

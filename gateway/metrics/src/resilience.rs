@@ -1,0 +1,58 @@
+//! The families of upstream resilience: attempts, fallbacks, key cooldowns, retry budget.
+//!
+//! Labels: `target` and `from`/`to` are target names from the config, `key` a key's
+//! configured id (never the key), `outcome`, `phase`, `reason` and `kind` closed sets
+//! (gateway-resilience names them).
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+use crate::{Error, NAMESPACE};
+
+/// Handles of the resilience families.
+#[derive(Debug, Clone)]
+pub struct ResilienceMetrics {
+    /// `upstream_attempts_total{target,outcome,phase}`: every call to a target, by how it
+    /// ended and in which phase that was decided.
+    pub attempts_total: IntCounterVec,
+    /// `upstream_fallbacks_total{from,to,reason}`: a request moved to the next target.
+    pub fallbacks_total: IntCounterVec,
+    /// `upstream_key_cooldowns_total{target,key,kind}`: a key cooled (`cooling`, until the
+    /// provider's reset) or taken out (`revoked`).
+    pub key_cooldowns_total: IntCounterVec,
+    /// `retry_budget_exhausted_total`: same-target retries refused by the retry budget.
+    pub retry_budget_exhausted_total: IntCounter,
+}
+
+impl ResilienceMetrics {
+    pub(crate) fn register(registry: &Registry) -> Result<Self, Error> {
+        let opts = |name: &str, help: &str| Opts::new(name, help).namespace(NAMESPACE);
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(opts(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok::<_, Error>(c)
+        };
+        let retry_budget_exhausted_total = IntCounter::with_opts(opts(
+            "retry_budget_exhausted_total",
+            "Same-target retries refused because the retry budget was spent.",
+        ))?;
+        registry.register(Box::new(retry_budget_exhausted_total.clone()))?;
+        Ok(Self {
+            attempts_total: counter_vec(
+                "upstream_attempts_total",
+                "Calls to an upstream target by outcome and the phase it was decided in.",
+                &["target", "outcome", "phase"],
+            )?,
+            fallbacks_total: counter_vec(
+                "upstream_fallbacks_total",
+                "Requests moved from one upstream target to the next, by reason.",
+                &["from", "to", "reason"],
+            )?,
+            key_cooldowns_total: counter_vec(
+                "upstream_key_cooldowns_total",
+                "Provider keys cooled until the provider's reset, or revoked, by key id.",
+                &["target", "key", "kind"],
+            )?,
+            retry_budget_exhausted_total,
+        })
+    }
+}
