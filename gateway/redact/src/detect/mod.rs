@@ -7,6 +7,8 @@
 pub(crate) mod assign;
 mod check;
 pub(crate) mod judge;
+mod lines;
+mod name;
 pub(crate) mod prefilter;
 mod structural;
 mod vendor;
