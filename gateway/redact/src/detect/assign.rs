@@ -351,6 +351,13 @@ mod tests {
             (r#"{\"DB_PASSWORD\": \"escPass-123\"}"#, "escPass-123"),
             (r#"A=1\nexport TOKEN=\"escTok-98765\"\nB=2"#, "escTok-98765"),
             ("     12→DB_PASSWORD=arrowPass-1", "arrowPass-1"),
+            ("DB_PASSWORD=s3cr3t", "s3cr3t"),
+            ("DB_PASSWORD='*Xk9mQ2z'", "*Xk9mQ2z"),
+            ("API_KEY=\"ab%=cd12\"", "ab%=cd12"),
+            (
+                "DB_PASS=/IC9Cq4DYSPj4N4QCCe3c8DFV8sMnR13=",
+                "/IC9Cq4DYSPj4N4QCCe3c8DFV8sMnR13=",
+            ),
             ("    12\tDB_PASSWORD=tabPass-22", "tabPass-22"),
             (r"A=1\n    12\tDB_PASSWORD=escTab-333\nB=2", "escTab-333"),
             (r"A=1\\n    12\\tDB_PASSWORD=deepTab-44\\nB=2", "deepTab-44"),

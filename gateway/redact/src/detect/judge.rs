@@ -30,10 +30,38 @@ fn has_marker(v: &[u8]) -> bool {
 
 /// Documentation placeholder or reference, not a value (`${DB_PASS}`, `<token>`, `op://…`).
 pub(crate) fn placeholder_or_reference(v: &[u8]) -> bool {
+    placeholder_or_reference_in(v, false)
+}
+
+/// A first byte that makes a value a reference, template, tag or code rather than a literal.
+/// Inside quotes a shell or printf metacharacter is just the first character of a password
+/// (`'*Xk9…'`, `"%=ab…"`, `'!Tr0ub…'`), so only `$ { < [ (`, globs (`*.`), `#{…}`
+/// interpolation and a Windows `%VAR%` / Python `%(name)s` count there.
+fn reference_start(v: &[u8], quoted: bool) -> bool {
     let Some(&first) = v.first() else {
         return true;
     };
-    if REFERENCE_STARTS.contains(&first)
+    if !quoted {
+        return REFERENCE_STARTS.contains(&first);
+    }
+    match first {
+        b'$' | b'{' | b'<' | b'[' | b'(' => true,
+        b'*' => v.get(1) == Some(&b'.'),
+        b'#' => v.get(1) == Some(&b'{'),
+        b'%' => {
+            let inner = &v[1..v.len() - 1];
+            v.get(1) == Some(&b'(')
+                || (v.ends_with(b"%")
+                    && inner
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'_'))
+        }
+        _ => false,
+    }
+}
+
+fn placeholder_or_reference_in(v: &[u8], quoted: bool) -> bool {
+    if reference_start(v, quoted)
         || PUBLIC_PREFIXES.iter().any(|p| v.starts_with(p))
         || has_marker(v)
     {
@@ -70,10 +98,26 @@ fn numberish(v: &[u8]) -> bool {
         .all(|&b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_' | b':' | b'+' | b'/'))
 }
 
+/// Standard base64 that happens to start with `/`: long, only the base64 alphabet, and padded,
+/// holding a `+`, or with a `/`-separated piece no directory name looks like (≥ 12 bytes of
+/// upper, lower and digits).
+fn base64ish(v: &[u8]) -> bool {
+    let alphabet = v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    let odd_piece = v.split(|&b| b == b'/').any(|p| {
+        let (lower, upper, digit, _) = classes(p);
+        p.len() >= 12 && lower && upper && digit
+    });
+    v.len() >= 16 && alphabet && (v.ends_with(b"=") || v.contains(&b'+') || odd_piece)
+}
+
 fn pathish(v: &[u8]) -> bool {
-    if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/")
-    {
+    if v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/") {
         return true;
+    }
+    if v.starts_with(b"/") {
+        return !base64ish(v);
     }
     if v.len() > 2 && v[0].is_ascii_alphabetic() && &v[1..3] == b":\\" {
         return true;
@@ -145,13 +189,20 @@ pub(crate) fn secret_value(v: &[u8], quoted: bool) -> bool {
     if !(6..=1024).contains(&len) || v.iter().any(|b| b.is_ascii_whitespace() || *b < 0x20) {
         return false;
     }
-    if numberish(v) || pathish(v) || emailish(v) || wordlike(v) || placeholder_or_reference(v) {
+    if numberish(v)
+        || pathish(v)
+        || emailish(v)
+        || wordlike(v)
+        || placeholder_or_reference_in(v, quoted)
+    {
         return false;
     }
     let (lower, upper, digit, other) = classes(v);
     let letters_digits = usize::from(lower) + usize::from(upper) + usize::from(digit);
     if len < 8 {
-        return letters_digits + usize::from(other) >= 3;
+        // A short password next to a sensitive name: letters with digits or symbols
+        // (`hunter2`, `s3cr3t`, `qrhmx#`); all-letter words were ruled out above.
+        return (lower || upper) && (digit || other);
     }
     letters_digits >= 2 || (other && letters_digits >= 1)
 }

@@ -219,6 +219,10 @@ fn sensitive_assignments_are_redacted_in_every_dialect_context_encoding_and_line
     });
     println!("{}", tally.render("sensitive-name assignments"));
     assert_forms_match_plain(&tally);
+    for axis in [&tally.family, &tally.context, &tally.encoding, &tally.form] {
+        let low = axis.below(98.0);
+        assert!(low.is_empty(), "below 98 %: {low:?}");
+    }
 }
 
 #[test]
