@@ -242,4 +242,6 @@ fn structured_credential_files_are_redacted_in_every_context() {
     });
     println!("{}", tally.render("structured credential files"));
     assert_forms_match_plain(&tally);
+    let low = tally.family.below(98.0);
+    assert!(low.is_empty(), "below 98 %: {low:?}");
 }
