@@ -12,8 +12,10 @@
 //! - **Detection** on decoded text (JSON unescape with an offset map, one bounded nested
 //!   decode for JSON inside JSON): one Aho-Corasick prefilter over rule anchors, vendor
 //!   formats confirmed by ASCII regexes and validators (CRC32 tails, JWT headers, PEM
-//!   extent…), connection-string passwords, HTTP auth, and a `KEY=VALUE` lexer judging by
-//!   variable name and value shape. Confirmed values are redacted everywhere in the request.
+//!   extent, base64-encoded private keys…), connection-string passwords, HTTP auth, and a
+//!   `KEY=VALUE` lexer judging by variable name and value shape, which looks past per-line
+//!   prefixes (line numbers of file reads, diff `+`, `>` quotes) in raw and escaped text.
+//!   Confirmed values are redacted everywhere in the request.
 //! - **Placeholders** `gwx_<kind>_<16 base32>`, HMAC-SHA256 of the value under the tenant
 //!   key: stable across turns and restarts so prompt caches keep hitting.
 //! - **Restore**: [`Restorer`], a streaming state machine putting originals back where the

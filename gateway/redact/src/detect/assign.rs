@@ -7,6 +7,8 @@
 //! `let token = config.token;` is left alone.
 
 use super::judge;
+use super::lines::{self, line_start};
+use super::name::sensitive_name;
 
 const MAX_NAME: usize = 96;
 const MAX_VALUE: usize = 1024;
@@ -26,41 +28,12 @@ fn skip_blanks(text: &[u8], mut p: usize) -> usize {
     p
 }
 
-/// `\n`, `\r`, or the two bytes `\` `n` of an escaped line break in nested text.
-fn line_break_before(text: &[u8], i: usize) -> bool {
-    i == 0
-        || matches!(text[i - 1], b'\n' | b'\r')
-        || (i >= 2 && text[i - 2] == b'\\' && matches!(text[i - 1], b'n' | b'r'))
-}
-
-/// How far back [`line_start`] looks for the start of a line.
-const LINE_LOOKBACK: usize = 64;
-
-/// Start of the line holding `k`, looking back at most [`LINE_LOOKBACK`] bytes: the largest
-/// `i ≤ k` with [`line_break_before`]`(text, i)`. Candidates come from one reverse `memchr3`
-/// (this runs for every name-anchor hit in code, and a byte loop was a tenth of the scan).
-fn line_start(text: &[u8], k: usize) -> Option<usize> {
-    let lo = k.saturating_sub(LINE_LOOKBACK + 2);
-    for p in memchr::memrchr3_iter(b'\n', b'\r', b'\\', &text[lo..k]) {
-        let p = lo + p;
-        let i = if text[p] != b'\\' {
-            p + 1
-        } else if p + 2 <= k && matches!(text[p + 1], b'n' | b'r') {
-            p + 2
-        } else {
-            continue;
-        };
-        debug_assert!(line_break_before(text, i));
-        return (i + LINE_LOOKBACK >= k).then_some(i);
-    }
-    (k <= LINE_LOOKBACK).then_some(0)
-}
-
 fn trim(s: &[u8]) -> &[u8] {
     s.trim_ascii()
 }
 
-/// Whether the name at `k` starts a config line (after indentation and an optional keyword).
+/// Whether the name at `k` starts a config line (after the line's prefix, indentation and an
+/// optional keyword).
 fn starts_line(text: &[u8], k: usize) -> bool {
     const LEADS: &[&[u8]] = &[
         b"",
@@ -75,7 +48,10 @@ fn starts_line(text: &[u8], k: usize) -> bool {
         b"setenv",
         b"$env:",
     ];
-    line_start(text, k).is_some_and(|ls| LEADS.contains(&trim(&text[ls..k])))
+    line_start(text, k).is_some_and(|ls| {
+        let p = lines::skip_prefix(text, ls, k);
+        LEADS.contains(&trim(&text[p..k]))
+    })
 }
 
 /// Finds the value of a sensitive-looking assignment whose name contains byte `hit`.
@@ -101,7 +77,7 @@ pub(crate) fn assignment(text: &[u8], hit: usize) -> (Option<(usize, usize)>, us
     let name = &text[s..e];
     // Cheapest test first: most anchor hits in code have no assignment after the name.
     let span = value_after(text, s, e)
-        .filter(|_| !name.starts_with(b"gwx_") && judge::sensitive_name(name))
+        .filter(|_| !name.starts_with(b"gwx_") && sensitive_name(name))
         .filter(|&(vs, ve)| {
             let quoted = vs > 0 && is_quote(text[vs - 1]);
             judge::secret_value(&text[vs..ve], quoted)
@@ -123,21 +99,31 @@ fn value_after(text: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     let before = if s > 0 { text[s - 1] } else { b'\n' };
     let quote_before = is_quote(before);
     let mut p = e;
-    // `\"key\": \"value\"`: JSON shown inside JSON that only got one decode.
-    let escaped_key = before == b'"' && s >= 2 && text[s - 2] == b'\\';
+    // `\"key\": \"value\"`: JSON shown inside JSON that was not decoded as often as it was
+    // encoded (`\\\"` one level deeper); the same run of backslashes closes the key.
+    let depth = if before == b'"' {
+        text[..s - 1]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count()
+    } else {
+        0
+    };
+    let escaped_key = depth > 0;
     let key_quoted = if escaped_key {
-        text[p..].starts_with(b"\\\"")
+        escaped_quote(text, p) == Some(depth)
     } else {
         quote_before && text.get(p) == Some(&before)
     };
     if key_quoted {
-        p += if escaped_key { 2 } else { 1 };
+        p += depth + 1;
     }
     if before == b'<' && text.get(p) == Some(&b'>') {
         return xml_value(text, p + 1);
     }
     let name_at = if escaped_key {
-        s - 2
+        s - 1 - depth
     } else if quote_before {
         s - 1
     } else {
@@ -182,12 +168,18 @@ fn value_at(text: &[u8], p: usize, ctx: Ctx) -> Option<(usize, usize)> {
     if is_quote(first) {
         return quoted(text, p);
     }
-    if first == b'\\' && text.get(p + 1) == Some(&b'"') {
-        // `\"value\"`: an escaped quote pair in text that holds JSON.
-        let rest = text.get(p + 2..)?;
-        let end = memchr::memmem::find(&rest[..rest.len().min(MAX_VALUE)], b"\\\"")?;
-        let stop = rest[..end].iter().any(|&b| b == b'\n' || b == b'\r');
-        return (end > 0 && !stop).then_some((p + 2, p + 2 + end));
+    if let Some(depth) = escaped_quote(text, p) {
+        // `\"value\"` (or `\\\"value\\\"` one level deeper): an escaped quote pair in text
+        // that holds JSON.
+        let open = p + depth + 1;
+        let rest = &text[open..text.len().min(open + MAX_VALUE)];
+        let end = memchr::memchr_iter(b'"', rest)
+            .find(|&i| escaped_quote(rest, i.saturating_sub(depth)) == Some(depth) && i >= depth)?
+            - depth;
+        let stop = rest[..end]
+            .iter()
+            .any(|&b| b == b'\n' || b == b'\r' || b == b'"');
+        return (end > 0 && !stop).then_some((open, open + end));
     }
     if !ctx.unquoted_ok {
         return None;
@@ -198,7 +190,7 @@ fn value_at(text: &[u8], p: usize, ctx: Ctx) -> Option<(usize, usize)> {
             || is_quote(b)
             || matches!(b, b',' | b')' | b']' | b'}' | b'<')
             || (ctx.list && matches!(b, b';' | b'&'))
-            || (b == b'\\' && matches!(text.get(q + 1), Some(b'n' | b'r' | b't' | b'"')));
+            || (b == b'\\' && escape_ends_value(text, q));
         if stop || q - p > MAX_VALUE {
             break;
         }
@@ -215,6 +207,19 @@ fn value_at(text: &[u8], p: usize, ctx: Ctx) -> Option<(usize, usize)> {
         return None;
     }
     (q > p).then_some((p, q))
+}
+
+/// The number of backslashes of an escaped quote (`\"`, `\\\"`, …) starting at `p`.
+fn escaped_quote(text: &[u8], p: usize) -> Option<usize> {
+    lines::escaped(text, p, b'"').map(|len| len - 1)
+}
+
+/// Whether the backslashes at `q` escape a line break, tab or quote at any nesting depth
+/// (`\n`, `\\n`, `\\\"`…): the end of an unquoted value.
+fn escape_ends_value(text: &[u8], q: usize) -> bool {
+    [b'n', b'r', b't', b'"']
+        .iter()
+        .any(|&b| lines::escaped(text, q, b).is_some())
 }
 
 /// A quoted value on one line; `"` honours backslash escapes.
@@ -249,16 +254,18 @@ fn xml_value(text: &[u8], p: usize) -> Option<(usize, usize)> {
     (end > lead + tail).then_some((p + lead, p + end - tail))
 }
 
-/// `.netrc`: `machine h login u password p` (the word two before must be `login`/`machine`).
+/// `.netrc`: `machine h login u password p`, on one line or several (the word two before
+/// must be `login`/`machine`/`account`; line-number prefixes and escaped breaks are not words).
 fn netrc_password(text: &[u8], s: usize, e: usize) -> bool {
     let name = &text[s..e];
     if !(name.eq_ignore_ascii_case(b"password") || name.eq_ignore_ascii_case(b"passwd")) {
         return false;
     }
-    let head = &text[s.saturating_sub(160)..s];
+    let head = lines::words_before(text, s, 160);
     let mut words = head
-        .rsplit(|b| *b == b' ' || *b == b'\t')
-        .filter(|w| !w.is_empty());
+        .split(u8::is_ascii_whitespace)
+        .rev()
+        .filter(|w| !w.is_empty() && !lines::is_line_number(w));
     let _value_of_previous = words.next();
     matches!(words.next(), Some(b"login" | b"machine" | b"account"))
 }
@@ -271,14 +278,8 @@ fn k8s_value(text: &[u8], name_at: usize, after_name: usize) -> Option<(usize, u
     if !(before.ends_with(b"name:") || before.ends_with(b"\"name\":")) {
         return None;
     }
-    let mut p = skip_blanks(text, after_name);
-    match (text.get(p), text.get(p + 1)) {
-        (Some(b'\r'), Some(b'\n')) => p += 2,
-        (Some(b'\n' | b'\r'), _) => p += 1,
-        (Some(b'\\'), Some(b'n')) => p += 2,
-        _ => return None,
-    }
-    p = skip_blanks(text, p);
+    let p = lines::next_line(text, skip_blanks(text, after_name))?;
+    let p = lines::skip_prefix(text, p, text.len());
     let rest = text.get(p..)?;
     let label = if rest.starts_with(b"value:") {
         6
@@ -296,113 +297,4 @@ fn k8s_value(text: &[u8], name_at: usize, after_name: usize) -> Option<(usize, u
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The redacted value for the first sensitive name in `text`, if any.
-    fn found(text: &str) -> Option<&str> {
-        let t = text.as_bytes();
-        let mut i = 0;
-        while i < t.len() {
-            let (span, end) = assignment(t, i);
-            if let Some((s, e)) = span {
-                return Some(&text[s..e]);
-            }
-            i = end.max(i + 1);
-        }
-        None
-    }
-
-    #[test]
-    fn dotenv_and_config_dialects() {
-        let cases = [
-            ("DB_PASSWORD=hunter22!", "hunter22!"),
-            ("export API_KEY='a1b2c3d4e5'", "a1b2c3d4e5"),
-            ("  secret: Zq9xWv3rT #comment", "Zq9xWv3rT"),
-            (
-                "aws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCYzzzKEY12",
-                "wJalrXUtnFEMIK7MDENGbPxRfiCYzzzKEY12",
-            ),
-            (r#"{"password": "s3cr3t-Value"}"#, "s3cr3t-Value"),
-            (
-                "//registry.npmjs.org/:_authToken=0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
-                "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
-            ),
-            (
-                "machine api.x.com login bob password Tr0ub4dor&3",
-                "Tr0ub4dor&3",
-            ),
-            ("Server=db;User Id=sa;Password=Str0ngP4ss;", "Str0ngP4ss"),
-            (
-                "curl -H \"X-API-Key: 9a8b7c6d5e4f3a2b\" https://x",
-                "9a8b7c6d5e4f3a2b",
-            ),
-            (
-                "env:\n  - name: DB_PASSWORD\n    value: \"k8sPass-42x\"",
-                "k8sPass-42x",
-            ),
-            ("<password>xmlPass99!</password>", "xmlPass99!"),
-            ("run --token=abc123XYZ789 now", "abc123XYZ789"),
-            ("const apiKey = \"q1w2e3r4t5y6\";", "q1w2e3r4t5y6"),
-            ("A=1\\nSECRET=nested-9x8y7z\\nB=2", "nested-9x8y7z"),
-            ("$password = 'phpPass123';", "phpPass123"),
-            ("'password' => 'arrPass123',", "arrPass123"),
-            (r#"{\"DB_PASSWORD\": \"escPass-123\"}"#, "escPass-123"),
-            (r#"A=1\nexport TOKEN=\"escTok-98765\"\nB=2"#, "escTok-98765"),
-        ];
-        for (text, want) in cases {
-            assert_eq!(found(text), Some(want), "{text}");
-        }
-    }
-
-    #[test]
-    fn line_start_matches_a_byte_loop() {
-        fn slow(text: &[u8], k: usize) -> Option<usize> {
-            let mut i = k;
-            while !line_break_before(text, i) {
-                if k - i >= LINE_LOOKBACK {
-                    return None;
-                }
-                i -= 1;
-            }
-            Some(i)
-        }
-        let pieces: [&[u8]; 6] = [b"\n", b"\r", b"\\", b"n", b"abcdefghij", b"x"];
-        let mut seed = 3u64;
-        for _ in 0..300 {
-            let mut text = Vec::new();
-            for _ in 0..40 {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
-            }
-            for k in 0..=text.len() {
-                assert_eq!(line_start(&text, k), slow(&text, k), "{k} in {text:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn code_references_and_harmless_values_are_kept() {
-        for text in [
-            "PORT=3000",
-            "NODE_ENV=production",
-            "let token = config.token;",
-            "I think password: hunter22 is what he typed", // mid-line prose
-            "API_KEY=${OPENAI_API_KEY}",
-            "api_key = OPENAI_API_KEY",
-            "max_tokens = 4096",
-            "\"key\": \"ctrl+shift+down\"",
-            "if password == \"hunter22x\" {",
-            "token => token.value",
-            "SECRET_KEY=your-secret-key-here",
-            "fn token(&self) -> Token {",
-            "credentials?.awsSecretAccessKey",
-            "STRIPE_PUBLISHABLE_KEY=pk_live_abcdef0123456789",
-            "password: \"\"",
-            "the password is long",
-            "<task-notification><task-id>abc</task-id><status>completed</status></task-notification>",
-        ] {
-            assert_eq!(found(text), None, "{text}");
-        }
-    }
-}
+mod tests;

@@ -1,140 +1,12 @@
-//! Judging a `NAME = value` pair by the variable name (split on `_ . -` and camelCase) and by
-//! the value's shape: mixed character classes, not a number, path, plain URL, email,
-//! placeholder or reference. Short passwords are judged by shape, never by an entropy floor.
+//! Judging the value of a `NAME = value` pair whose name [`super::name`] found sensitive, by
+//! its shape: mixed character classes, not a number, path, plain URL, email, placeholder or
+//! reference. Short passwords are judged by shape, never by an entropy floor.
 
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
-use super::words::{
-    KEEP_LAST, NEUTRAL_ANY, NON_SECRET_KEY, NON_SECRET_TOKEN, PLACEHOLDER_WORDS, PUBLIC_PREFIXES,
-    REFERENCE_MARKS, SENSITIVE, SENSITIVE_SUFFIX,
-};
-
-const MAX_WORDS: usize = 12;
-const MAX_NAME: usize = 96;
-
-/// The lowercase words of a variable name.
-pub(crate) struct Words {
-    buf: [u8; MAX_NAME],
-    ranges: [(u8, u8); MAX_WORDS],
-    len: usize,
-}
-
-impl Words {
-    /// Splits `name`; `None` if it is too long or has too many words to be a variable name.
-    pub(crate) fn split(name: &[u8]) -> Option<Self> {
-        if name.len() > MAX_NAME {
-            return None;
-        }
-        let mut w = Self {
-            buf: [0; MAX_NAME],
-            ranges: [(0, 0); MAX_WORDS],
-            len: 0,
-        };
-        let mut start: Option<usize> = None;
-        for (i, &c) in name.iter().enumerate() {
-            w.buf[i] = c.to_ascii_lowercase();
-            if !c.is_ascii_alphanumeric() {
-                if let Some(s) = start.take() {
-                    w.push(s, i)?;
-                }
-                continue;
-            }
-            let boundary = i > 0 && c.is_ascii_uppercase() && {
-                let prev = name[i - 1];
-                prev.is_ascii_lowercase()
-                    || prev.is_ascii_digit()
-                    || (prev.is_ascii_uppercase()
-                        && name.get(i + 1).is_some_and(u8::is_ascii_lowercase))
-            };
-            match start {
-                Some(s) if boundary => {
-                    w.push(s, i)?;
-                    start = Some(i);
-                }
-                Some(_) => {}
-                None => start = Some(i),
-            }
-        }
-        if let Some(s) = start {
-            w.push(s, name.len())?;
-        }
-        Some(w)
-    }
-
-    fn push(&mut self, s: usize, e: usize) -> Option<()> {
-        let slot = self.ranges.get_mut(self.len)?;
-        *slot = (u8::try_from(s).ok()?, u8::try_from(e).ok()?);
-        self.len += 1;
-        Some(())
-    }
-
-    fn get(&self, i: usize) -> &[u8] {
-        let (s, e) = self.ranges[i];
-        &self.buf[usize::from(s)..usize::from(e)]
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        (0..self.len).map(|i| self.get(i))
-    }
-}
-
-/// `set` is sorted (see `words.rs`).
-fn is_in(word: &[u8], set: &[&[u8]]) -> bool {
-    set.binary_search(&word).is_ok()
-}
-
-/// Whether a variable name asks for its value to be treated as a secret.
-pub(crate) fn sensitive_name(name: &[u8]) -> bool {
-    let Some(words) = Words::split(name) else {
-        return false;
-    };
-    if words.len == 0 || words.get(0) == b"gwx" {
-        return false;
-    }
-    // Framework prefixes that ship values to the browser: name rules off (formats still win).
-    let first = words.get(0);
-    let second = if words.len > 1 { words.get(1) } else { b"" };
-    if first == b"vite"
-        || (first == b"next" && second == b"public")
-        || (first == b"expo" && second == b"public")
-        || (first == b"react" && second == b"app")
-        || words
-            .iter()
-            .any(|w| w == b"public" || w == b"publishable" || w == b"pub")
-    {
-        return false;
-    }
-    let last = words.get(words.len - 1);
-    if is_in(last, KEEP_LAST) || words.iter().any(|w| is_in(w, NEUTRAL_ANY)) {
-        return false;
-    }
-    let mut prev: &[u8] = b"";
-    for (i, w) in words.iter().enumerate() {
-        let tokenish = w == b"token" || (w.ends_with(b"token") && w.len() > 5);
-        if tokenish && (is_in(prev, NON_SECRET_TOKEN) || w == b"nexttoken") {
-            prev = w;
-            continue;
-        }
-        if is_in(w, SENSITIVE)
-            || SENSITIVE_SUFFIX
-                .iter()
-                .any(|s| w.len() > s.len() && w.ends_with(s))
-        {
-            return true;
-        }
-        if i + 1 == words.len && w == b"session" {
-            return true;
-        }
-        prev = w;
-    }
-    if last == b"key" && words.len >= 2 {
-        let before = words.get(words.len - 2);
-        return !is_in(before, NON_SECRET_KEY);
-    }
-    false
-}
+use super::words::{PLACEHOLDER_WORDS, PUBLIC_PREFIXES, REFERENCE_MARKS};
 
 const REFERENCE_STARTS: &[u8] = b"$%{<[(@!&*#=";
 
@@ -158,10 +30,38 @@ fn has_marker(v: &[u8]) -> bool {
 
 /// Documentation placeholder or reference, not a value (`${DB_PASS}`, `<token>`, `op://…`).
 pub(crate) fn placeholder_or_reference(v: &[u8]) -> bool {
+    placeholder_or_reference_in(v, false)
+}
+
+/// A first byte that makes a value a reference, template, tag or code rather than a literal.
+/// Inside quotes a shell or printf metacharacter is just the first character of a password
+/// (`'*Xk9…'`, `"%=ab…"`, `'!Tr0ub…'`), so only `$ { < [ (`, globs (`*.`), `#{…}`
+/// interpolation and a Windows `%VAR%` / Python `%(name)s` count there.
+fn reference_start(v: &[u8], quoted: bool) -> bool {
     let Some(&first) = v.first() else {
         return true;
     };
-    if REFERENCE_STARTS.contains(&first)
+    if !quoted {
+        return REFERENCE_STARTS.contains(&first);
+    }
+    match first {
+        b'$' | b'{' | b'<' | b'[' | b'(' => true,
+        b'*' => v.get(1) == Some(&b'.'),
+        b'#' => v.get(1) == Some(&b'{'),
+        b'%' => {
+            let inner = &v[1..v.len() - 1];
+            v.get(1) == Some(&b'(')
+                || (v.ends_with(b"%")
+                    && inner
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'_'))
+        }
+        _ => false,
+    }
+}
+
+fn placeholder_or_reference_in(v: &[u8], quoted: bool) -> bool {
+    if reference_start(v, quoted)
         || PUBLIC_PREFIXES.iter().any(|p| v.starts_with(p))
         || has_marker(v)
     {
@@ -198,10 +98,26 @@ fn numberish(v: &[u8]) -> bool {
         .all(|&b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_' | b':' | b'+' | b'/'))
 }
 
+/// Standard base64 that happens to start with `/`: long, only the base64 alphabet, and padded,
+/// holding a `+`, or with a `/`-separated piece no directory name looks like (≥ 12 bytes of
+/// upper, lower and digits).
+fn base64ish(v: &[u8]) -> bool {
+    let alphabet = v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    let odd_piece = v.split(|&b| b == b'/').any(|p| {
+        let (lower, upper, digit, _) = classes(p);
+        p.len() >= 12 && lower && upper && digit
+    });
+    v.len() >= 16 && alphabet && (v.ends_with(b"=") || v.contains(&b'+') || odd_piece)
+}
+
 fn pathish(v: &[u8]) -> bool {
-    if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/")
-    {
+    if v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/") {
         return true;
+    }
+    if v.starts_with(b"/") {
+        return !base64ish(v);
     }
     if v.len() > 2 && v[0].is_ascii_alphabetic() && &v[1..3] == b":\\" {
         return true;
@@ -273,13 +189,20 @@ pub(crate) fn secret_value(v: &[u8], quoted: bool) -> bool {
     if !(6..=1024).contains(&len) || v.iter().any(|b| b.is_ascii_whitespace() || *b < 0x20) {
         return false;
     }
-    if numberish(v) || pathish(v) || emailish(v) || wordlike(v) || placeholder_or_reference(v) {
+    if numberish(v)
+        || pathish(v)
+        || emailish(v)
+        || wordlike(v)
+        || placeholder_or_reference_in(v, quoted)
+    {
         return false;
     }
     let (lower, upper, digit, other) = classes(v);
     let letters_digits = usize::from(lower) + usize::from(upper) + usize::from(digit);
     if len < 8 {
-        return letters_digits + usize::from(other) >= 3;
+        // A short password next to a sensitive name: letters with digits or symbols
+        // (`hunter2`, `s3cr3t`, `qrhmx#`); all-letter words were ruled out above.
+        return (lower || upper) && (digit || other);
     }
     letters_digits >= 2 || (other && letters_digits >= 1)
 }
@@ -296,81 +219,6 @@ pub(crate) fn propagatable(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(name: &str) -> Vec<String> {
-        let w = Words::split(name.as_bytes()).unwrap();
-        w.iter()
-            .map(|x| String::from_utf8(x.to_vec()).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn names_split_on_separators_and_camel_case() {
-        assert_eq!(
-            words("AWS_SECRET_ACCESS_KEY"),
-            ["aws", "secret", "access", "key"]
-        );
-        assert_eq!(
-            words("awsSecretAccessKey"),
-            ["aws", "secret", "access", "key"]
-        );
-        assert_eq!(words("APIKey"), ["api", "key"]);
-        assert_eq!(
-            words("spring.datasource.password"),
-            ["spring", "datasource", "password"]
-        );
-        assert_eq!(words("--auth-token"), ["auth", "token"]);
-    }
-
-    #[test]
-    fn sensitive_names() {
-        for n in [
-            "DB_PASSWORD",
-            "PGPASSWORD",
-            "apiKey",
-            "STRIPE_KEY",
-            "client_secret",
-            "GITHUB_TOKEN",
-            "_authToken",
-            "aws_secret_access_key",
-            "SECRET_KEY_BASE",
-            "X-API-Key",
-            "SESSION",
-            "jwtSecret",
-            "MYSQL_PWD",
-            "auth",
-        ] {
-            assert!(sensitive_name(n.as_bytes()), "{n}");
-        }
-        for n in [
-            "PORT",
-            "NODE_ENV",
-            "max_tokens",
-            "tokenizer",
-            "public_key",
-            "keyboard",
-            "monkey",
-            "key",
-            "SECRET_NAME",
-            "TOKEN_LIMIT",
-            "PASSWORD_MIN_LENGTH",
-            "nextToken",
-            "cache_key",
-            "AWS_ACCESS_KEY_ID",
-            "DATABASE_URL",
-            "STRIPE_PUBLISHABLE_KEY",
-            "NEXT_PUBLIC_API_KEY",
-            "VITE_API_KEY",
-            "bypass",
-            "author",
-            "PRIMARY_KEY",
-            "passthrough",
-            "sort_key",
-            "input_tokens",
-        ] {
-            assert!(!sensitive_name(n.as_bytes()), "{n}");
-        }
-    }
 
     #[test]
     fn value_shapes() {
@@ -414,19 +262,6 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:1:secret:x",
         ] {
             assert!(!secret_value(v.as_bytes(), true), "{v}");
-        }
-    }
-
-    #[test]
-    fn word_sets_are_sorted_for_binary_search() {
-        for set in [
-            SENSITIVE,
-            KEEP_LAST,
-            NON_SECRET_KEY,
-            NON_SECRET_TOKEN,
-            NEUTRAL_ANY,
-        ] {
-            assert!(set.windows(2).all(|w| w[0] < w[1]));
         }
     }
 

@@ -7,6 +7,8 @@
 pub(crate) mod assign;
 mod check;
 pub(crate) mod judge;
+mod lines;
+mod name;
 pub(crate) mod prefilter;
 mod structural;
 mod vendor;
@@ -53,6 +55,7 @@ pub(crate) struct Finding {
 enum Action {
     Vendor(usize),
     PrivateKey,
+    EncodedPrivateKey,
     Putty,
     UrlPassword,
     Bearer,
@@ -79,6 +82,7 @@ const SPECIAL: &[(&str, Kind, u8, Action)] = &[
 
 const STRUCTURAL_ANCHORS: &[(&str, Action)] = &[
     ("-----BEGIN ", Action::PrivateKey),
+    (structural::ENCODED_PEM_ANCHOR, Action::EncodedPrivateKey),
     ("PuTTY-User-Key-File-", Action::Putty),
     ("://", Action::UrlPassword),
     ("bearer ", Action::Bearer),
@@ -241,6 +245,9 @@ impl Engine {
                     }
                     Action::Vendor(i) => (self.vendor_at(i, text, p), rule_id(i)),
                     Action::PrivateKey => (structural::private_key(text, p), special_id(0)),
+                    Action::EncodedPrivateKey => {
+                        (structural::encoded_private_key(text, p), special_id(0))
+                    }
                     Action::Putty => (structural::putty_key(text, p), special_id(1)),
                     Action::UrlPassword => (structural::url_password(text, p), special_id(2)),
                     Action::Bearer => (structural::bearer(text, p), special_id(3)),

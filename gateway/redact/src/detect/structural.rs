@@ -1,9 +1,33 @@
 //! Rules that need a small parser instead of a regex: private-key blocks (full PEM extent),
-//! connection-string passwords (only the password goes), and HTTP `Bearer`/`Basic` values.
+//! base64-encoded private keys (kubeconfig `client-key-data`), connection-string passwords (only the password goes), and HTTP `Bearer`/`Basic` values.
 
 use super::{check, judge};
 
 const PEM_MAX: usize = 16 * 1024;
+
+/// Base64 of `-----BEGIN `: where a base64-encoded PEM block starts.
+pub(crate) const ENCODED_PEM_ANCHOR: &str = "LS0tLS1CRUdJTi";
+
+/// A base64-encoded PEM private key starting at `p` (kubeconfig `client-key-data`, Helm
+/// values, CI variables): the whole base64 run, when its start decodes to
+/// `-----BEGIN … PRIVATE KEY`. Certificates and public keys decode to other labels and stay.
+pub(crate) fn encoded_private_key(text: &[u8], p: usize) -> Option<(usize, usize)> {
+    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let escape_before = p >= 2 && text[p - 2] == b'\\';
+    if p > 0 && b64(text[p - 1]) && !escape_before {
+        return None;
+    }
+    let n = text[p..]
+        .iter()
+        .take(4 * PEM_MAX)
+        .take_while(|&&b| b64(b))
+        .count();
+    let head = &text[p..p + n.min(80) / 4 * 4];
+    let decoded = check::base64_decode(head)?;
+    let private = decoded.starts_with(b"-----BEGIN ")
+        && memchr::memmem::find(&decoded, b"PRIVATE KEY").is_some();
+    private.then_some((p, p + n))
+}
 
 /// A private key block starting at `p` (`-----BEGIN … PRIVATE KEY-----` through its END
 /// line); a truncated block extends over its base64 lines.
@@ -197,6 +221,17 @@ mod tests {
         assert_eq!(url("https://letme:in@yo.local"), None);
         assert_eq!(url("http://:in@yo.local"), None);
         assert_eq!(url("http://u:abcd@yo.local"), Some("abcd"));
+    }
+
+    #[test]
+    fn encoded_private_keys_go_and_encoded_certificates_stay() {
+        let key = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF";
+        let cert = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUQ=";
+        let text = format!("client-certificate-data: {cert}\n    client-key-data: {key}\n");
+        let at = |s: &str| text.find(s).unwrap();
+        assert_eq!(encoded_private_key(text.as_bytes(), at(cert)), None);
+        let found = encoded_private_key(text.as_bytes(), at(key)).map(|(s, e)| &text[s..e]);
+        assert_eq!(found, Some(key));
     }
 
     #[test]

@@ -145,6 +145,12 @@ pub(crate) enum Encoding {
     UnicodeEscape,
     /// Inside a fenced code block with surrounding prose.
     Fenced,
+    /// A JSON document holding a JSON document that holds the text (a tool result holding
+    /// JSON holding the file): after two decodes, line breaks are still the two bytes `\n`.
+    DoubleJson,
+    /// JSON after a line of prose, so no nested decode applies: line breaks and tabs stay
+    /// the escapes `\n`, `\t` in the decoded string.
+    EmbeddedJson,
 }
 
 pub(crate) const ALL_ENCODINGS: &[Encoding] = &[
@@ -153,7 +159,59 @@ pub(crate) const ALL_ENCODINGS: &[Encoding] = &[
     Encoding::DoubleEscaped,
     Encoding::UnicodeEscape,
     Encoding::Fenced,
+    Encoding::DoubleJson,
+    Encoding::EmbeddedJson,
 ];
+
+/// A prefix a tool writes before every line of a file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LineForm {
+    /// No prefix.
+    Plain,
+    /// Claude Code's Read tool: a right-aligned number and `→`.
+    Arrow,
+    /// `cat -n`: a right-aligned number and a tab.
+    Tab,
+    /// `grep -n`: a number and `:`.
+    Colon,
+    /// An added file in a unified diff: `+` before every line.
+    Diff,
+    /// A quoted message: `> ` before every line.
+    Quote,
+}
+
+pub(crate) const ALL_LINE_FORMS: &[LineForm] = &[
+    LineForm::Plain,
+    LineForm::Arrow,
+    LineForm::Tab,
+    LineForm::Colon,
+    LineForm::Diff,
+    LineForm::Quote,
+];
+
+/// `text` with `form`'s prefix on every line, numbering from `first`.
+pub(crate) fn prefix_lines(text: &str, form: LineForm, first: usize) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let numbered = lines.iter().enumerate().map(|(i, l)| {
+        let n = first + i;
+        match form {
+            LineForm::Plain => (*l).to_owned(),
+            LineForm::Arrow => format!("{n:>6}→{l}"),
+            LineForm::Tab => format!("{n:>6}\t{l}"),
+            LineForm::Colon => format!("{n}:{l}"),
+            LineForm::Diff => format!("+{l}"),
+            LineForm::Quote => format!("> {l}"),
+        }
+    });
+    let body = numbered.collect::<Vec<_>>().join("\n");
+    match form {
+        LineForm::Diff => format!(
+            "diff --git a/.env b/.env\n--- /dev/null\n+++ b/.env\n@@ -0,0 +1,{} @@\n{body}",
+            lines.len()
+        ),
+        _ => body,
+    }
+}
 
 /// Serializes `text` in `ctx` with `enc` applied; the secret must be a substring of `text`.
 pub(crate) fn encoded_body(
@@ -170,6 +228,13 @@ pub(crate) fn encoded_body(
         ),
         Encoding::DoubleEscaped => json!({"file": ".env", "contents": text}).to_string(),
         Encoding::Fenced => format!("Here is the file:\n\n```\n{text}\n```\n\nLet me know."),
+        Encoding::DoubleJson => {
+            let inner = json!({"path": ".env", "content": text}).to_string();
+            json!({"tool": "read", "result": inner}).to_string()
+        }
+        Encoding::EmbeddedJson => {
+            format!("Tool output: {}", json!({"file": ".env", "contents": text}))
+        }
     };
     let (v, surface) = body(ctx, &text);
     let mut raw = serde_json::to_string(&v).unwrap_or_default();

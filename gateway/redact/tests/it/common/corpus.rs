@@ -170,6 +170,28 @@ pub(crate) fn negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
     v
 }
 
+/// Negatives that are read with line numbers, diffs and quotes in front of every line:
+/// plain settings, placeholders and references, compose files, code and harness text.
+pub(crate) fn line_prefixed_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
+    let keep = [
+        "plain config",
+        "placeholders",
+        "public by design",
+        "harness xml",
+        "code",
+        "our placeholders",
+    ];
+    let mut v: Vec<(&'static str, String)> = negatives(rng)
+        .into_iter()
+        .filter(|(name, _)| keep.contains(name))
+        .collect();
+    v.push(("config lines", "port = 3000\nhost = 0.0.0.0\nlog_level = debug\nsession_timeout = 30m\ntoken_ttl = 3600\npassword_min_length = 12".to_owned()));
+    v.push(("code lines", "let token = config.token;\nlet password = args.password.clone();\nself.secret = secret;\nconst apiKey = process.env.API_KEY;\npassword: String,\ntoken: Option<Token>,\nif let Some(token) = self.token.take() {".to_owned()));
+    v.push(("compose references", "services:\n  db:\n    environment:\n      - POSTGRES_PASSWORD=${POSTGRES_PASSWORD}\n      - \"API_KEY=${API_KEY:-}\"\n      NODE_ENV: production\n      SECRET_KEY: ${SECRET_KEY}\n      JWT_SECRET: \"{{ .Values.jwt }}\"\n      PORT: \"3000\"".to_owned()));
+    v.push(("quoted references", "DB_PASSWORD='${DB_PASS}'\nAPI_KEY=\"%API_KEY%\"\nCOOKIE_SECRET=\"*.acme.io\"\nTOKEN=\"#{token}\"\nSECRET=\"%(secret)s\"".to_owned()));
+    v
+}
+
 fn minified_js(rng: &mut Rng, len: usize) -> String {
     let mut s = String::from("!function(e,t){\"use strict\";");
     let words = [

@@ -4,6 +4,8 @@
 
 pub(crate) mod bodies;
 pub(crate) mod corpus;
+pub(crate) mod dialects;
+pub(crate) mod tally;
 
 use std::sync::OnceLock;
 
