@@ -77,3 +77,28 @@ async fn a_body_that_does_not_fit_the_budget_is_a_503_until_the_holder_ends() {
     let again = http::send(post_json(&gw.url("/v1/messages"), &[BEARER], &body)).await;
     assert_eq!(again.status, 200, "{}", again.text());
 }
+
+#[tokio::test]
+async fn a_request_head_over_the_connection_buffer_bound_is_refused() {
+    let (mock, gw) = pair_with(mock_provider::MockConfig::default(), |b| b).await;
+    // Past gateway-server's HTTP1_MAX_BUF_BYTES (64 KiB): refused before any stage runs.
+    let big = "x".repeat(70 * 1024);
+    let reply = http::send(post_json(
+        &gw.url("/v1/messages"),
+        &[BEARER, ("x-padding", big.as_str())],
+        &messages_body("claude-sonnet-4-6", false),
+    ))
+    .await;
+    assert_eq!(reply.status, 431, "{}", reply.text());
+    assert_eq!(mock.hits("/v1/messages"), 0);
+
+    // A head well inside the bound is served as usual.
+    let fits = "x".repeat(16 * 1024);
+    let reply = http::send(post_json(
+        &gw.url("/v1/messages"),
+        &[BEARER, ("x-padding", fits.as_str())],
+        &messages_body("claude-sonnet-4-6", false),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
