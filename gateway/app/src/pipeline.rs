@@ -176,9 +176,16 @@ async fn proxy(
 
     // 5. Redact: after the quota stage (a refused request needs no scan), before anything
     //    leaves for the provider. A body that cannot be read is refused, never forwarded
-    //    unscanned. The request's policy picks rules, allowlist, on/off and restore.
+    //    unscanned. The request's policy picks rules, allowlist, on/off and restore; the
+    //    principal's organisation keys the placeholders.
     let redacted = match (&gw.redaction, endpoint.body_api()) {
-        (Some(r), Some(api)) => r.redact(api, policy.as_deref(), body, &gw.metrics)?,
+        (Some(r), Some(api)) => r.redact(
+            api,
+            policy.as_deref(),
+            principal.org.as_deref(),
+            body,
+            &gw.metrics,
+        )?,
         _ => Redacted::unscanned(body),
     };
 

@@ -17,7 +17,8 @@
 //!   prefixes (line numbers of file reads, diff `+`, `>` quotes) in raw and escaped text.
 //!   Confirmed values are redacted everywhere in the request.
 //! - **Placeholders** `gwx_<kind>_<16 base32>`, HMAC-SHA256 of the value under the tenant
-//!   key: stable across turns and restarts so prompt caches keep hitting.
+//!   key, or under a key derived from it per organisation ([`Scope`]): stable across turns
+//!   and restarts so prompt caches keep hitting, never shared between two organisations.
 //! - **Restore**: [`Restorer`], a streaming state machine putting originals back where the
 //!   model echoes placeholders, robust to any chunk split.
 //! - **History cache**: [`HistoryCache`] remembers findings of long strings by keyed hash;
@@ -26,7 +27,7 @@
 //! ## Invariants
 //! - The output is valid JSON and differs from the input only inside redacted string values;
 //!   when nothing is found it *is* the input (borrowed, not copied).
-//! - Same value + same tenant key → same placeholder; redacting twice changes nothing more.
+//! - Same value + same tenant key + same [`Scope`] → same placeholder; redacting twice changes nothing more.
 //! - Values never appear in errors, [`Report`]s or any `Debug` output; [`RestoreMap`] and
 //!   [`SecretValue`] have no `Display`/`Serialize` and mask `Debug`.
 //! - Invalid UTF-8/JSON is an error, never a pass-through.
@@ -70,6 +71,6 @@ mod restore;
 pub use cache::HistoryCache;
 pub use config::{ExtraRule, RedactorConfig, TenantKey};
 pub use error::RedactError;
-pub use redactor::{Redaction, Redactor};
+pub use redactor::{Redaction, Redactor, Scope};
 pub use report::{Report, RestoreMap, SecretValue};
 pub use restore::{Restorer, Target};

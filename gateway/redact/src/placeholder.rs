@@ -98,6 +98,13 @@ impl Minter {
         m.finalize().into_bytes().into()
     }
 
+    /// A minter keyed by this one's digest of `label ‖ 0x00 ‖ name`: a sub-key that cannot be
+    /// computed without this key, and that no placeholder reveals (ids are truncated digests
+    /// of a different input shape).
+    pub(crate) fn derive(&self, label: &[u8], name: &[u8]) -> Self {
+        Self::new(&self.digest(&[label, &[0], name]))
+    }
+
     /// The placeholder for `value` of family `kind`.
     pub(crate) fn mint(&self, kind: Kind, value: &[u8]) -> String {
         let d = self.digest(&[kind.code().as_bytes(), &[0], value]);

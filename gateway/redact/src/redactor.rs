@@ -21,6 +21,27 @@ mod propagate;
 /// Bump when detection changes, so cached results from an older rule set are not reused.
 const RULESET_VERSION: &[u8] = b"gateway-redact rules v1";
 
+/// Domain label of per-organisation placeholder keys (see [`Scope`]).
+const ORG_SCOPE_LABEL: &[u8] = b"gateway-redact placeholder scope: org v1";
+
+/// Whose key placeholders are minted under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The tenant key itself: principals without an organisation.
+    Gateway,
+    /// A key derived from the tenant key and the organisation's name (HMAC-SHA256 under the
+    /// tenant key, domain-separated): stable for the organisation across turns, restarts and
+    /// replicas, and different from every other organisation's.
+    Org(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    /// `Org` for a principal with an organisation, `Gateway` otherwise.
+    pub fn for_org(org: Option<&'a str>) -> Self {
+        org.map_or(Self::Gateway, Self::Org)
+    }
+}
+
 /// Strings shorter than this are scanned directly; hashing them would cost as much.
 const CACHE_MIN_BYTES: usize = 512;
 
@@ -191,6 +212,19 @@ impl Redactor {
         api: Api,
         cache: &HistoryCache,
     ) -> Result<Redaction<'a>, RedactError> {
+        self.redact_request_in(body, api, cache, Scope::Gateway)
+    }
+
+    /// [`Self::redact_request`] with placeholders minted under `scope`'s key: two
+    /// organisations never share a placeholder for the same value. Detection (and the
+    /// history cache) is the same for every scope; only the minted ids differ.
+    pub fn redact_request_in<'a>(
+        &self,
+        body: &'a [u8],
+        api: Api,
+        cache: &HistoryCache,
+        scope: Scope<'_>,
+    ) -> Result<Redaction<'a>, RedactError> {
         if u32::try_from(body.len()).is_err() {
             return Err(RedactError::TooLarge { len: body.len() });
         }
@@ -201,19 +235,25 @@ impl Redactor {
         }
         let mut units = Vec::new();
         json::walk(body, api, &mut |s| units.push(s))?;
-        Ok(self.run(body, &units, true, Some(cache)))
+        Ok(self.run(body, &units, true, Some(cache), scope))
     }
 
     /// Redacts plain text (an SSE text delta, a log line). No JSON decoding; text holding
     /// escaped JSON is still decoded once for detection. Placeholders match the ones
     /// [`Self::redact_request`] mints for the same values.
     pub fn redact_text<'a>(&self, text: &'a str) -> Redaction<'a> {
+        self.redact_text_in(text, Scope::Gateway)
+    }
+
+    /// [`Self::redact_text`] under `scope`'s placeholder key (matching
+    /// [`Self::redact_request_in`] with the same scope).
+    pub fn redact_text_in<'a>(&self, text: &'a str, scope: Scope<'_>) -> Redaction<'a> {
         let unit = StrSpan {
             start: 0,
             end: text.len(),
             escaped: false,
         };
-        self.run(text.as_bytes(), &[unit], false, None)
+        self.run(text.as_bytes(), &[unit], false, None, scope)
     }
 
     /// Keyed BLAKE3 (the key derived from the tenant key and the rule set): unguessable, so
@@ -259,6 +299,7 @@ impl Redactor {
         units: &[StrSpan],
         json: bool,
         cache: Option<&HistoryCache>,
+        scope: Scope<'_>,
     ) -> Redaction<'a> {
         let mut report = Report::default();
         let mut scratch = Scratch::default();
@@ -294,7 +335,7 @@ impl Redactor {
         }
         let mut per_unit: Vec<Vec<CachedFinding>> = results.iter().map(|e| e.to_vec()).collect();
         self.propagate(src, units, json, &mut per_unit, &mut scratch);
-        self.splice(src, units, per_unit, report)
+        self.splice(src, units, per_unit, report, scope)
     }
 
     /// Mints placeholders and builds the output body.
@@ -304,8 +345,17 @@ impl Redactor {
         units: &[StrSpan],
         per_unit: Vec<Vec<CachedFinding>>,
         mut report: Report,
+        scope: Scope<'_>,
     ) -> Redaction<'a> {
         let mut restore = RestoreMap::new();
+        // Derived only when there is something to mint: the clean path pays nothing.
+        let scoped = match scope {
+            Scope::Org(org) if per_unit.iter().any(|f| !f.is_empty()) => {
+                Some(self.minter.derive(ORG_SCOPE_LABEL, org.as_bytes()))
+            }
+            _ => None,
+        };
+        let minter = scoped.as_ref().unwrap_or(&self.minter);
         let mut minted: HashMap<(Kind, Vec<u8>), String> = HashMap::new();
         let mut edits: Vec<(usize, usize, String)> = Vec::new();
         for (u, found) in units.iter().zip(per_unit) {
@@ -314,7 +364,7 @@ impl Redactor {
                 let value = f.value.expose().as_bytes();
                 let ph = minted
                     .entry((info.kind, value.to_vec()))
-                    .or_insert_with(|| self.minter.mint(info.kind, value))
+                    .or_insert_with(|| minter.mint(info.kind, value))
                     .clone();
                 restore.insert(ph.clone(), f.value.clone());
                 report.add(info.name);

@@ -5,7 +5,8 @@
 //!   for the provider, under the rules of the request's policy (one engine per policy that
 //!   adds rules or an allowlist, built for a whole policy set before it goes live:
 //!   [`Redaction::prepare`] then [`Redaction::install`]); secrets become deterministic
-//!   placeholders. A body that cannot be read is refused, never forwarded unscanned.
+//!   placeholders, minted under the principal's organisation's key (two organisations never
+//!   share one). A body that cannot be read is refused, never forwarded unscanned.
 //! - [`restore`] and [`Restored`]: the response half, opt-in per policy. Where the model
 //!   echoes a placeholder minted for this request, the client gets the original back; generic
 //!   over the body it wraps, so it composes with any response chain.

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use gateway_core::{Api, ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
 use gateway_policy::{Policy, PolicyErrors, PolicySet};
-use gateway_redact::{HistoryCache, RedactError, RestoreMap, TenantKey};
+use gateway_redact::{HistoryCache, RedactError, RestoreMap, Scope, TenantKey};
 
 use crate::redactors::{Prepared, Redactors, SetupError};
 
@@ -146,11 +146,13 @@ impl Redaction {
     }
 
     /// The body with every secret replaced (the input itself, no copy, when none was found),
-    /// under the rules of `policy` (the request's, if it has one).
+    /// under the rules of `policy` (the request's, if it has one), with placeholders minted
+    /// under `org`'s key (two organisations never share a placeholder).
     pub fn redact(
         &self,
         api: Api,
         policy: Option<&Policy>,
+        org: Option<&str>,
         body: Bytes,
         metrics: &Metrics,
     ) -> Result<Redacted, GatewayError> {
@@ -169,7 +171,7 @@ impl Redaction {
             .with_source(e)
         })?;
         let redaction = redactor
-            .redact_request(&body, api, &self.cache)
+            .redact_request_in(&body, api, &self.cache, Scope::for_org(org))
             .map_err(refusal)?;
         if redaction.is_unchanged() {
             return Ok(Redacted::clean(body));

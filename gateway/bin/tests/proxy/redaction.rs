@@ -1,10 +1,12 @@
 //! Secret redaction through the real binary: secrets in a Claude Code-shaped request never
 //! reach the provider, placeholders are stable across turns, unreadable bodies are refused.
-//! Per-policy settings and restore are in `policy`, compressed bodies in `encoding`.
+//! Per-policy settings and restore are in `policy`, compressed bodies in `encoding`,
+//! per-organisation placeholders in `tenants`.
 //! Fake secrets are generated at test time (never committed).
 
 mod encoding;
 mod policy;
+mod tenants;
 
 use gateway_testkit::http::{self, post_json};
 use serde_json::{Value, json};

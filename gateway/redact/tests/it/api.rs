@@ -281,3 +281,57 @@ fn one_history_cache_serves_concurrent_requests() {
     assert_eq!(cache.hits() + cache.misses(), 80);
     assert!(cache.hits() >= 76, "{cache:?}");
 }
+
+#[test]
+fn placeholders_are_keyed_per_organisation_and_detection_is_not() {
+    use gateway_redact::Scope;
+    let r = redactor();
+    let c = HistoryCache::new(64);
+    let body = serde_json::to_vec(&user(&format!(
+        "token {}\nDB_PASSWORD=Sup3r-Secret-42",
+        github_token()
+    )))
+    .unwrap();
+    let run = |scope| {
+        let out = r
+            .redact_request_in(&body, Api::AnthropicMessages, &c, scope)
+            .unwrap();
+        (
+            String::from_utf8(out.body().to_vec()).unwrap(),
+            out.report().total(),
+            out.restore_map().len(),
+        )
+    };
+    let (acme, n_acme, m_acme) = run(Scope::Org("acme"));
+    let (globex, n_globex, _) = run(Scope::Org("globex"));
+    let (gateway, n_gateway, _) = run(Scope::Gateway);
+    assert_eq!(
+        (n_acme, n_globex, n_gateway),
+        (2, 2, 2),
+        "same findings in every scope"
+    );
+    assert_eq!(m_acme, 2);
+    assert_eq!(run(Scope::Org("acme")).0, acme, "stable per organisation");
+    assert_ne!(acme, globex);
+    assert_ne!(acme, gateway);
+    assert_eq!(
+        gateway,
+        String::from_utf8(
+            r.redact_request(&body, Api::AnthropicMessages, &c)
+                .unwrap()
+                .body()
+                .to_vec()
+        )
+        .unwrap(),
+        "redact_request is the gateway scope"
+    );
+    assert_eq!(Scope::for_org(None), Scope::Gateway);
+    assert_eq!(Scope::for_org(Some("acme")), Scope::Org("acme"));
+    // A clean body costs no key derivation and stays borrowed in every scope.
+    let clean = serde_json::to_vec(&user("refactor the parser")).unwrap();
+    assert!(
+        r.redact_request_in(&clean, Api::AnthropicMessages, &c, Scope::Org("acme"))
+            .unwrap()
+            .is_unchanged()
+    );
+}
