@@ -124,14 +124,29 @@ const PLACEHOLDER_PASSWORDS: &[&[u8]] = &[
     b"qux", b"test",
 ];
 
-/// `password`, `pass`, `secret1`, `${DB_PASS}`, `<password>`: a placeholder, not a value.
+/// `password`, `pass`, `secret1`, `${DB_PASS}`, `<password>`, `sentinel_pass`: a
+/// placeholder, not a value.
 fn placeholder_password(pw: &[u8]) -> bool {
     let digits = pw.iter().rev().take_while(|b| b.is_ascii_digit()).count();
     let stem = &pw[..pw.len() - digits];
-    judge::placeholder_or_reference(pw)
-        || PLACEHOLDER_PASSWORDS
+    let is_placeholder = |w: &[u8]| {
+        PLACEHOLDER_PASSWORDS
             .iter()
-            .any(|p| stem.eq_ignore_ascii_case(p))
+            .any(|p| w.eq_ignore_ascii_case(p))
+    };
+    judge::placeholder_or_reference(pw) || is_placeholder(stem) || named_placeholder(stem)
+}
+
+/// A lowercase `snake_case` name whose last word is a password word (`sentinel_pass`,
+/// `my_password`, `db_secret`): documentation naming the slot, never a chosen password.
+fn named_placeholder(stem: &[u8]) -> bool {
+    let Some(cut) = stem.iter().rposition(|&b| b == b'_') else {
+        return false;
+    };
+    let last = &stem[cut + 1..];
+    cut > 0
+        && stem.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
+        && [&b"password"[..], b"pass", b"passwd", b"pwd", b"secret"].contains(&last)
 }
 
 /// RFC 2606 documentation hosts (`example.com`, `*.example`): URLs in docs and tests.
@@ -221,6 +236,11 @@ mod tests {
         assert_eq!(url("https://letme:in@yo.local"), None);
         assert_eq!(url("http://:in@yo.local"), None);
         assert_eq!(url("http://u:abcd@yo.local"), Some("abcd"));
+        // A slot's name in documentation (redis's sentinel docs), not a chosen password.
+        assert_eq!(url("redis://sentinel_user:sentinel_pass@127.0.0.1"), None);
+        assert_eq!(url("postgres://u:my_password@h/db"), None);
+        assert_eq!(url("postgres://u:s3cr3t_pass@h/db"), Some("s3cr3t_pass"));
+        assert_eq!(url("postgres://u:Prod_Pass@h/db"), Some("Prod_Pass"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Integration tests of gateway-redact: recall on generated secrets in every context and
-//! encoding, the negative corpus, the cargo-registry false-positive scan, properties, and
+//! encoding, the negative corpus, the pinned real-code false-positive scan, properties, and
 //! behaviour of the public API.
 
 #![expect(
