@@ -9,6 +9,7 @@ mod check;
 pub(crate) mod judge;
 mod lines;
 mod name;
+mod pair;
 pub(crate) mod prefilter;
 mod structural;
 mod vendor;
@@ -62,6 +63,8 @@ enum Action {
     Basic,
     Assign,
     Custom(usize),
+    /// Not an anchor's action: run after the hits, around each AWS key id found.
+    AwsPair,
 }
 
 /// Non-vendor rules, appended after the vendor table: (name, kind, priority, action).
@@ -78,7 +81,11 @@ const SPECIAL: &[(&str, Kind, u8, Action)] = &[
     ("http-basic-credentials", Kind::Header, 2, Action::Basic),
     ("sensitive-assignment", Kind::Env, 1, Action::Assign),
     ("custom", Kind::Custom, 2, Action::Custom(0)),
+    ("aws-secret-access-key", Kind::Aws, 3, Action::AwsPair),
 ];
+
+/// Index of `aws-secret-access-key` in [`SPECIAL`].
+const AWS_PAIR_SPECIAL: usize = 7;
 
 const STRUCTURAL_ANCHORS: &[(&str, Action)] = &[
     ("-----BEGIN ", Action::PrivateKey),
@@ -105,6 +112,8 @@ pub(crate) struct Engine {
     vendor: Vec<meta::Regex>,
     custom: Vec<meta::Regex>,
     rules: Vec<RuleInfo>,
+    /// The `aws-access-key-id` vendor rule, whose hits are searched for their secret.
+    aws_key_id: Option<RuleId>,
 }
 
 fn compile(pattern: &str) -> Result<meta::Regex, String> {
@@ -197,12 +206,17 @@ impl Engine {
             }
         }
         let anchors = Anchors::new(patterns).map_err(engine_err)?;
+        let aws_key_id = VENDOR_RULES
+            .iter()
+            .position(|d| d.name == "aws-access-key-id")
+            .map(rule_id);
         Ok(Self {
             anchors,
             actions,
             vendor,
             custom,
             rules,
+            aws_key_id,
         })
     }
 
@@ -253,6 +267,7 @@ impl Engine {
                     Action::Bearer => (structural::bearer(text, p), special_id(3)),
                     Action::Basic => (structural::basic(text, p), special_id(4)),
                     Action::Custom(i) => (self.custom_at(i, text, p), special_id(6)),
+                    Action::AwsPair => (None, special_id(AWS_PAIR_SPECIAL)),
                 };
                 if let Some((start, end)) = span {
                     if !matches!(action, Action::Assign) {
@@ -266,11 +281,28 @@ impl Engine {
         if found.is_empty() {
             return;
         }
+        self.pair_aws_secrets(text, &mut found);
         self.resolve(&mut found);
         out.extend(
             found
                 .into_iter()
                 .filter(|f| !overlaps_placeholder(text, f.start, f.end)),
+        );
+    }
+
+    /// Adds the AWS secret access keys found beside the key ids in `found` ([`pair`]).
+    fn pair_aws_secrets(&self, text: &[u8], found: &mut Vec<Finding>) {
+        let mut spans = Vec::new();
+        for f in found.iter().filter(|f| Some(f.rule) == self.aws_key_id) {
+            pair::aws_secrets_near(text, f.start, f.end, &mut spans);
+        }
+        spans.sort_unstable();
+        spans.dedup();
+        let rule = special_id(AWS_PAIR_SPECIAL);
+        found.extend(
+            spans
+                .into_iter()
+                .map(|(start, end)| Finding { start, end, rule }),
         );
     }
 

@@ -9,6 +9,7 @@ use crate::common::bodies::{
     ALL_CONTEXTS, ALL_ENCODINGS, ALL_LINE_FORMS, Context, Encoding, LineForm, encoded_body,
     prefix_lines,
 };
+use crate::common::cloud::cloud_files;
 use crate::common::dialects::{ENV_FAMILIES, credential_files, env_shape};
 use crate::common::tally::Tally;
 use crate::common::{Fake, Rng, all_strings, env_line, redactor, vendor_fakes};
@@ -228,7 +229,8 @@ fn sensitive_assignments_are_redacted_in_every_dialect_context_encoding_and_line
 #[test]
 fn structured_credential_files_are_redacted_in_every_context() {
     let mut rng = Rng::new(0xC4ED);
-    let fakes = credential_files(&mut rng);
+    let mut fakes = credential_files(&mut rng);
+    fakes.extend(cloud_files(&mut rng));
     let encodings = [
         Encoding::Raw,
         Encoding::Crlf,

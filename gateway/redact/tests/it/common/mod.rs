@@ -3,6 +3,7 @@
 //! request-body builders for each surface, and helpers to inspect redacted output.
 
 pub(crate) mod bodies;
+pub(crate) mod cloud;
 pub(crate) mod corpus;
 pub(crate) mod dialects;
 pub(crate) mod tally;
@@ -24,6 +25,18 @@ pub(crate) const UPPER_B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
+    }
+
+    /// A random version-4 UUID (hex, hyphenated).
+    pub(crate) fn uuid(&mut self) -> String {
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            self.string(HEX, 8),
+            self.string(HEX, 4),
+            self.string(HEX, 3),
+            self.string(HEX, 3),
+            self.string(HEX, 12)
+        )
     }
 
     pub(crate) fn next(&mut self) -> u64 {
@@ -461,14 +474,7 @@ pub(crate) fn env_value(rng: &mut Rng) -> String {
             let n = *rng.pick(&[32, 40, 64]);
             rng.string(HEX, n)
         }
-        2 => format!(
-            "{}-{}-4{}-a{}-{}",
-            rng.string(HEX, 8),
-            rng.string(HEX, 4),
-            rng.string(HEX, 3),
-            rng.string(HEX, 3),
-            rng.string(HEX, 12)
-        ),
+        2 => rng.uuid(),
         3 => {
             // A human password with symbols (no quotes or backslashes).
             let word = rng
