@@ -1,6 +1,8 @@
 //! Properties: valid JSON out with only scanned strings changed, determinism (a second
 //! redactor with the same key agrees byte for byte), idempotence, and restore(redact(x)) == x
-//! with the stream split at every byte position.
+//! with the stream split at every byte position; on line-prefixed file contents (line
+//! numbers, diff, quotes) the prefixes and line structure survive byte for byte and every
+//! sensitive value goes.
 
 use std::sync::LazyLock;
 
@@ -9,6 +11,7 @@ use gateway_redact::{HistoryCache, Redactor, RedactorConfig, Restorer, Target, T
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::common::bodies::{ALL_LINE_FORMS, prefix_lines};
 use crate::common::{Rng, env_line, redactor, vendor_fakes};
 
 /// Fragments the generated texts are made of: secrets, .env lines, JSON-hostile characters,
@@ -133,6 +136,51 @@ proptest! {
             let out = redactor().redact_request(&body, surface, &HistoryCache::disabled()).unwrap();
             let _: Value = serde_json::from_slice(out.body()).expect("valid JSON out");
         }
+    }
+
+    #[test]
+    fn line_prefixes_survive_and_every_value_goes(
+        seed in any::<u64>(),
+        dialects in prop::collection::vec(0usize..14, 1..8),
+        form in 0..ALL_LINE_FORMS.len(),
+        first in 1usize..100_000,
+        crlf in any::<bool>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let mut lines = vec!["PORT=3000".to_owned()];
+        let mut values = Vec::new();
+        for d in dialects {
+            let (line, value) = env_line(&mut rng, d);
+            lines.push(line);
+            lines.push("NODE_ENV=production".to_owned());
+            values.push(value);
+        }
+        let mut file = prefix_lines(&lines.join("\n"), ALL_LINE_FORMS[form], first);
+        if crlf {
+            file = file.replace('\n', "\r\n");
+        }
+        let body = serde_json::to_vec(&json!({"model": "m", "messages": [
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": file}]}
+        ]})).unwrap();
+        let out = redactor().redact_request(&body, Api::AnthropicMessages, &HistoryCache::disabled()).unwrap();
+        let parsed: Value = serde_json::from_slice(out.body()).expect("valid JSON out");
+        let got = parsed["messages"][0]["content"][0]["content"].as_str().unwrap();
+        for v in &values {
+            prop_assert!(!got.contains(v.as_str()), "a value survived in {:?}", got);
+        }
+        let (sent, back): (Vec<&str>, Vec<&str>) = (file.split('\n').collect(), got.split('\n').collect());
+        prop_assert_eq!(sent.len(), back.len(), "line structure changed");
+        for (a, b) in sent.iter().zip(&back) {
+            // A changed line holds a placeholder and keeps its prefix (number, arrow, tab,
+            // colon, `+`, `> `) byte for byte.
+            if a != b {
+                prop_assert!(b.contains("gwx_"), "{:?} became {:?}", a, b);
+                let prefix = a.len() - a.trim_start_matches(|c: char| " \t0123456789→:+>".contains(c)).len();
+                prop_assert_eq!(&a[..prefix], &b[..prefix], "the prefix changed");
+            }
+            prop_assert_eq!(a.ends_with('\r'), b.ends_with('\r'));
+        }
+        prop_assert!(got.contains("PORT=3000") && got.contains("NODE_ENV=production"));
     }
 
     #[test]
