@@ -237,6 +237,8 @@ fn structured_credential_files_are_redacted_in_every_context() {
         Encoding::DoubleEscaped,
         Encoding::DoubleJson,
         Encoding::EmbeddedJson,
+        Encoding::UnicodeEscape,
+        Encoding::Fenced,
     ];
     let forms = [LineForm::Plain, LineForm::Arrow, LineForm::Tab];
     let tally = tally_recall(&mut rng, &encodings, &forms, false, |_| {
