@@ -10,11 +10,12 @@ use std::{
 
 use bytes::Bytes;
 use gateway_core::BoxError;
-use gateway_metrics::Metrics;
 use gateway_redaction::Restored;
 use gateway_upstream::Relay;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
+
+use crate::route_meters::{RouteLabel, RouteMeters};
 
 /// The body of every client-facing response.
 #[derive(Debug)]
@@ -77,21 +78,21 @@ impl Body for ResponseBody {
 /// dropped, then in `requests_total` and `request_duration_seconds`.
 #[derive(Debug)]
 pub(crate) struct InFlight {
-    metrics: Arc<Metrics>,
+    meters: Arc<RouteMeters>,
     /// The request body's bytes in the shared budget, returned with the count.
     body: gateway_intake::BodyPermit,
-    route: &'static str,
+    route: RouteLabel,
     status: Option<http::StatusCode>,
     start: Instant,
 }
 
 impl InFlight {
-    pub(crate) fn start(metrics: Arc<Metrics>, start: Instant) -> Self {
-        metrics.inflight_requests.inc();
+    pub(crate) fn start(meters: Arc<RouteMeters>, start: Instant) -> Self {
+        meters.metrics.inflight_requests.inc();
         Self {
-            metrics,
+            meters,
             body: gateway_intake::BodyPermit::default(),
-            route: "unknown",
+            route: RouteLabel::Unknown,
             status: None,
             start,
         }
@@ -102,7 +103,7 @@ impl InFlight {
         self.start
     }
 
-    pub(crate) fn route(&mut self, route: &'static str) {
+    pub(crate) fn route(&mut self, route: RouteLabel) {
         self.route = route;
     }
 
@@ -119,10 +120,8 @@ impl InFlight {
         upstream_wait: std::time::Duration,
     ) -> http::Response<Measured> {
         let overhead = self.start.elapsed().saturating_sub(upstream_wait);
-        self.metrics
-            .overhead_seconds
-            .with_label_values(&[self.route])
-            .observe(overhead.as_secs_f64());
+        self.meters
+            .observe_overhead(self.route, overhead.as_secs_f64());
         self.status = Some(response.status());
         response.map(|inner| Measured {
             inner,
@@ -133,16 +132,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let m = &self.metrics;
-        m.inflight_requests.dec();
-        // No status: the client left before the response head (nginx's 499).
-        let status = self.status.as_ref().map_or("499", http::StatusCode::as_str);
-        m.requests_total
-            .with_label_values(&[self.route, status])
-            .inc();
-        m.request_duration_seconds
-            .with_label_values(&[self.route])
-            .observe(self.start.elapsed().as_secs_f64());
+        self.meters.metrics.inflight_requests.dec();
+        self.meters
+            .finish(self.route, self.status, self.start.elapsed().as_secs_f64());
     }
 }
 

@@ -27,6 +27,7 @@ mod body;
 mod exchange;
 mod pipeline;
 mod policies;
+mod route_meters;
 mod routes;
 mod stack;
 
@@ -116,6 +117,8 @@ pub struct Gateway {
     intake: gateway_intake::Intake,
     readiness: Readiness,
     metrics: Arc<Metrics>,
+    /// Per-route metric handles, so the request path looks no label up.
+    route_meters: Arc<route_meters::RouteMeters>,
 }
 
 impl Gateway {
@@ -197,6 +200,7 @@ impl Gateway {
                 ),
             ),
             readiness: Readiness::new(served, unconfigured),
+            route_meters: Arc::new(route_meters::RouteMeters::new(metrics.clone())),
             metrics,
         })
     }

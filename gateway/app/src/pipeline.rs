@@ -23,6 +23,7 @@ use crate::{
     Gateway, ResponseBody, attempts,
     body::{InFlight, Measured},
     exchange::{Exchange, Open},
+    route_meters::RouteLabel,
     routes::{self, Endpoint, Resolved},
 };
 
@@ -35,7 +36,7 @@ pub(crate) async fn handle(
 ) -> Response<Measured> {
     // First: counted from arrival, so durations and the in-flight gauge cover every stage
     // (and a client leaving mid-way still ends the count, on drop).
-    let mut in_flight = InFlight::start(gw.metrics.clone(), Instant::now());
+    let mut in_flight = InFlight::start(gw.route_meters.clone(), Instant::now());
     let mut upstream_wait = Duration::ZERO;
     let response = respond(gw, req, peer, &mut in_flight, &mut upstream_wait).await;
     in_flight.respond(response, upstream_wait)
@@ -53,9 +54,11 @@ async fn respond(
     let request_id = crate::stack::request_id(req.headers()).to_owned();
     let resolved = routes::resolve(req.method(), req.uri().path(), &gw.prefixes);
     in_flight.route(match &resolved {
-        Resolved::Probe => "probe",
-        Resolved::Route { endpoint, .. } | Resolved::WrongMethod(endpoint) => endpoint.as_label(),
-        Resolved::NotFound => "not_found",
+        Resolved::Probe => RouteLabel::Probe,
+        Resolved::Route { endpoint, .. } | Resolved::WrongMethod(endpoint) => {
+            RouteLabel::Endpoint(*endpoint)
+        }
+        Resolved::NotFound => RouteLabel::NotFound,
     });
     let (endpoint, product) = match resolved {
         // Startup probes: no credential, no upstream, no body.

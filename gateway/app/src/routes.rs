@@ -20,6 +20,15 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
+    /// Every endpoint, in declaration order (`as usize` indexes it).
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Messages,
+        Self::CountTokens,
+        Self::Models,
+        Self::ChatCompletions,
+        Self::Responses,
+    ];
+
     fn from_path(path: &str) -> Option<Self> {
         Some(match path {
             "/v1/messages" => Self::Messages,

@@ -26,11 +26,11 @@ pub use resilience::ResilienceMetrics;
 
 use gateway_core::Usage;
 use prometheus::{
-    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
-pub use prometheus::Error;
+pub use prometheus::{Error, Histogram, IntCounter};
 
 /// Prefix of every family.
 pub const NAMESPACE: &str = "llm_gateway";
