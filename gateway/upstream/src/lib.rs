@@ -262,11 +262,11 @@ impl Upstreams {
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("text/event-stream"),
                 );
-                relay::Source::Bedrock(bedrock::EventStream::new(
+                relay::Source::Bedrock(Box::new(bedrock::EventStream::new(
                     body,
                     self.metrics.clone(),
                     &target.name,
-                ))
+                )))
             }
             _ => relay::Source::Provider(body),
         };

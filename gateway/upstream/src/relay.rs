@@ -44,7 +44,7 @@ pub struct Relay {
 #[derive(Debug)]
 pub(crate) enum Source {
     Provider(Incoming),
-    Bedrock(EventStream),
+    Bedrock(Box<EventStream>),
 }
 
 impl Body for Source {

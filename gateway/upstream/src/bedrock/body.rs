@@ -238,7 +238,7 @@ mod tests {
         );
         assert_eq!(
             text(&t),
-            r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["interleaved-thinking-2025-05-14"], "messages":[],"output_config":{"effort":"high"} }"#
+            r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["interleaved-thinking-2025-05-14"],"messages":[],"output_config":{"effort":"high"} }"#
         );
         let mut s = t.stripped.clone();
         s.sort_unstable();
