@@ -154,3 +154,128 @@ pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(EVENT_STREAM_CONTENT_TYPE))
 }
+
+#[cfg(test)]
+mod tests {
+    use gateway_config::AwsCredentials;
+    use gateway_core::Provider;
+    use http::Method;
+
+    use super::*;
+
+    fn target(auth: BedrockAuth) -> Target {
+        Target {
+            region: "us-east-1".to_owned(),
+            auth,
+            models: BTreeMap::from([(
+                "claude-sonnet-4-5".to_owned(),
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
+            )]),
+            betas: vec!["interleaved-thinking-2025-05-14".to_owned()],
+        }
+    }
+
+    fn outbound<'a>(headers: &'a HeaderMap, body: &str) -> Outbound<'a> {
+        Outbound {
+            provider: Provider::Anthropic,
+            method: Method::POST,
+            path: "/v1/messages",
+            query: None,
+            headers,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn the_request_is_signed_for_the_encoded_path_and_carries_no_client_headers() {
+        let creds = AwsCredentials {
+            access_key_id: Secret::new("AKIDEXAMPLE".to_owned()),
+            secret_access_key: Secret::new("secret".to_owned()),
+            session_token: None,
+        };
+        let mut client = HeaderMap::new();
+        client.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        client.insert("x-api-key", HeaderValue::from_static("sk-client"));
+        client.insert(
+            "anthropic-beta",
+            HeaderValue::from_static("claude-code-20250219,interleaved-thinking-2025-05-14"),
+        );
+        let metrics = Metrics::new().unwrap();
+        let body = r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":5,"messages":[]}"#;
+        let p = target(BedrockAuth::SigV4(creds))
+            .prepare(
+                "http://127.0.0.1:1",
+                &outbound(&client, body),
+                &Secret::new(String::new()),
+                &metrics,
+                "bedrock",
+            )
+            .unwrap();
+        assert_eq!(
+            p.uri,
+            "http://127.0.0.1:1/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream"
+        );
+        for gone in ["anthropic-version", "x-api-key", "anthropic-beta"] {
+            assert!(!p.headers.contains_key(gone), "{gone}");
+        }
+        assert!(p.headers.contains_key("x-amz-date"));
+        assert_eq!(p.headers[header::ACCEPT], EVENT_STREAM_CONTENT_TYPE);
+        assert_eq!(
+            std::str::from_utf8(&p.body).unwrap(),
+            r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["interleaved-thinking-2025-05-14"],"max_tokens":5,"messages":[]}"#
+        );
+        let m = metrics.render();
+        assert!(
+            m.contains(r#"llm_gateway_upstream_params_stripped_total{param="anthropic_beta",target="bedrock"} 1"#),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_unmapped_model_or_another_route_skips_the_target_and_a_bedrock_id_passes() {
+        let headers = HeaderMap::new();
+        let metrics = Metrics::new().unwrap();
+        let key = Secret::new("bedrock-key".to_owned());
+        let t = target(BedrockAuth::ApiKey);
+        let skipped = t.prepare(
+            "http://h",
+            &outbound(&headers, r#"{"model":"claude-x"}"#),
+            &key,
+            &metrics,
+            "b",
+        );
+        assert!(matches!(
+            skipped,
+            Err(UpstreamError::Skipped {
+                reason: "unmapped_model",
+                ..
+            })
+        ));
+        let mut count = outbound(&headers, r#"{"model":"claude-sonnet-4-5"}"#);
+        count.path = "/v1/messages/count_tokens";
+        assert!(matches!(
+            t.prepare("http://h", &count, &key, &metrics, "b"),
+            Err(UpstreamError::Skipped {
+                reason: "unsupported_route",
+                ..
+            })
+        ));
+        let p = t
+            .prepare(
+                "http://h",
+                &outbound(
+                    &headers,
+                    r#"{"model":"anthropic.claude-3-haiku-20240307-v1:0"}"#,
+                ),
+                &key,
+                &metrics,
+                "b",
+            )
+            .unwrap();
+        assert_eq!(
+            p.uri,
+            "http://h/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke"
+        );
+        assert_eq!(p.headers[header::AUTHORIZATION], "Bearer bedrock-key");
+    }
+}
