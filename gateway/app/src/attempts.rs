@@ -32,6 +32,7 @@ pub(crate) fn observed<'a>(
             UpstreamError::BrokeBeforeCommit { .. } => {
                 Observed::Failed(Transport::Broken, Phase::BeforeCommit)
             }
+            UpstreamError::Skipped { reason, .. } => Observed::Skipped(reason),
         },
     }
 }

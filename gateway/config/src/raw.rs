@@ -173,17 +173,30 @@ pub struct Upstream {
 pub struct Fallback {
     /// Unique among the upstream's targets.
     pub name: String,
-    /// `anthropic` (Bedrock and Vertex come later).
+    /// `anthropic` or `bedrock` (Vertex comes later).
     pub kind: String,
-    /// As for the primary.
-    pub base_url: String,
-    /// As for the primary.
+    /// As for the primary; for `bedrock` optional (default
+    /// `https://bedrock-runtime.{region}.amazonaws.com`).
+    pub base_url: Option<String>,
+    /// As for the primary; for `bedrock`, a Bedrock API key sent as a bearer token.
     pub api_key_env: Option<String>,
     /// As for the primary.
     pub api_key_file: Option<PathBuf>,
     /// As for the primary.
     #[serde(default)]
     pub keys: Vec<toml::Value>,
+    /// `bedrock`: the AWS region, e.g. `us-east-1`.
+    pub region: Option<String>,
+    /// `bedrock` with SigV4: the variable holding the access key id.
+    pub aws_access_key_id_env: Option<String>,
+    /// `bedrock` with SigV4: the variable holding the secret access key.
+    pub aws_secret_access_key_env: Option<String>,
+    /// `bedrock` with SigV4 and temporary credentials: the variable holding the session token.
+    pub aws_session_token_env: Option<String>,
+    /// `bedrock`: the client's model name → the target's model id.
+    pub models: Option<BTreeMap<String, String>>,
+    /// `bedrock`: the `anthropic-beta` values passed on (default: the ones Bedrock accepts).
+    pub anthropic_betas: Option<Vec<String>>,
 }
 
 /// `[[upstreams.<name>.keys]]` or `[[upstreams.<name>.fallbacks.keys]]`: one provider key.

@@ -7,12 +7,14 @@
 //! leaves its upstream unconfigured (see [`crate::Upstreams::keyless`]); anywhere else a
 //! missing key is a problem.
 
+mod bedrock;
 mod keys;
 #[cfg(test)]
 mod tests;
 
 use std::{collections::BTreeSet, time::Duration};
 
+pub use bedrock::{AwsCredentials, Bedrock, BedrockAuth, DEFAULT_BEDROCK_BETAS};
 use gateway_core::Secret;
 use keys::{Single, target_keys};
 
@@ -54,20 +56,24 @@ pub struct Target {
     pub keys: Vec<ProviderKey>,
 }
 
-/// What kind of endpoint a target is. Bedrock and Vertex are the next kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of endpoint a target is, with what that kind needs beside a base URL and keys.
+/// Vertex is the next kind.
+#[derive(Debug, Clone)]
 pub enum TargetKind {
     /// The Anthropic Messages API at any base URL.
     Anthropic,
+    /// AWS Bedrock `InvokeModel` / `InvokeModelWithResponseStream` (fallbacks only).
+    Bedrock(Box<Bedrock>),
 }
 
 impl TargetKind {
-    const NAMES: &[&str] = &["anthropic"];
+    const NAMES: &[&str] = &["anthropic", "bedrock"];
 
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "anthropic" => Some(Self::Anthropic),
-            _ => None,
+    /// The kind's name, as in `kind = "…"`.
+    pub fn as_label(&self) -> &'static str {
+        match self {
+            Self::Anthropic => "anthropic",
+            Self::Bedrock(_) => "bedrock",
         }
     }
 }
@@ -244,49 +250,87 @@ fn fallbacks(
         let Some(f) = c.section::<raw::Fallback>(&path, value) else {
             continue;
         };
-        let kind = TargetKind::parse(&f.kind);
-        if kind.is_none() {
-            c.push(
-                &format!("{path}.kind"),
-                format!(
-                    "unknown kind `{}`; expected one of: {} (bedrock and vertex are not built yet)",
-                    f.kind,
-                    TargetKind::NAMES.join(", ")
-                ),
-            );
-        }
         if f.name.trim().is_empty() || !f.name.bytes().all(|b| b.is_ascii_graphic()) {
             c.push(
                 &format!("{path}.name"),
                 "must be a non-empty name of visible ASCII characters (it is sent as x-gateway-upstream)",
             );
         }
-        let base_url = base_url(c, &path, &f.base_url);
-        let single = Single {
-            env: f.api_key_env,
-            file: f.api_key_file,
-        };
-        let keys = match target_keys(c, &path, single, f.keys, env) {
-            Ok(keys) => Some(keys),
-            Err(Some(var)) => {
+        let target = match f.kind.as_str() {
+            "anthropic" => anthropic_fallback(c, &path, f, env),
+            "bedrock" => bedrock::target(c, &path, f, env),
+            other => {
                 c.push(
-                    &format!("{path}.api_key_env"),
-                    format!("environment variable {var} is not set or empty; export the fallback's provider key in it"),
+                    &format!("{path}.kind"),
+                    format!(
+                        "unknown kind `{other}`; expected one of: {} (vertex is not built yet)",
+                        TargetKind::NAMES.join(", ")
+                    ),
                 );
                 None
             }
-            Err(None) => None,
         };
-        if let (Some(kind), Some(base_url), Some(keys)) = (kind, base_url, keys) {
-            out.push(Target {
-                name: f.name,
-                kind,
-                base_url,
-                keys,
-            });
-        }
+        out.extend(target);
     }
     out
+}
+
+/// A `kind = "anthropic"` fallback: a base URL and keys, none of the Bedrock fields.
+fn anthropic_fallback(
+    c: &mut Collector<'_>,
+    path: &str,
+    f: raw::Fallback,
+    env: &dyn Environment,
+) -> Option<Target> {
+    for (field, set) in [
+        ("region", f.region.is_some()),
+        ("aws_access_key_id_env", f.aws_access_key_id_env.is_some()),
+        (
+            "aws_secret_access_key_env",
+            f.aws_secret_access_key_env.is_some(),
+        ),
+        ("aws_session_token_env", f.aws_session_token_env.is_some()),
+        ("models", f.models.is_some()),
+        ("anthropic_betas", f.anthropic_betas.is_some()),
+    ] {
+        if set {
+            c.push(
+                &format!("{path}.{field}"),
+                "is a setting of `kind = \"bedrock\"` targets; remove it or change the kind",
+            );
+        }
+    }
+    let base_url = match &f.base_url {
+        Some(raw) => base_url(c, path, raw),
+        None => {
+            c.push(
+                &format!("{path}.base_url"),
+                "an anthropic target needs its base URL, like \"https://api.anthropic.com\"",
+            );
+            None
+        }
+    };
+    let single = Single {
+        env: f.api_key_env,
+        file: f.api_key_file,
+    };
+    let keys = match target_keys(c, path, single, f.keys, env) {
+        Ok(keys) => Some(keys),
+        Err(Some(var)) => {
+            c.push(
+                &format!("{path}.api_key_env"),
+                format!("environment variable {var} is not set or empty; export the fallback's provider key in it"),
+            );
+            None
+        }
+        Err(None) => None,
+    };
+    Some(Target {
+        name: f.name,
+        kind: TargetKind::Anthropic,
+        base_url: base_url?,
+        keys: keys?,
+    })
 }
 
 fn base_url(c: &mut Collector<'_>, path: &str, raw: &str) -> Option<url::Url> {

@@ -4,6 +4,7 @@
 //! - [`Api`] and [`Provider`]: which model API a body belongs to, and the provider family
 //!   behind it (which fixes the upstream and the error envelope);
 //! - [`Usage`]: a response's tokens by price class; [`MicroUsd`]: money as it is shown;
+//! - [`json`]: a JSON object as raw members with byte spans, and byte-faithful edits;
 //! - [`sse`]: the one server-sent-events framing (event ends, names, data), the event-stream
 //!   content-type check and the stream error event;
 //! - [`Outcome`]: how one proxied exchange ended, the single value the pipeline fans out to
@@ -21,6 +22,7 @@
 
 mod api;
 mod error;
+pub mod json;
 mod money;
 mod outcome;
 mod principal;

@@ -27,7 +27,6 @@ mod cost;
 mod error;
 mod meter;
 mod price;
-mod raw;
 mod report;
 mod request;
 

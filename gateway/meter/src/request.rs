@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::MeterError;
-use crate::raw::{Edits, Object, after_open_brace, span};
 use gateway_core::Api;
+use gateway_core::json::{Edits, Object, after_open_brace, span};
 
 /// Bytes of request body counted as one input token by [`estimate_input_tokens`].
 ///

@@ -1,4 +1,5 @@
-//! The families of upstream resilience: attempts, fallbacks, key cooldowns, retry budget.
+//! The families of upstream resilience: attempts, fallbacks, key cooldowns, retry budget,
+//! and what adapting a request to a target cost (stripped parameters, event-stream errors).
 //!
 //! Labels: `target` and `from`/`to` are target names from the config, `key` a key's
 //! configured id (never the key), `outcome`, `phase`, `reason` and `kind` closed sets
@@ -21,6 +22,12 @@ pub struct ResilienceMetrics {
     pub key_cooldowns_total: IntCounterVec,
     /// `retry_budget_exhausted_total`: same-target retries refused by the retry budget.
     pub retry_budget_exhausted_total: IntCounter,
+    /// `upstream_params_stripped_total{target,param}`: request fields (and beta values) a
+    /// target does not take, removed before sending; `param` from a closed set.
+    pub params_stripped_total: IntCounterVec,
+    /// `upstream_eventstream_decode_errors_total{target}`: Bedrock event-stream frames that
+    /// could not be decoded (bad CRC, oversized, bad payload).
+    pub eventstream_decode_errors_total: IntCounterVec,
 }
 
 impl ResilienceMetrics {
@@ -53,6 +60,16 @@ impl ResilienceMetrics {
                 &["target", "key", "kind"],
             )?,
             retry_budget_exhausted_total,
+            params_stripped_total: counter_vec(
+                "upstream_params_stripped_total",
+                "Request fields and beta values removed because the target does not take them.",
+                &["target", "param"],
+            )?,
+            eventstream_decode_errors_total: counter_vec(
+                "upstream_eventstream_decode_errors_total",
+                "AWS event-stream frames from a Bedrock target that could not be decoded.",
+                &["target"],
+            )?,
         })
     }
 }

@@ -75,6 +75,9 @@ pub enum Observed<'a> {
         /// The body bytes held.
         body: &'a [u8],
     },
+    /// The target cannot serve this request (no model id for it, a route it lacks); nothing
+    /// was sent. `reason` is the label.
+    Skipped(&'static str),
     /// A 200 stream whose `event: error` came before its first content event.
     ErrorEvent {
         /// The event's `data` (the Anthropic error JSON).
@@ -107,6 +110,11 @@ pub enum Class {
     },
     /// The answer stands (other 4xx, `x-should-retry: false`): no retry, no fallback.
     Terminal,
+    /// The target cannot serve this request: the next target, no retry, no key change.
+    Skip {
+        /// `unmapped_model`, `unsupported_route`.
+        reason: &'static str,
+    },
 }
 
 impl Class {
@@ -118,6 +126,7 @@ impl Class {
             Self::RateLimited { .. } => "rate_limited",
             Self::Revoked { .. } => "key_revoked",
             Self::Terminal => "terminal",
+            Self::Skip { .. } => "skipped",
         }
     }
 }
@@ -126,6 +135,7 @@ impl Class {
 pub fn classify(observed: Observed<'_>, now: SystemTime) -> Class {
     match observed {
         Observed::Committed => Class::Success,
+        Observed::Skipped(reason) => Class::Skip { reason },
         Observed::Failed(t, _) => Class::Retry {
             reason: t.as_label(),
             after: None,

@@ -109,7 +109,7 @@ impl<'a> Plan<'a> {
         let phase = match observed {
             Observed::Committed => "committed",
             Observed::Failed(_, phase) => phase.as_label(),
-            Observed::Status { .. } => Phase::Head.as_label(),
+            Observed::Status { .. } | Observed::Skipped(_) => Phase::Head.as_label(),
             Observed::ErrorEvent { .. } => Phase::BeforeCommit.as_label(),
         };
         let class = classify(observed, SystemTime::now());
@@ -124,6 +124,13 @@ impl<'a> Plan<'a> {
         match class {
             Class::Success => Verdict::Serve,
             Class::Terminal => Verdict::GiveUp,
+            Class::Skip { reason } => {
+                // Nothing was sent: not an attempt in `x-gateway-attempts`.
+                self.attempts = self.attempts.saturating_sub(1);
+                self.leaving = reason;
+                self.advance();
+                Verdict::Again
+            }
             Class::Retry { reason, after } => {
                 self.leaving = reason;
                 if self.retries < self.r.retry.per_target

@@ -51,6 +51,15 @@ pub enum UpstreamError {
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
+    /// The target cannot serve this request (a model it has no id for, a route it lacks):
+    /// nothing was sent.
+    #[error("the {} upstream target cannot serve this request ({reason})", provider.as_label())]
+    Skipped {
+        /// The provider.
+        provider: Provider,
+        /// `unmapped_model` or `unsupported_route`.
+        reason: &'static str,
+    },
     /// The request failed after connecting (reset, protocol error).
     #[error("the {} upstream request failed", provider.as_label())]
     Request {
@@ -99,6 +108,7 @@ impl UpstreamError {
             Self::Request { .. } => "request",
             Self::Stalled { .. } => "stall",
             Self::BrokeBeforeCommit { .. } => "broken_before_commit",
+            Self::Skipped { reason, .. } => reason,
         }
     }
 }
@@ -139,6 +149,13 @@ impl From<UpstreamError> for GatewayError {
                 ErrorKind::UpstreamUnreachable,
                 format!(
                     "the connection to the {} API broke before it answered; retry the request",
+                    provider.as_label()
+                ),
+            ),
+            UpstreamError::Skipped { provider, .. } => (
+                ErrorKind::NotConfigured,
+                format!(
+                    "no configured {} upstream target can serve this model or route; use another model or ask the gateway operator to map it",
                     provider.as_label()
                 ),
             ),

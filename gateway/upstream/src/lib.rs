@@ -28,6 +28,7 @@
 //! Not here: routing (which provider a path goes to), which target and key to try and when
 //! (gateway-resilience), authentication, metering.
 
+mod bedrock;
 mod client;
 mod error;
 mod fetch;
@@ -38,13 +39,14 @@ mod relay;
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use gateway_config::{Config, Upstream};
+use gateway_config::{Config, TargetKind, Upstream};
 use gateway_core::{Provider, Secret, sse};
 use gateway_metrics::Metrics;
 use http::{HeaderMap, Method, Request};
 use http_body_util::Full;
 use tokio::time::Instant;
 
+pub use bedrock::{DecodeError, FRAME_MAX_BYTES};
 pub use client::ClientError;
 pub use error::UpstreamError;
 pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
@@ -80,8 +82,12 @@ pub struct Pick {
 
 #[derive(Debug)]
 struct Target {
+    /// For `x-gateway-upstream`-style labels in metrics.
+    name: String,
     base: String,
     keys: Vec<Secret<String>>,
+    /// A Bedrock target's wire settings; `None` for the Anthropic Messages API.
+    bedrock: Option<bedrock::Target>,
 }
 
 /// The providers and the shared client.
@@ -104,8 +110,13 @@ impl Upstreams {
             u.iter()
                 .flat_map(Upstream::targets)
                 .map(|t| Target {
+                    name: t.name.clone(),
                     base: t.base_url.as_str().trim_end_matches('/').to_owned(),
                     keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
+                    bedrock: match &t.kind {
+                        TargetKind::Anthropic => None,
+                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b)),
+                    },
                 })
                 .collect()
         };
@@ -202,20 +213,37 @@ impl Upstreams {
             .keys
             .get(pick.key)
             .ok_or(UpstreamError::NotConfigured { provider })?;
-        let uri = match out.query {
-            Some(q) => format!("{}{}?{q}", target.base, out.path),
-            None => format!("{}{}", target.base, out.path),
+        let request = match &target.bedrock {
+            Some(b) => {
+                let p = b.prepare(&target.base, out, key, &self.metrics, &target.name)?;
+                let mut request = Request::builder()
+                    .method(Method::POST)
+                    .uri(p.uri)
+                    .body(Full::new(p.body))
+                    .map_err(|e| UpstreamError::Request {
+                        provider,
+                        source: Box::new(e),
+                    })?;
+                *request.headers_mut() = p.headers;
+                request
+            }
+            None => {
+                let uri = match out.query {
+                    Some(q) => format!("{}{}?{q}", target.base, out.path),
+                    None => format!("{}{}", target.base, out.path),
+                };
+                let mut request = Request::builder()
+                    .method(out.method.clone())
+                    .uri(uri)
+                    .body(Full::new(out.body.clone()))
+                    .map_err(|e| UpstreamError::Request {
+                        provider,
+                        source: Box::new(e),
+                    })?;
+                *request.headers_mut() = headers::outbound(out.headers, provider, key);
+                request
+            }
         };
-        let mut request = Request::builder()
-            .method(out.method.clone())
-            .uri(uri)
-            .body(Full::new(out.body.clone()))
-            .map_err(|e| UpstreamError::Request {
-                provider,
-                source: Box::new(e),
-            })?;
-        *request.headers_mut() = headers::outbound(out.headers, provider, key);
-
         let deadline = start + self.request_timeout;
         let response = tokio::time::timeout_at(deadline, self.client.request(request))
             .await
@@ -227,6 +255,21 @@ impl Upstreams {
 
         let (mut head, body) = response.into_parts();
         headers::strip_inbound(&mut head.headers);
+        // A Bedrock stream is relayed as the Anthropic SSE it carries.
+        let body = match &target.bedrock {
+            Some(_) if head.status.is_success() && bedrock::is_event_stream(&head.headers) => {
+                head.headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/event-stream"),
+                );
+                relay::Source::Bedrock(Box::new(bedrock::EventStream::new(
+                    body,
+                    self.metrics.clone(),
+                    &target.name,
+                )))
+            }
+            _ => relay::Source::Provider(body),
+        };
         let sse = sse::is_event_stream(&head.headers);
         // Provider answers operators should see as failures: rate limits and server errors.
         let status = head.status.as_u16();

@@ -16,6 +16,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
+use crate::bedrock::EventStream;
+
 /// The SSE comment sent when the provider has been silent for the keepalive interval.
 const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
 
@@ -27,7 +29,7 @@ const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
 pub struct Relay {
     /// Frames read while the answer was held (see `prefix`), sent before `inner`'s next ones.
     held: VecDeque<Bytes>,
-    inner: Incoming,
+    inner: Source,
     deadline: Pin<Box<Sleep>>,
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
     error_frame: Option<Bytes>,
@@ -36,6 +38,44 @@ pub struct Relay {
     events: Option<Boundaries>,
     finished: bool,
     timing: Option<Timing>,
+}
+
+/// What the relay reads: the provider's body, or a Bedrock event stream re-framed as SSE.
+#[derive(Debug)]
+pub(crate) enum Source {
+    Provider(Incoming),
+    Bedrock(Box<EventStream>),
+}
+
+impl Body for Source {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Provider(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(|e| Box::new(e) as BoxError))),
+            Self::Bedrock(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Provider(b) => b.is_end_stream(),
+            Self::Bedrock(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Provider(b) => b.size_hint(),
+            Self::Bedrock(b) => b.size_hint(),
+        }
+    }
 }
 
 /// Measures one provider call for `upstream_duration_seconds`, `time_to_first_token_seconds`
@@ -79,7 +119,7 @@ impl Timing {
 impl Relay {
     /// A relay that inserts nothing until [`Relay::commit`]: while an answer is held, a
     /// keepalive or error event of ours would only be thrown away with it.
-    pub(crate) fn new(inner: Incoming, deadline: Instant, timing: Timing) -> Self {
+    pub(crate) fn new(inner: Source, deadline: Instant, timing: Timing) -> Self {
         Self {
             held: VecDeque::new(),
             inner,
@@ -181,7 +221,7 @@ impl Body for Relay {
                 }
                 return Poll::Ready(Some(Ok(frame)));
             }
-            Poll::Ready(Some(Err(e))) => return this.fail(Box::new(e), "stream_broken"),
+            Poll::Ready(Some(Err(e))) => return this.fail(e, "stream_broken"),
             Poll::Ready(None) => {
                 this.finished = true;
                 if let Some(t) = this.timing.take() {

@@ -158,6 +158,17 @@ impl Call<'_> {
                 return self.error(StatusCode::BAD_REQUEST, Some(&message));
             }
         };
+        // The Bedrock body contract: the model is in the path, the version in the body.
+        if self.route == Route::BedrockInvoke
+            && (request.model.is_some()
+                || request.stream.is_some()
+                || !body
+                    .windows(40)
+                    .any(|w| w == br#""anthropic_version":"bedrock-2023-05-31""#))
+        {
+            let message = "Bedrock bodies carry anthropic_version \"bedrock-2023-05-31\" and no model or stream";
+            return self.error(StatusCode::BAD_REQUEST, Some(message));
+        }
         let streaming = request.stream == Some(true);
         let scenario =
             header_scenario.or_else(|| self.shared.take_script(streaming).map(Scenario::from));
@@ -185,7 +196,9 @@ impl Call<'_> {
         };
         let interruption = interruption.as_ref();
         match (self.route, streaming) {
-            (Route::Messages, false) => self.json(canned.anthropic.message(self.id, &model_json)),
+            (Route::Messages | Route::BedrockInvoke, false) => {
+                self.json(canned.anthropic.message(self.id, &model_json))
+            }
             (Route::Messages, true) => self.stream(
                 canned.anthropic.stream(self.id, &model_json),
                 interruption,

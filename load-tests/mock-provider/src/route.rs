@@ -11,6 +11,8 @@ pub(crate) enum Route {
     Models,
     ChatCompletions,
     Responses,
+    /// Bedrock `POST /model/{id}/invoke`: the Anthropic answer to a Bedrock-shaped body.
+    BedrockInvoke,
     NotFound,
 }
 
@@ -29,6 +31,9 @@ impl Route {
             (&Method::GET, "/v1/models") => Self::Models,
             (&Method::POST, "/v1/chat/completions") => Self::ChatCompletions,
             (&Method::POST, "/v1/responses") => Self::Responses,
+            (&Method::POST, p) if p.starts_with("/model/") && p.ends_with("/invoke") => {
+                Self::BedrockInvoke
+            }
             _ => Self::NotFound,
         }
     }
@@ -36,9 +41,11 @@ impl Route {
     pub(crate) fn surface(self) -> Surface {
         match self {
             Self::ChatCompletions | Self::Responses => Surface::OpenAi,
-            Self::Messages | Self::CountTokens | Self::Models | Self::NotFound => {
-                Surface::Anthropic
-            }
+            Self::Messages
+            | Self::CountTokens
+            | Self::Models
+            | Self::BedrockInvoke
+            | Self::NotFound => Surface::Anthropic,
         }
     }
 }

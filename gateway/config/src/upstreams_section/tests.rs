@@ -72,7 +72,7 @@ base_url = "https://api.anthropic.com"
 api_key_env = "ANTHROPIC_API_KEY"
 [[upstreams.anthropic.fallbacks]]
 name = "aws"
-kind = "bedrock"
+kind = "vertex"
 base_url = "https://x.example"
 api_key_env = "SECOND_KEY"
 [[upstreams.anthropic.fallbacks]]
@@ -100,14 +100,13 @@ retries_per_target = 9
     for expected in [
         "upstreams.anthropic.fallbacks[0].kind",
         "upstreams.anthropic.fallbacks[1].api_key_env",
-        "upstreams.anthropic.fallbacks[2]",
+        "upstreams.anthropic.fallbacks[2].region",
         "upstreams.anthropic",
         "forwarding.retries_per_target",
     ] {
         assert!(paths.contains(&expected), "{expected} missing from {shown}");
     }
-    assert!(shown.contains("region"), "unknown field named: {shown}");
-    assert!(shown.contains("bedrock"), "{shown}");
+    assert!(shown.contains("vertex"), "{shown}");
 }
 
 #[test]
@@ -160,4 +159,121 @@ api_key_env = "SECOND_KEY"
     );
     let shown = Config::parse(&text, &env()).unwrap_err().to_string();
     assert!(shown.contains("upstreams.openai.fallbacks"), "{shown}");
+}
+
+fn bedrock_env() -> MapEnvironment {
+    MapEnvironment::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("AWS_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ("BEDROCK_KEY", "bedrock-api-key"),
+    ])
+}
+
+#[test]
+fn a_bedrock_fallback_takes_sigv4_or_an_api_key_and_a_model_map() {
+    use crate::{BedrockAuth, TargetKind};
+    let text = config(
+        r#"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "bedrock-us"
+kind = "bedrock"
+region = "us-east-1"
+aws_access_key_id_env = "AWS_ID"
+aws_secret_access_key_env = "AWS_SECRET"
+models = { "claude-sonnet-4-5" = "us.anthropic.claude-sonnet-4-5-20250929-v1:0" }
+[[upstreams.anthropic.fallbacks]]
+name = "bedrock-key"
+kind = "bedrock"
+region = "eu-west-1"
+base_url = "http://127.0.0.1:9"
+api_key_env = "BEDROCK_KEY"
+anthropic_betas = ["context-1m-2025-08-07"]
+"#,
+    );
+    let c = Config::parse(&text, &bedrock_env()).unwrap();
+    let u = c.upstreams.anthropic.unwrap();
+    let TargetKind::Bedrock(b) = &u.fallbacks[0].kind else {
+        panic!("not bedrock")
+    };
+    assert_eq!(
+        u.fallbacks[0].base_url.as_str(),
+        "https://bedrock-runtime.us-east-1.amazonaws.com/"
+    );
+    assert_eq!(b.region, "us-east-1");
+    assert_eq!(
+        b.models["claude-sonnet-4-5"],
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    let BedrockAuth::SigV4(creds) = &b.auth else {
+        panic!("not sigv4")
+    };
+    assert_eq!(creds.access_key_id.expose(), "AKIDEXAMPLE");
+    assert!(creds.session_token.is_none());
+    assert!(
+        b.betas
+            .iter()
+            .any(|b| b == "interleaved-thinking-2025-05-14")
+    );
+    assert_eq!(u.fallbacks[0].keys[0].id, "AWS_ID");
+    let TargetKind::Bedrock(b) = &u.fallbacks[1].kind else {
+        panic!("not bedrock")
+    };
+    assert!(matches!(b.auth, BedrockAuth::ApiKey));
+    assert_eq!(b.betas, ["context-1m-2025-08-07"]);
+    assert_eq!(u.fallbacks[1].keys[0].secret.expose(), "bedrock-api-key");
+}
+
+#[test]
+fn bedrock_problems_name_their_key_path() {
+    let text = config(
+        r#"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "a"
+kind = "bedrock"
+aws_access_key_id_env = "AWS_ID"
+models = { "claude-sonnet-4-5" = "bad/id" }
+[[upstreams.anthropic.fallbacks]]
+name = "b"
+kind = "bedrock"
+region = "us-east-1"
+aws_access_key_id_env = "AWS_ID"
+aws_secret_access_key_env = "AWS_SECRET"
+api_key_env = "BEDROCK_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "c"
+kind = "bedrock"
+region = "us-east-1"
+aws_access_key_id_env = "AWS_ID"
+aws_secret_access_key_env = "UNSET_SECRET"
+typo = 1
+"#,
+    );
+    let errors = Config::parse(&text, &bedrock_env()).unwrap_err();
+    let shown = errors.to_string();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "upstreams.anthropic.fallbacks[0].region",
+        "upstreams.anthropic.fallbacks[0].aws_secret_access_key_env",
+        "upstreams.anthropic.fallbacks[0].models.claude-sonnet-4-5",
+        "upstreams.anthropic.fallbacks[1]",
+        "upstreams.anthropic.fallbacks[2]",
+    ] {
+        assert!(paths.contains(&expected), "{expected} missing from {shown}");
+    }
+    assert!(shown.contains("typo"), "{shown}");
+    let text = text.replace("typo = 1\n", "");
+    let shown = Config::parse(&text, &bedrock_env())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        shown.contains("fallbacks[2].aws_secret_access_key_env: environment variable UNSET_SECRET"),
+        "{shown}"
+    );
 }

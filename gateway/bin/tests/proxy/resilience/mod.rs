@@ -4,6 +4,7 @@
 //! hit counts), which target served (`x-gateway-upstream`), the exact bytes the client got and,
 //! where money is involved, that the request was charged once.
 
+mod bedrock;
 mod matrix;
 mod pools;
 

@@ -1,5 +1,6 @@
 //! A JSON object read as borrowed raw members, with byte spans into the original body, and
-//! splicing of edits: the basis of byte-faithful request edits.
+//! splicing of edits: the basis of byte-faithful request edits (the meter's `max_tokens`
+//! clamp, the Bedrock body transform).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,25 +11,25 @@ use serde_json::value::RawValue;
 
 /// One member of an object: its (unescaped) key and its value exactly as written.
 #[derive(Debug)]
-pub(crate) struct Member<'a> {
-    pub(crate) key: Cow<'a, str>,
-    pub(crate) value: &'a RawValue,
+pub struct Member<'a> {
+    pub key: Cow<'a, str>,
+    pub value: &'a RawValue,
 }
 
 /// An object's members in source order, duplicates kept.
 #[derive(Debug)]
-pub(crate) struct Object<'a> {
-    pub(crate) members: Vec<Member<'a>>,
+pub struct Object<'a> {
+    pub members: Vec<Member<'a>>,
 }
 
 impl<'a> Object<'a> {
     /// Parses `text` (a whole document or a raw value) as one object.
-    pub(crate) fn parse(text: &'a [u8]) -> Result<Self, serde_json::Error> {
+    pub fn parse(text: &'a [u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(text)
     }
 
     /// The last member named `key` (the one most parsers keep).
-    pub(crate) fn last(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn last(&self, key: &str) -> Option<&'a RawValue> {
         self.members
             .iter()
             .rev()
@@ -37,7 +38,7 @@ impl<'a> Object<'a> {
     }
 
     /// Every member named `key`, in source order.
-    pub(crate) fn all<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a RawValue> + 's {
+    pub fn all<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a RawValue> + 's {
         self.members
             .iter()
             .filter(move |m| m.key == key)
@@ -88,7 +89,7 @@ impl<'de> Deserialize<'de> for Object<'de> {
 }
 
 /// The byte range of `raw` inside `body`, if `raw` was borrowed from it.
-pub(crate) fn span(body: &[u8], raw: &RawValue) -> Option<Range<usize>> {
+pub fn span(body: &[u8], raw: &RawValue) -> Option<Range<usize>> {
     let text = raw.get().as_bytes();
     let start = text.as_ptr().addr().checked_sub(body.as_ptr().addr())?;
     let end = start.checked_add(text.len())?;
@@ -97,7 +98,7 @@ pub(crate) fn span(body: &[u8], raw: &RawValue) -> Option<Range<usize>> {
 
 /// Where a new first member goes: just after the opening brace of the object at `object`
 /// (leading whitespace allowed, as in a whole document).
-pub(crate) fn after_open_brace(body: &[u8], object: Range<usize>) -> Option<usize> {
+pub fn after_open_brace(body: &[u8], object: Range<usize>) -> Option<usize> {
     let start = object.start;
     let rel = body
         .get(object)?
@@ -108,25 +109,25 @@ pub(crate) fn after_open_brace(body: &[u8], object: Range<usize>) -> Option<usiz
 
 /// Edits to apply to a body: each replaces a range (empty for an insertion) with new bytes.
 #[derive(Debug, Default)]
-pub(crate) struct Edits {
+pub struct Edits {
     edits: Vec<(Range<usize>, Vec<u8>)>,
 }
 
 impl Edits {
-    pub(crate) fn replace(&mut self, range: Range<usize>, with: impl Into<Vec<u8>>) {
+    pub fn replace(&mut self, range: Range<usize>, with: impl Into<Vec<u8>>) {
         self.edits.push((range, with.into()));
     }
 
-    pub(crate) fn insert(&mut self, at: usize, text: impl Into<Vec<u8>>) {
+    pub fn insert(&mut self, at: usize, text: impl Into<Vec<u8>>) {
         self.replace(at..at, text);
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.edits.is_empty()
     }
 
     /// Applies the edits; `None` if two overlap or one lies outside `body`.
-    pub(crate) fn apply(mut self, body: &[u8]) -> Option<Vec<u8>> {
+    pub fn apply(mut self, body: &[u8]) -> Option<Vec<u8>> {
         self.edits.sort_by_key(|(r, _)| (r.start, r.end));
         let extra: usize = self.edits.iter().map(|(_, t)| t.len()).sum();
         let mut out = Vec::with_capacity(body.len().saturating_add(extra));
