@@ -100,6 +100,8 @@ pub struct Upstreams {
     ttft_timeout: Option<Duration>,
     stream_keepalive: Option<Duration>,
     metrics: Arc<Metrics>,
+    /// Per-provider timing series, in [`Provider::ALL`] order.
+    timers: [Arc<relay::Timers>; 2],
 }
 
 impl Upstreams {
@@ -128,8 +130,17 @@ impl Upstreams {
             request_timeout: f.request_timeout,
             ttft_timeout: f.retry.ttft_timeout,
             stream_keepalive: (!f.stream_keepalive.is_zero()).then_some(f.stream_keepalive),
+            timers: Provider::ALL
+                .map(|p| Arc::new(relay::Timers::new(metrics.clone(), p.as_label()))),
             metrics,
         })
+    }
+
+    fn timers(&self, provider: Provider) -> &Arc<relay::Timers> {
+        match provider {
+            Provider::Anthropic => &self.timers[0],
+            Provider::OpenAi => &self.timers[1],
+        }
     }
 
     /// A client for the gateway's own complete requests (JWKS, introspection).
@@ -191,10 +202,8 @@ impl Upstreams {
                 .upstream_errors_total
                 .with_label_values(&[provider.as_label(), e.as_label()])
                 .inc();
-            self.metrics
-                .upstream_duration_seconds
-                .with_label_values(&[provider.as_label()])
-                .observe(start.elapsed().as_secs_f64());
+            self.timers(provider)
+                .observe_duration(start.elapsed().as_secs_f64());
         })
     }
 
@@ -288,8 +297,7 @@ impl Upstreams {
             body,
             deadline,
             relay::Timing {
-                metrics: self.metrics.clone(),
-                upstream: provider.as_label(),
+                timers: self.timers(provider).clone(),
                 start,
                 sse,
                 first_frame_seen: false,

@@ -4,14 +4,14 @@
 use std::{
     collections::VecDeque,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     task::{Context, Poll, ready},
     time::Duration,
 };
 
 use bytes::Bytes;
 use gateway_core::{BoxError, sse::Boundaries};
-use gateway_metrics::Metrics;
+use gateway_metrics::{Histogram, Metrics};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
@@ -78,12 +78,52 @@ impl Body for Source {
     }
 }
 
+/// One provider's `upstream_duration_seconds` and `time_to_first_token_seconds` series,
+/// each resolved on its first use, so a provider call looks no label up.
+#[derive(Debug)]
+pub(crate) struct Timers {
+    metrics: Arc<Metrics>,
+    upstream: &'static str,
+    duration: OnceLock<Histogram>,
+    ttft: OnceLock<Histogram>,
+}
+
+impl Timers {
+    pub(crate) fn new(metrics: Arc<Metrics>, upstream: &'static str) -> Self {
+        Self {
+            metrics,
+            upstream,
+            duration: OnceLock::new(),
+            ttft: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn observe_duration(&self, seconds: f64) {
+        self.duration
+            .get_or_init(|| {
+                self.metrics
+                    .upstream_duration_seconds
+                    .with_label_values(&[self.upstream])
+            })
+            .observe(seconds);
+    }
+
+    fn observe_ttft(&self, seconds: f64) {
+        self.ttft
+            .get_or_init(|| {
+                self.metrics
+                    .time_to_first_token_seconds
+                    .with_label_values(&[self.upstream])
+            })
+            .observe(seconds);
+    }
+}
+
 /// Measures one provider call for `upstream_duration_seconds`, `time_to_first_token_seconds`
 /// and the mid-stream kinds of `upstream_errors_total`.
 #[derive(Debug)]
 pub(crate) struct Timing {
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) upstream: &'static str,
+    pub(crate) timers: Arc<Timers>,
     /// When the request was sent.
     pub(crate) start: Instant,
     /// Whether the body is a stream (TTFT is only meaningful there).
@@ -95,22 +135,17 @@ impl Timing {
     fn first_frame(&mut self) {
         if self.sse && !self.first_frame_seen {
             self.first_frame_seen = true;
-            self.metrics
-                .time_to_first_token_seconds
-                .with_label_values(&[self.upstream])
-                .observe(self.start.elapsed().as_secs_f64());
+            self.timers.observe_ttft(self.start.elapsed().as_secs_f64());
         }
     }
 
     fn finish(self, error_kind: Option<&str>) {
-        self.metrics
-            .upstream_duration_seconds
-            .with_label_values(&[self.upstream])
-            .observe(self.start.elapsed().as_secs_f64());
+        let t = &self.timers;
+        t.observe_duration(self.start.elapsed().as_secs_f64());
         if let Some(kind) = error_kind {
-            self.metrics
+            t.metrics
                 .upstream_errors_total
-                .with_label_values(&[self.upstream, kind])
+                .with_label_values(&[t.upstream, kind])
                 .inc();
         }
     }
