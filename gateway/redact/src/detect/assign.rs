@@ -81,8 +81,22 @@ pub(crate) fn assignment(text: &[u8], hit: usize) -> (Option<(usize, usize)>, us
         .filter(|&(vs, ve)| {
             let quoted = vs > 0 && is_quote(text[vs - 1]);
             judge::secret_value(&text[vs..ve], quoted)
+        })
+        .filter(|&(vs, ve)| {
+            !(names_basic_auth(name)
+                && super::structural::encoded_user_pass(&text[vs..ve]) == Some(false))
         });
     (span, name_end)
+}
+
+/// `auth` / `_auth` (Docker `config.json`, `.npmrc`): the value is base64 `user:password`,
+/// judged decoded, so a documentation placeholder stays.
+fn names_basic_auth(name: &[u8]) -> bool {
+    let last = name
+        .rsplit(|&b| matches!(b, b'_' | b'-' | b'.'))
+        .next()
+        .unwrap_or(name);
+    last.eq_ignore_ascii_case(b"auth")
 }
 
 #[derive(Clone, Copy)]

@@ -200,15 +200,21 @@ pub(crate) fn basic(text: &[u8], hit: usize) -> Option<(usize, usize)> {
     let n = token_len(text, p, |b| {
         b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
     });
-    if !(8..=1024).contains(&n) {
+    (encoded_user_pass(&text[p..p + n]) == Some(true)).then_some((p, p + n))
+}
+
+/// For a base64 `user:password` (HTTP Basic, Docker `config.json` `auth`, `.npmrc`
+/// `_auth`): `Some(true)` for a real credential, `Some(false)` for a documentation
+/// placeholder (`user:password`, `me:${PASS}`), `None` when it decodes to no `user:pass`.
+pub(crate) fn encoded_user_pass(v: &[u8]) -> Option<bool> {
+    if !(8..=1024).contains(&v.len()) {
         return None;
     }
-    let decoded = check::base64_decode(&text[p..p + n])?;
+    let decoded = check::base64_decode(v)?;
     let colon = decoded.iter().position(|&b| b == b':')?;
     let printable = decoded.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
     let password = decoded.get(colon + 1..).unwrap_or_default();
-    (printable && colon > 0 && !password.is_empty() && !placeholder_password(password))
-        .then_some((p, p + n))
+    (printable && colon > 0 && !password.is_empty()).then(|| !placeholder_password(password))
 }
 
 #[cfg(test)]

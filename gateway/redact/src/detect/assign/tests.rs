@@ -123,3 +123,14 @@ fn code_references_and_harmless_values_are_kept() {
         assert_eq!(found(text), None, "{text}");
     }
 }
+
+#[test]
+fn base64_user_pass_is_judged_decoded() {
+    // base64("user:password") and base64("deploy:${NPM_PASS}"): documentation placeholders.
+    assert_eq!(found("_auth=dXNlcjpwYXNzd29yZA=="), None);
+    assert_eq!(found("      \"auth\": \"ZGVwbG95OiR7TlBNX1BBU1N9\","), None);
+    // base64("robot:Xk9v2mPq7Lw"): a real credential.
+    let real = "cm9ib3Q6WGs5djJtUHE3THc=";
+    assert_eq!(found(&format!("_auth={real}")), Some(real));
+    assert_eq!(found(&format!("      \"auth\": \"{real}\",")), Some(real));
+}
