@@ -1,5 +1,13 @@
 use super::*;
 
+/// Asserts every key path of `expected` is among the problems `errors` reports.
+pub(crate) fn assert_reported(errors: &ConfigErrors, expected: &[&str]) {
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    for e in expected {
+        assert!(paths.contains(e), "{e} missing from {errors}");
+    }
+}
+
 const KEY_HASH: &str = "4c2e9e6da31a64c70623619c449a040968cdbea85945bf384fa30ed2d5d24fa3";
 
 fn env() -> MapEnvironment {
@@ -79,20 +87,17 @@ fn every_problem_is_reported_with_its_path() {
         + "\n[log]\nformat = \"xml\"\ncolour = true\n[surprise]\n";
     let env = MapEnvironment::from_pairs([("OPENAI_API_KEY", "sk-o")]);
     let errors = Config::parse(&text, &env).unwrap_err();
-    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
-    for expected in [
-        "server.listen",
-        "upstreams.anthropic.api_key_env",
-        "upstreams.openai.base_url",
-        "auth.keys[0].sha256",
-        "log",
-        "surprise",
-    ] {
-        assert!(
-            paths.contains(&expected),
-            "{expected} missing from {errors}"
-        );
-    }
+    assert_reported(
+        &errors,
+        &[
+            "server.listen",
+            "upstreams.anthropic.api_key_env",
+            "upstreams.openai.base_url",
+            "auth.keys[0].sha256",
+            "log",
+            "surprise",
+        ],
+    );
     let shown = errors.to_string();
     assert!(shown.contains("colour"), "unknown key named: {shown}");
 }
@@ -221,20 +226,17 @@ fn transcripts_default_to_files_and_s3_problems_come_together() {
     let text = minimal()
         + "[transcripts]\nsink = \"s3\"\nflush_ms = 60000\nrotate_bytes = 10\nsession_header = \"bad header\"\n[transcripts.s3]\nbucket = \"b\"\nendpoint = \"not a url\"\n";
     let errors = Config::parse(&text, &env()).unwrap_err();
-    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
-    for expected in [
-        "transcripts.flush_ms",
-        "transcripts.rotate_bytes",
-        "transcripts.session_header",
-        "transcripts.s3.access_key_id_env",
-        "transcripts.s3.secret_access_key_env",
-        "transcripts.s3.endpoint",
-    ] {
-        assert!(
-            paths.contains(&expected),
-            "{expected} missing from {paths:?}"
-        );
-    }
+    assert_reported(
+        &errors,
+        &[
+            "transcripts.flush_ms",
+            "transcripts.rotate_bytes",
+            "transcripts.session_header",
+            "transcripts.s3.access_key_id_env",
+            "transcripts.s3.secret_access_key_env",
+            "transcripts.s3.endpoint",
+        ],
+    );
 
     let s3_env = MapEnvironment::from_pairs([
         ("ANTHROPIC_API_KEY", "sk-a"),

@@ -96,16 +96,16 @@ retries_per_target = 9
     );
     let errors = Config::parse(&text, &env()).unwrap_err();
     let shown = errors.to_string();
-    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
-    for expected in [
-        "upstreams.anthropic.fallbacks[0].kind",
-        "upstreams.anthropic.fallbacks[1].api_key_env",
-        "upstreams.anthropic.fallbacks[2].region",
-        "upstreams.anthropic",
-        "forwarding.retries_per_target",
-    ] {
-        assert!(paths.contains(&expected), "{expected} missing from {shown}");
-    }
+    crate::tests::assert_reported(
+        &errors,
+        &[
+            "upstreams.anthropic.fallbacks[0].kind",
+            "upstreams.anthropic.fallbacks[1].api_key_env",
+            "upstreams.anthropic.fallbacks[2].region",
+            "upstreams.anthropic",
+            "forwarding.retries_per_target",
+        ],
+    );
     assert!(shown.contains("vertex"), "{shown}");
 }
 
@@ -257,16 +257,16 @@ typo = 1
     );
     let errors = Config::parse(&text, &bedrock_env()).unwrap_err();
     let shown = errors.to_string();
-    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
-    for expected in [
-        "upstreams.anthropic.fallbacks[0].region",
-        "upstreams.anthropic.fallbacks[0].aws_secret_access_key_env",
-        "upstreams.anthropic.fallbacks[0].models.claude-sonnet-4-5",
-        "upstreams.anthropic.fallbacks[1]",
-        "upstreams.anthropic.fallbacks[2]",
-    ] {
-        assert!(paths.contains(&expected), "{expected} missing from {shown}");
-    }
+    crate::tests::assert_reported(
+        &errors,
+        &[
+            "upstreams.anthropic.fallbacks[0].region",
+            "upstreams.anthropic.fallbacks[0].aws_secret_access_key_env",
+            "upstreams.anthropic.fallbacks[0].models.claude-sonnet-4-5",
+            "upstreams.anthropic.fallbacks[1]",
+            "upstreams.anthropic.fallbacks[2]",
+        ],
+    );
     assert!(shown.contains("typo"), "{shown}");
     let text = text.replace("typo = 1\n", "");
     let shown = Config::parse(&text, &bedrock_env())
