@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 
 use crate::anthropic;
+use crate::bedrock;
 use crate::body::MockBody;
 use crate::journal::{RecordedRequest, path_only};
 use crate::openai::{self, Ids};
@@ -159,7 +160,7 @@ impl Call<'_> {
             }
         };
         // The Bedrock body contract: the model is in the path, the version in the body.
-        if self.route == Route::BedrockInvoke
+        if matches!(self.route, Route::BedrockInvoke | Route::BedrockStream)
             && (request.model.is_some()
                 || request.stream.is_some()
                 || !body
@@ -169,7 +170,7 @@ impl Call<'_> {
             let message = "Bedrock bodies carry anthropic_version \"bedrock-2023-05-31\" and no model or stream";
             return self.error(StatusCode::BAD_REQUEST, Some(message));
         }
-        let streaming = request.stream == Some(true);
+        let streaming = request.stream == Some(true) || self.route == Route::BedrockStream;
         let scenario =
             header_scenario.or_else(|| self.shared.take_script(streaming).map(Scenario::from));
         let interruption = match scenario {
@@ -204,6 +205,22 @@ impl Call<'_> {
                 interruption,
                 |_, kind, message| anthropic::stream_error(kind, message),
             ),
+            (Route::BedrockStream, _) => {
+                let frames = canned.anthropic.stream(self.id, &model_json);
+                let frames = sse::Frames {
+                    head: frames.head.iter().map(|f| bedrock::chunk(f)).collect(),
+                    deltas: frames.deltas.iter().map(|f| bedrock::chunk(f)).collect(),
+                    tail: frames.tail.iter().map(|f| bedrock::chunk(f)).collect(),
+                };
+                let mut response = self.stream(frames, interruption, |_, kind, message| {
+                    bedrock::exception(kind, message)
+                });
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(bedrock::EVENT_STREAM_CONTENT_TYPE),
+                );
+                response
+            }
             (Route::ChatCompletions, false) => self.json(canned.chat.completion(&ids)),
             (Route::ChatCompletions, true) => {
                 let include_usage = request

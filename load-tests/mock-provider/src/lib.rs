@@ -29,6 +29,7 @@
 //! requests only; an unparsable value gets a 400 naming the problem.
 
 mod anthropic;
+mod bedrock;
 mod body;
 mod canned;
 mod config;

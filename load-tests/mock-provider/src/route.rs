@@ -13,6 +13,9 @@ pub(crate) enum Route {
     Responses,
     /// Bedrock `POST /model/{id}/invoke`: the Anthropic answer to a Bedrock-shaped body.
     BedrockInvoke,
+    /// Bedrock `POST /model/{id}/invoke-with-response-stream`: the Anthropic stream as
+    /// event-stream frames.
+    BedrockStream,
     NotFound,
 }
 
@@ -34,6 +37,11 @@ impl Route {
             (&Method::POST, p) if p.starts_with("/model/") && p.ends_with("/invoke") => {
                 Self::BedrockInvoke
             }
+            (&Method::POST, p)
+                if p.starts_with("/model/") && p.ends_with("/invoke-with-response-stream") =>
+            {
+                Self::BedrockStream
+            }
             _ => Self::NotFound,
         }
     }
@@ -45,6 +53,7 @@ impl Route {
             | Self::CountTokens
             | Self::Models
             | Self::BedrockInvoke
+            | Self::BedrockStream
             | Self::NotFound => Surface::Anthropic,
         }
     }

@@ -35,3 +35,54 @@ async fn an_overloaded_primary_falls_back_to_bedrock_which_gets_a_bedrock_shaped
     assert!(body.get("model").is_none() && body.get("stream").is_none());
     assert_eq!(spent(&gw, 1).await, SONNET_CALL, "charged once");
 }
+
+/// The id the mock gave its answer (`msg_mock_<n>`), replaced so two answers compare.
+fn without_mock_id(sse: &str) -> String {
+    let Some(at) = sse.find("msg_mock_") else {
+        return sse.to_owned();
+    };
+    let end = sse[at..].find('"').map_or(sse.len(), |e| at + e);
+    format!("{}msg_mock_N{}", &sse[..at], &sse[end..])
+}
+
+#[tokio::test]
+async fn a_streamed_fallback_to_bedrock_reaches_the_client_as_the_anthropic_sse_it_carries() {
+    let pair = Pair::start().await;
+    let section = format!(
+        "[upstreams.anthropic]\nbase_url = \"{}\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n[[upstreams.anthropic.fallbacks]]\nname = \"bedrock\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\nbase_url = \"{}\"\napi_key_env = \"SECOND_KEY\"\nmodels = {{ \"claude-sonnet-4-6\" = \"us.anthropic.claude-sonnet-4-6-v1:0\" }}\n",
+        pair.primary.base_url(),
+        pair.second.base_url()
+    );
+    let gw = gateway(&section, "bedrock-stream").start().await;
+    pair.primary.push_script(status(529, OVERLOADED, &[]));
+    pair.primary.push_script(status(529, OVERLOADED, &[]));
+    // Unscripted: the mock Bedrock streams its canned Anthropic answer as event-stream frames.
+    let reply = send(&gw, true, &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-gateway-upstream"), Some("bedrock"));
+    let path = "/model/us.anthropic.claude-sonnet-4-6-v1%3A0/invoke-with-response-stream";
+    assert_eq!(pair.second.hits(path), 1);
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/event-stream")),
+        "{:?}",
+        reply.header("content-type")
+    );
+
+    // What the same mock streams as Anthropic for the same request: the same events.
+    let direct = gateway_testkit::http::send(gateway_testkit::http::post_json(
+        &format!("{}/v1/messages", pair.second.base_url()),
+        &[("x-api-key", "k"), ("anthropic-version", "2023-06-01")],
+        &super::body(true),
+    ))
+    .await;
+    assert_eq!(direct.status, 200, "{}", direct.text());
+    let got = without_mock_id(&reply.text());
+    assert!(got.starts_with("event: message_start\ndata: {"), "{got}");
+    assert!(
+        got.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+        "{got}"
+    );
+    assert_eq!(got, without_mock_id(&direct.text()));
+}

@@ -1,0 +1,77 @@
+//! The mock Bedrock's streamed answer: each Anthropic SSE event the mock would send, as an
+//! AWS event-stream `chunk` frame (`{"bytes": base64 of the event's JSON}`), and a stream
+//! error as an `exception` frame. Frames are encoded here (prelude, string headers, both
+//! CRC32s), independently of the gateway's decoder.
+
+use base64::Engine;
+use bytes::Bytes;
+
+/// The content type of Bedrock's streamed answers.
+pub(crate) const EVENT_STREAM_CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
+
+/// One event-stream frame with string headers.
+pub(crate) fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Bytes {
+    let mut head = Vec::new();
+    for (name, value) in headers {
+        // Names are short literals; values are at most a few hundred bytes.
+        head.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+        head.extend_from_slice(name.as_bytes());
+        head.push(7);
+        head.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
+        head.extend_from_slice(value.as_bytes());
+    }
+    let total = 12 + head.len() + payload.len() + 4;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(&u32::try_from(head.len()).unwrap_or(u32::MAX).to_be_bytes());
+    let prelude_crc = crc32fast::hash(&out);
+    out.extend_from_slice(&prelude_crc.to_be_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(payload);
+    let message_crc = crc32fast::hash(&out);
+    out.extend_from_slice(&message_crc.to_be_bytes());
+    Bytes::from(out)
+}
+
+/// The `chunk` frame of one SSE event (`event: …\ndata: {json}\n\n`); other bytes (a
+/// comment, a bare `data:` line) carry no event and pass as an empty chunk list.
+pub(crate) fn chunk(sse: &[u8]) -> Bytes {
+    let Some(json) = data_of(sse) else {
+        return Bytes::new();
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+    frame(
+        &[
+            (":event-type", "chunk"),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        format!(r#"{{"bytes":"{b64}","p":"abcdefghij"}}"#).as_bytes(),
+    )
+}
+
+/// The exception frame Bedrock sends for a stream error of Anthropic type `kind`.
+pub(crate) fn exception(kind: &str, message: &str) -> Bytes {
+    let exception = match kind {
+        "overloaded_error" => "serviceUnavailableException",
+        "rate_limit_error" => "throttlingException",
+        "invalid_request_error" => "validationException",
+        _ => "internalServerException",
+    };
+    let payload = serde_json::json!({ "message": message }).to_string();
+    frame(
+        &[
+            (":exception-type", exception),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
+        ],
+        payload.as_bytes(),
+    )
+}
+
+fn data_of(sse: &[u8]) -> Option<&[u8]> {
+    let start = sse.windows(6).position(|w| w == b"data: ")? + 6;
+    let rest = &sse[start..];
+    let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    Some(&rest[..end])
+}
