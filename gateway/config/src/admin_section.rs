@@ -65,13 +65,14 @@ pub(crate) fn admin(c: &mut Collector<'_>, a: raw::Admin) -> Option<Admin> {
             continue;
         }
         if tokens.iter().any(|k| k.sha256 == sha256) {
-            c.push(
-                &format!("{path}.sha256"),
-                "the same token is listed twice",
-            );
+            c.push(&format!("{path}.sha256"), "the same token is listed twice");
             continue;
         }
-        tokens.push(AdminToken { id: t.id, sha256, role });
+        tokens.push(AdminToken {
+            id: t.id,
+            sha256,
+            role,
+        });
     }
     let listen = c.addr("admin.listen", &a.listen)?;
     Some(Admin {

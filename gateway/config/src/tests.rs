@@ -347,7 +347,11 @@ fn admin_tokens_have_ids_and_roles_and_the_single_token_is_the_editor_admin() {
     let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["admin.tokens[0].id", "admin.tokens[1].sha256", "admin.tokens[2]"],
+        [
+            "admin.tokens[0].id",
+            "admin.tokens[1].sha256",
+            "admin.tokens[2]"
+        ],
         "{errors}"
     );
 }

@@ -6,8 +6,8 @@ use gateway_core::{REDACTION_KEY_MIN_BYTES, Secret};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem,
-    Quota, QuotaStore, Redaction, Server, TlsFiles, env::OverrideSources, raw,
+    Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem, Quota,
+    QuotaStore, Redaction, Server, TlsFiles, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.

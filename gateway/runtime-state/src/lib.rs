@@ -16,16 +16,26 @@
 //! - a virtual key's token is never stored, only its SHA-256;
 //! - expired records stop applying at their expiry, wherever they are read.
 //!
+//! Also here, as pure logic: the one precedence rule ([`effective_limit`]: block > active
+//! override > policy file > defaults, each value with its [`Source`]), issuing virtual keys
+//! ([`issue_key`]) and the hash-chained audit log's lines ([`AuditChain`], [`verify_chain`]).
+//!
 //! Not here: which limit keys and values are valid (the admin stage checks them against the
-//! policy vocabulary), the precedence of blocks, overrides and policy files (the app, once),
-//! the audit log and admin identity (gateway-admin), usage (gateway-quota).
+//! policy vocabulary), where the audit log is written and admin identity (gateway-admin),
+//! usage (gateway-quota).
 
+mod audit;
+mod effective;
+mod keys;
 mod live;
 mod record;
 mod redis_state;
 mod snapshot;
 mod store;
 
+pub use audit::{AuditChain, AuditEntry, ChainError, GENESIS, line_digest, verify_chain};
+pub use effective::{Effective, FileValue, Source, effective_limit};
+pub use keys::{KEY_TOKEN_PREFIX, KeyRequest, issue_key, token_digest};
 pub use live::{RuntimeState, SYNC_INTERVAL};
 pub use record::{Block, BlockKind, Override, Record, Scope, VirtualKey, new_id};
 pub use redis_state::RedisState;
@@ -41,3 +51,5 @@ pub fn now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_engine;

@@ -54,7 +54,10 @@ impl RuntimeState {
             return Ok(false);
         }
         let (revision, records) = self.store.load().await?;
-        let mut slot = self.snapshot.write().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         // Never go back: a concurrent refresh may have installed a newer one.
         if revision >= slot.revision {
             *slot = Arc::new(Snapshot::new(revision, records));

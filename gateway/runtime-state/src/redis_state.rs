@@ -98,9 +98,7 @@ impl RedisState {
             [1, rev] => Ok(*rev),
             [0, 0] if expect != Expect::Absent => Err(StateError::NotFound),
             [0, current] => Err(StateError::Conflict { current: *current }),
-            _ => Err(StateError::Corrupt {
-                id: id.to_owned(),
-            }),
+            _ => Err(StateError::Corrupt { id: id.to_owned() }),
         }
     }
 }
@@ -112,7 +110,9 @@ impl StateStore for RedisState {
             let rev: Option<u64> = self
                 .bounded(
                     "GET revision",
-                    redis::cmd("GET").arg(REVISION_KEY).query_async(&mut connection),
+                    redis::cmd("GET")
+                        .arg(REVISION_KEY)
+                        .query_async(&mut connection),
                 )
                 .await?;
             Ok(rev.unwrap_or(0))
@@ -128,7 +128,9 @@ impl StateStore for RedisState {
             let all: std::collections::HashMap<String, String> = self
                 .bounded(
                     "HGETALL records",
-                    redis::cmd("HGETALL").arg(RECORDS_KEY).query_async(&mut connection),
+                    redis::cmd("HGETALL")
+                        .arg(RECORDS_KEY)
+                        .query_async(&mut connection),
                 )
                 .await?;
             let mut records = Vec::with_capacity(all.len());

@@ -99,7 +99,9 @@ impl StateStore for MemoryState {
     }
 
     fn load(&self) -> StateFuture<'_, (u64, Vec<Record>)> {
-        Box::pin(async move { Ok(self.with(|(rev, records)| (*rev, records.values().cloned().collect()))) })
+        Box::pin(async move {
+            Ok(self.with(|(rev, records)| (*rev, records.values().cloned().collect())))
+        })
     }
 
     fn put(&self, mut record: Record, expect: Expect) -> StateFuture<'_, u64> {

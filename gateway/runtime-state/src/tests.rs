@@ -51,7 +51,9 @@ async fn revisions_guard_every_write(store: Arc<dyn StateStore>) {
     let snap = state.snapshot();
     assert_eq!(snap.get(&id).unwrap().revision(), stored.revision());
     assert_eq!(
-        snap.blocked(&Principal::subject("alice"), now_ms()).unwrap().id,
+        snap.blocked(&Principal::subject("alice"), now_ms())
+            .unwrap()
+            .id,
         id
     );
     assert!(snap.blocked(&Principal::subject("bob"), now_ms()).is_none());
@@ -105,7 +107,10 @@ async fn the_newest_active_override_sets_a_field_and_expired_records_stop_applyi
         .unwrap();
     let now = now_ms();
     state
-        .put(overriding("alice", "usd_per_day", 5, now - 10), Expect::Absent)
+        .put(
+            overriding("alice", "usd_per_day", 5, now - 10),
+            Expect::Absent,
+        )
         .await
         .unwrap();
     state
@@ -128,7 +133,10 @@ async fn the_newest_active_override_sets_a_field_and_expired_records_stop_applyi
         "expired"
     );
     state
-        .put(block(BlockKind::Jti, "run-1", Some(now + 1_000)), Expect::Absent)
+        .put(
+            block(BlockKind::Jti, "run-1", Some(now + 1_000)),
+            Expect::Absent,
+        )
         .await
         .unwrap();
     let who = Principal {
