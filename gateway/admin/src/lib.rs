@@ -4,11 +4,12 @@
 //! `GET|HEAD /readyz` ([`Readiness`] plus the problems the gateway reports through
 //! [`AdminState`]), `GET /metrics` (Prometheus text format; counters kept outside the
 //! registry are brought up to date first), and `GET /admin/usage/{subject}` (a subject's quota
-//! windows, behind `[admin] token_sha256`); their JSON answers and errors.
+//! windows, for any admin token); their JSON answers and errors. Admin tokens ([`authorized`])
+//! carry a role: `viewer` reads, `editor` also changes (403 for a viewer's change).
 //!
 //! Invariants: admin routes live only on the admin listener, never on the client-facing one;
-//! answers carry no secret; the admin token is compared by SHA-256 in constant time and never
-//! logged.
+//! answers carry no secret; a presented admin token is compared by SHA-256 with every configured
+//! one in constant time (no early exit) and never logged.
 //!
 //! Not here: serving sockets (gateway-server), deciding what is ready or reading the gateway's
 //! components (the app implements [`AdminState`]), the quota arithmetic (gateway-quota).
@@ -19,6 +20,7 @@ mod usage;
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
 
 use bytes::Bytes;
+use gateway_config::{AdminRole, AdminToken};
 use gateway_metrics::Metrics;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
@@ -49,8 +51,8 @@ pub struct Admin {
     pub readiness: Readiness,
     /// The registry served at `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// `[admin] token_sha256`: the admin API is off without it.
-    pub token_sha256: Option<[u8; 32]>,
+    /// `[admin] token_sha256` and `[[admin.tokens]]`: the admin API is off without one.
+    pub tokens: Vec<AdminToken>,
 }
 
 /// One admin route.
@@ -131,8 +133,8 @@ pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
             );
             r
         }
-        Route::Usage(subject) => match authorized(admin, req.headers()) {
-            Ok(()) => usage::usage(admin, subject).await,
+        Route::Usage(subject) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => usage::usage(admin, subject).await,
             Err(refusal) => *refusal,
         },
         Route::WrongMethod(allow) => {
@@ -160,28 +162,49 @@ pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
     }
 }
 
-/// Whether the request carries the admin token.
-fn authorized(admin: &Admin, headers: &http::HeaderMap) -> Result<(), Box<Response<Bytes>>> {
-    let Some(expected) = admin.token_sha256 else {
+/// The admin token the request carries, if it may act as `need` (a viewer reads, an editor
+/// also changes): 404 when no token is configured, 401 for a missing or unknown token, 403
+/// for a viewer's change.
+pub(crate) fn authorized<'a>(
+    admin: &'a Admin,
+    headers: &http::HeaderMap,
+    need: AdminRole,
+) -> Result<&'a AdminToken, Box<Response<Bytes>>> {
+    if admin.tokens.is_empty() {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
-            "the admin API is off: set [admin] token_sha256 to the SHA-256 of an admin token",
+            "the admin API is off: set [admin] token_sha256 or add [[admin.tokens]] with the SHA-256 of an admin token",
         )));
-    };
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-    if bool::from(digest.ct_eq(&expected)) {
-        Ok(())
-    } else {
-        Err(Box::new(error(
-            StatusCode::UNAUTHORIZED,
-            "send the admin token as `Authorization: Bearer <token>`",
-        )))
+    // Every configured token is compared, so timing says nothing about which one matched.
+    let mut found = None;
+    for t in &admin.tokens {
+        if bool::from(digest.ct_eq(&t.sha256)) {
+            found = Some(t);
+        }
     }
+    let Some(t) = found else {
+        return Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "send an admin token as `Authorization: Bearer <token>`",
+        )));
+    };
+    if need == AdminRole::Editor && t.role != AdminRole::Editor {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "admin token `{}` is a viewer; changes need an editor token",
+                t.id
+            ),
+        )));
+    }
+    Ok(t)
 }
 
 pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {

@@ -36,7 +36,14 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
             vec![("openai".to_owned(), "OPENAI_API_KEY is not set".to_owned())],
         ),
         metrics: Arc::new(Metrics::new().unwrap()),
-        token_sha256: token.map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
+        tokens: token
+            .map(|t| AdminToken {
+                id: "admin".to_owned(),
+                sha256: sha2::Sha256::digest(t.as_bytes()).into(),
+                role: AdminRole::Editor,
+            })
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -140,4 +147,30 @@ async fn metrics_are_text_and_unknown_routes_say_what_exists() {
             .contains("/healthz")
     );
     assert_eq!(route(&Method::GET, "/admin/usage/"), Route::NotFound);
+}
+
+#[test]
+fn any_configured_token_authorizes_and_a_viewer_cannot_change() {
+    let mut a = admin(vec![], Some("edit-token"));
+    a.tokens.push(AdminToken {
+        id: "oncall".to_owned(),
+        sha256: sha2::Sha256::digest(b"view-token").into(),
+        role: AdminRole::Viewer,
+    });
+    let headers = |t: &str| req(Method::GET, "/", Some(t)).headers().clone();
+    let viewer = authorized(&a, &headers("view-token"), AdminRole::Viewer).unwrap();
+    assert_eq!(viewer.id, "oncall");
+    let refused = authorized(&a, &headers("view-token"), AdminRole::Editor).unwrap_err();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        body(&refused)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("oncall")
+    );
+    let editor = authorized(&a, &headers("edit-token"), AdminRole::Editor).unwrap();
+    assert_eq!(editor.id, "admin");
+    let unknown = authorized(&a, &headers("guess"), AdminRole::Viewer).unwrap_err();
+    assert_eq!(unknown.status(), 401);
+    assert!(!String::from_utf8_lossy(unknown.body()).contains("guess"));
 }

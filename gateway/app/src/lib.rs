@@ -106,7 +106,7 @@ pub struct Gateway {
     metering: Metering,
     redaction: Option<Arc<Redaction>>,
     transcripts: Option<Transcripts>,
-    admin_token_sha256: Option<[u8; 32]>,
+    admin_tokens: Vec<gateway_config::AdminToken>,
     upstreams: Upstreams,
     /// Retry, key-pool and fallback decisions for the Anthropic upstream (others get one
     /// attempt).
@@ -184,7 +184,7 @@ impl Gateway {
             metering,
             redaction,
             transcripts: Transcripts::new(&config.transcripts)?,
-            admin_token_sha256: config.admin.token_sha256,
+            admin_tokens: config.admin.tokens.clone(),
             auth: Arc::new(Authenticator::new(&config.auth, fetch)),
             upstreams,
             resilience: config.upstreams.anthropic.as_ref().map(|u| {
@@ -264,7 +264,7 @@ pub async fn run(
         state: gw.clone(),
         readiness,
         metrics: gw.metrics.clone(),
-        token_sha256: gw.admin_token_sha256,
+        tokens: gw.admin_tokens.clone(),
     });
     let admin = gateway_server::serve(
         listeners.admin,

@@ -3,7 +3,7 @@
 //!
 //! - vocabulary (`core`, `config`, `metrics`): depend on nothing of ours but `core`;
 //! - engines (`meter`, `policy`, `quota`, `redact`, `transcript`, `upstream`, `resilience`,
-//!   `auth`, `server`) and engine extensions (`transcript-s3` extends `transcript`): vocabulary only
+//!   `auth`, `server`, `runtime-state`) and engine extensions (`transcript-s3` extends `transcript`): vocabulary only
 //!   (an extension also its engine);
 //! - stages (`metering`, `redaction`, `capture`, `intake`, `admin`): vocabulary and engines,
 //!   never another stage;
@@ -40,7 +40,8 @@ fn tier(name: &str) -> Option<Tier> {
         | "gateway-upstream"
         | "gateway-resilience"
         | "gateway-auth"
-        | "gateway-server" => Tier::Engine,
+        | "gateway-server"
+        | "gateway-runtime-state" => Tier::Engine,
         "gateway-metering" | "gateway-redaction" | "gateway-capture" | "gateway-intake"
         | "gateway-admin" => Tier::Stage,
         "gateway-app" => Tier::App,

@@ -43,12 +43,20 @@ use std::{
 
 use gateway_core::{Principal, Secret};
 use http::HeaderMap;
+use sha2::Digest;
 
 pub use credential::{TOKEN_MAX_BYTES, presented_credential};
 pub use error::AuthError;
 pub use fetch::{FetchError, FetchFuture, FetchReply, FetchRequest, HttpFetch};
 pub use mint::{MintError, MintRequest, mint_hs256};
 pub use static_keys::StaticKeys;
+
+/// Keys created while the gateway runs (the admin API's virtual keys), consulted after the
+/// static keys. Verified on every request, never cached, so a revoked key stops at once.
+pub trait KeySource: Send + Sync + std::fmt::Debug {
+    /// The principal of the key whose token hashes to `sha256`, if it is live.
+    fn principal(&self, sha256: &[u8; 32]) -> Option<Principal>;
+}
 
 /// How long a static key's verification is cached (keys only change with the config).
 const STATIC_KEY_TTL: Duration = Duration::from_secs(3600);
@@ -66,6 +74,7 @@ pub struct Authenticator {
     negative_ttl: Duration,
     jwks_refresh: Duration,
     failure_counts: Vec<AtomicU64>,
+    runtime_keys: Option<Arc<dyn KeySource>>,
 }
 
 impl Authenticator {
@@ -104,7 +113,15 @@ impl Authenticator {
                 .iter()
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            runtime_keys: None,
         }
+    }
+
+    /// Adds the source of keys created at run time, consulted after the static keys.
+    #[must_use]
+    pub fn with_runtime_keys(mut self, source: Arc<dyn KeySource>) -> Self {
+        self.runtime_keys = Some(source);
+        self
     }
 
     /// Loads the JWKS once, then keeps it fresh and the limiter pruned in the background for
@@ -177,6 +194,13 @@ impl Authenticator {
     ) -> Result<(Principal, Duration), (AuthError, Duration)> {
         if let Some(principal) = self.static_keys.verify(token) {
             return Ok((principal, STATIC_KEY_TTL));
+        }
+        if let Some(source) = &self.runtime_keys {
+            let digest: [u8; 32] = sha2::Sha256::digest(token.expose().as_bytes()).into();
+            if let Some(principal) = source.principal(&digest) {
+                // Not cached: revocation and expiry apply to the next request.
+                return Ok((principal, Duration::ZERO));
+            }
         }
         let negative = self.negative_ttl;
         if jwt::looks_like_jwt(token.expose()) {

@@ -15,6 +15,7 @@
 //!
 //! Not here: policies (run-time, hot-reloaded, their own crate), sockets, TLS parsing.
 
+mod admin_section;
 mod auth_section;
 mod env;
 mod problems;
@@ -96,8 +97,41 @@ pub struct TlsFiles {
 pub struct Admin {
     /// Address to bind.
     pub listen: SocketAddr,
-    /// SHA-256 of the admin token; the admin API is off without it.
-    pub token_sha256: Option<[u8; 32]>,
+    /// Every admin token (`token_sha256` is the editor `admin`); the admin API is off
+    /// without one.
+    pub tokens: Vec<AdminToken>,
+    /// The append-only, hash-chained audit log of admin changes.
+    pub audit_path: PathBuf,
+}
+
+/// One admin token, known by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminToken {
+    /// Who, in the audit log.
+    pub id: String,
+    /// SHA-256 of the token.
+    pub sha256: [u8; 32],
+    /// What it may do.
+    pub role: AdminRole,
+}
+
+/// What an admin token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRole {
+    /// Reads only.
+    Viewer,
+    /// Reads and changes.
+    Editor,
+}
+
+impl AdminRole {
+    /// As written in the config (`viewer`, `editor`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+        }
+    }
 }
 
 /// Secret redaction settings.

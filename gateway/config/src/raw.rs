@@ -44,8 +44,26 @@ pub struct Tls {
 pub struct Admin {
     /// `listen = "127.0.0.1:9090"`
     pub listen: String,
-    /// SHA-256 hex of the admin token (sent as `Authorization: Bearer`).
+    /// SHA-256 hex of the admin token (sent as `Authorization: Bearer`); an editor with id
+    /// `admin`.
     pub token_sha256: Option<String>,
+    /// `[[admin.tokens]]`: more admin tokens, each with an id and a role.
+    #[serde(default)]
+    pub tokens: Vec<toml::Value>,
+    /// The audit log (JSON Lines). Default `admin-audit.jsonl`.
+    pub audit_path: Option<PathBuf>,
+}
+
+/// `[[admin.tokens]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// Who, in the audit log (never the token).
+    pub id: String,
+    /// SHA-256 hex of the token.
+    pub sha256: String,
+    /// `viewer` (reads) or `editor` (reads and changes).
+    pub role: String,
 }
 
 /// `[redaction]`

@@ -322,3 +322,38 @@ fn an_unset_key_leaves_its_upstream_unconfigured_unless_it_was_the_only_one() {
         "{errors}"
     );
 }
+
+#[test]
+fn admin_tokens_have_ids_and_roles_and_the_single_token_is_the_editor_admin() {
+    let admin = |lines: &str| {
+        minimal().replace(
+            "listen = \"127.0.0.1:9090\"",
+            &format!("listen = \"127.0.0.1:9090\"\n{lines}"),
+        )
+    };
+    let text = admin(&format!(
+        "token_sha256 = \"{KEY_HASH}\"\naudit_path = \"/tmp/a.jsonl\"\n[[admin.tokens]]\nid = \"oncall\"\nsha256 = \"{}\"\nrole = \"viewer\"",
+        "ab".repeat(32)
+    ));
+    let c = Config::parse(&text, &env()).unwrap();
+    assert_eq!(c.admin.tokens.len(), 2);
+    assert_eq!(c.admin.tokens[0].id, "admin");
+    assert_eq!(c.admin.tokens[0].role, AdminRole::Editor);
+    assert_eq!(c.admin.tokens[1].role, AdminRole::Viewer);
+    assert_eq!(c.admin.audit_path, std::path::Path::new("/tmp/a.jsonl"));
+
+    let text = admin(&format!(
+        "[[admin.tokens]]\nid = \"x y\"\nsha256 = \"{KEY_HASH}\"\nrole = \"viewer\"\n[[admin.tokens]]\nid = \"b\"\nsha256 = \"zz\"\nrole = \"owner\"\n[[admin.tokens]]\nid = \"c\"\nsha256 = \"{KEY_HASH}\"\nrole = \"root\"\nextra = 1"
+    ));
+    let errors = Config::parse(&text, &env()).unwrap_err();
+    let paths: Vec<&str> = errors.problems().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "admin.tokens[0].id",
+            "admin.tokens[1].sha256",
+            "admin.tokens[2]"
+        ],
+        "{errors}"
+    );
+}

@@ -6,8 +6,8 @@ use gateway_core::{REDACTION_KEY_MIN_BYTES, Secret};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Admin, Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem,
-    Quota, QuotaStore, Redaction, Server, TlsFiles, env::OverrideSources, raw,
+    Config, ConfigErrors, Environment, Forwarding, Log, LogFormat, MetricsLabels, Problem, Quota,
+    QuotaStore, Redaction, Server, TlsFiles, env::OverrideSources, raw,
 };
 
 /// Default largest request body: the providers' own cap.
@@ -47,7 +47,7 @@ impl Collector<'_> {
         }
     }
 
-    fn addr(&mut self, path: &str, value: &str) -> Option<SocketAddr> {
+    pub(crate) fn addr(&mut self, path: &str, value: &str) -> Option<SocketAddr> {
         match value.parse() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -134,23 +134,9 @@ pub(crate) fn validate(
         }
     };
     let admin = match take("admin") {
-        Some(v) => c.section::<raw::Admin>("admin", v).and_then(|a| {
-            let token_sha256 = a.token_sha256.as_deref().and_then(|h| {
-                let mut digest = [0u8; 32];
-                match hex::decode_to_slice(h.trim(), &mut digest) {
-                    Ok(()) => Some(digest),
-                    Err(_) => {
-                        c.push(
-                            "admin.token_sha256",
-                            "must be 64 hex characters: the SHA-256 of the admin token, never the token itself",
-                        );
-                        None
-                    }
-                }
-            });
-            c.addr("admin.listen", &a.listen)
-                .map(|listen| Admin { listen, token_sha256 })
-        }),
+        Some(v) => c
+            .section::<raw::Admin>("admin", v)
+            .and_then(|a| crate::admin_section::admin(&mut c, a)),
         None => {
             c.push("admin", "missing section; it needs at least `listen`");
             None

@@ -16,11 +16,13 @@
 //! Not here: what is counted where (the stages), serving the admin listener (gateway-admin).
 //! A leaf crate: it depends on `prometheus` only, so every stage may use it.
 
+mod admin;
 mod org;
 mod resilience;
 
 use std::sync::{Mutex, OnceLock, PoisonError};
 
+pub use admin::{ADMIN_CHANGE_KINDS, AdminMetrics};
 pub use org::{NO_ORG, OTHER_ORG};
 pub use resilience::ResilienceMetrics;
 
@@ -120,6 +122,8 @@ pub struct Metrics {
     pub stream_client_disconnects_total: IntCounter,
     /// Attempts, fallbacks, key cooldowns and the retry budget.
     pub resilience: ResilienceMetrics,
+    /// Admin changes and the runtime records in force.
+    pub admin: AdminMetrics,
     /// The opt-in per-organisation families, once [`Metrics::enable_org_label`] ran.
     org: OnceLock<org::OrgMetrics>,
     /// Serialises the `sync_*` methods so two scrapes never add the same delta.
@@ -268,6 +272,7 @@ impl Metrics {
                 "Streamed responses whose client left before the end.",
             )?,
             resilience: ResilienceMetrics::register(&registry)?,
+            admin: AdminMetrics::register(&registry)?,
             sync_lock: Mutex::new(()),
             org: OnceLock::new(),
             registry,

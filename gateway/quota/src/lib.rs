@@ -185,4 +185,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn settle<'a>(&'a self, reservation: &'a Reservation, actual: Amounts) -> StoreFuture<'a, ()>;
     /// Every bucket of `subject` (keys with `:sub:<subject>:`).
     fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>>;
+    /// Forgets every bucket of `subject` (what it spent and holds); returns how many. An
+    /// explicit admin action: nothing else ever resets usage.
+    fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64>;
 }

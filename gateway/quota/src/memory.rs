@@ -246,6 +246,16 @@ impl Store for MemoryStore {
     fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
         Box::pin(async move { Ok(self.usage_now(subject)) })
     }
+
+    fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let needle = format!(":sub:{subject}:");
+            let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = buckets.len();
+            buckets.retain(|key, _| !key.contains(&needle));
+            Ok((before - buckets.len()) as u64)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -105,6 +105,45 @@ impl RedisStore {
             .map_err(error)
     }
 
+    /// Every bucket key of `subject` (`lgw:*:sub:<subject>:*`), by SCAN.
+    async fn subject_keys(&self, subject: &str) -> Result<Vec<String>, StoreError> {
+        let escaped: String = subject
+            .chars()
+            .flat_map(|c| match c {
+                '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("lgw:*:sub:{escaped}:*");
+        let mut connection = self.connection.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = tokio::time::timeout(
+                self.timeout,
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(USAGE_SCAN_COUNT)
+                    .query_async(&mut connection),
+            )
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "SCAN",
+                within: self.timeout,
+            })?
+            .map_err(error)?;
+            keys.extend(batch);
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
     /// Checks that Redis answers (for readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
@@ -194,42 +233,36 @@ impl Store for RedisStore {
         })
     }
 
-    fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+    fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-            let escaped: String = subject
-                .chars()
-                .flat_map(|c| match c {
-                    '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
-                    c => vec![c],
-                })
-                .collect();
-            let pattern = format!("lgw:*:sub:{escaped}:*");
+            let keys = self.subject_keys(subject).await?;
+            if keys.is_empty() {
+                return Ok(0);
+            }
             let mut connection = self.connection.clone();
-            let mut keys: Vec<String> = Vec::new();
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, batch): (u64, Vec<String>) = tokio::time::timeout(
+            let mut removed = 0u64;
+            // One key per DEL: a subject's keys may sit in different cluster slots.
+            for key in keys {
+                let n: u64 = tokio::time::timeout(
                     self.timeout,
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(USAGE_SCAN_COUNT)
-                        .query_async(&mut connection),
+                    redis::cmd("DEL").arg(&key).query_async(&mut connection),
                 )
                 .await
                 .map_err(|_| StoreError::Timeout {
-                    what: "SCAN",
+                    what: "DEL",
                     within: self.timeout,
                 })?
                 .map_err(error)?;
-                keys.extend(batch);
-                cursor = next;
-                if cursor == 0 {
-                    break;
-                }
+                removed += n;
             }
+            Ok(removed)
+        })
+    }
+
+    fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+        Box::pin(async move {
+            let mut keys = self.subject_keys(subject).await?;
+            let mut connection = self.connection.clone();
             keys.sort();
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
