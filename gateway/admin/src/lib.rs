@@ -3,9 +3,13 @@
 //! Owns: the admin routes, in one table ([`route`]): `GET|HEAD /healthz` (alive),
 //! `GET|HEAD /readyz` ([`Readiness`] plus the problems the gateway reports through
 //! [`AdminState`]), `GET /metrics` (Prometheus text format; counters kept outside the
-//! registry are brought up to date first), and `GET /admin/usage/{subject}` (a subject's quota
-//! windows, for any admin token); their JSON answers and errors. Admin tokens ([`authorized`])
-//! carry a role: `viewer` reads, `editor` also changes (403 for a viewer's change).
+//! registry are brought up to date first), and the admin API under `/admin/`: a subject's
+//! quota windows and their reset, its effective limits with each value's source (also a dry
+//! run for any principal), overrides / blocks / virtual keys (create, list, read, change with
+//! `If-Match`, delete), and the audit log; their JSON answers and errors (`error.message`
+//! says what happened, `error.hint` what to do). Admin tokens ([`authorized`]) carry a role:
+//! `viewer` reads, `editor` also changes (403 for a viewer's change). Every change and every
+//! refused change is written to the audit log ([`AuditLog`]) and counted.
 //!
 //! Invariants: admin routes live only on the admin listener, never on the client-facing one;
 //! answers carry no secret; a presented admin token is compared by SHA-256 with every configured
@@ -14,7 +18,14 @@
 //! Not here: serving sockets (gateway-server), deciding what is ready or reading the gateway's
 //! components (the app implements [`AdminState`]), the quota arithmetic (gateway-quota).
 
+mod audit_log;
+mod blocks;
+mod changes;
+mod keys;
+mod limits;
+mod overrides;
 mod readiness;
+mod request;
 mod usage;
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
@@ -27,7 +38,9 @@ use http_body_util::Full;
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
+pub use audit_log::{AUDIT_PAGE_MAX, AuditLog};
 pub use readiness::Readiness;
+pub use request::ADMIN_BODY_MAX_BYTES;
 
 /// What the admin listener reads from the running gateway.
 pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
@@ -40,6 +53,8 @@ pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
     fn quota_store(&self) -> &Arc<dyn gateway_quota::Store>;
     /// Shared-store failures so far.
     fn store_errors(&self) -> u64;
+    /// The policy that applies to `who` now, if any.
+    fn policy_for(&self, who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>>;
 }
 
 /// The admin listener's state.
@@ -53,6 +68,10 @@ pub struct Admin {
     pub metrics: Arc<Metrics>,
     /// `[admin] token_sha256` and `[[admin.tokens]]`: the admin API is off without one.
     pub tokens: Vec<AdminToken>,
+    /// Overrides, blocks and virtual keys, shared by replicas.
+    pub runtime: Arc<gateway_runtime_state::RuntimeState>,
+    /// Where changes are recorded.
+    pub audit: AuditLog,
 }
 
 /// One admin route.
@@ -62,25 +81,97 @@ enum Route<'a> {
     Ready,
     Metrics,
     Usage(&'a str),
+    UsageReset(&'a str),
+    Limits(&'a str),
+    Audit,
+    /// `GET /admin/{records}`
+    List(Records),
+    /// `POST /admin/{records}`
+    Create(Records),
+    /// `GET /admin/{records}/{id}`
+    Read(Records, &'a str),
+    /// `PUT /admin/overrides/{id}`
+    Update(Records, &'a str),
+    /// `DELETE /admin/{records}/{id}`
+    Delete(Records, &'a str),
     WrongMethod(&'static str),
     NotFound,
+}
+
+/// The kinds of runtime record, as their collection's path segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Records {
+    Overrides,
+    Blocks,
+    Keys,
+}
+
+impl Records {
+    fn parse(segment: &str) -> Option<Self> {
+        match segment {
+            "overrides" => Some(Self::Overrides),
+            "blocks" => Some(Self::Blocks),
+            "keys" => Some(Self::Keys),
+            _ => None,
+        }
+    }
+
+    /// The collection's name in paths and answers.
+    pub(crate) fn plural(self) -> &'static str {
+        match self {
+            Self::Overrides => "overrides",
+            Self::Blocks => "blocks",
+            Self::Keys => "keys",
+        }
+    }
 }
 
 /// The admin route table, in one place.
 fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
     let read = method == Method::GET || method == Method::HEAD;
-    let (route, allow) = match path {
-        "/healthz" => (Route::Health, "GET, HEAD"),
-        "/readyz" => (Route::Ready, "GET, HEAD"),
-        "/metrics" => (Route::Metrics, "GET, HEAD"),
-        _ => match path.strip_prefix("/admin/usage/") {
-            Some(subject) if !subject.is_empty() => (Route::Usage(subject), "GET"),
-            _ => return Route::NotFound,
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (route, allowed, allow) = match segments.as_slice() {
+        ["healthz"] => (Route::Health, read, "GET, HEAD"),
+        ["readyz"] => (Route::Ready, read, "GET, HEAD"),
+        ["metrics"] => (Route::Metrics, read, "GET, HEAD"),
+        ["admin", "usage", subject] if !subject.is_empty() => {
+            (Route::Usage(subject), method == Method::GET, "GET")
+        }
+        ["admin", "usage", subject, "reset"] if !subject.is_empty() => {
+            (Route::UsageReset(subject), method == Method::POST, "POST")
+        }
+        ["admin", "limits", subject] if !subject.is_empty() => {
+            (Route::Limits(subject), method == Method::GET, "GET")
+        }
+        ["admin", "audit"] => (Route::Audit, method == Method::GET, "GET"),
+        ["admin", kind] => match Records::parse(kind) {
+            Some(kind) if method == Method::POST => (Route::Create(kind), true, "GET, POST"),
+            Some(kind) => (Route::List(kind), method == Method::GET, "GET, POST"),
+            None => return Route::NotFound,
         },
-    };
-    let allowed = match route {
-        Route::Usage(_) => method == Method::GET,
-        _ => read,
+        ["admin", kind, id] if !id.is_empty() => match Records::parse(kind) {
+            Some(Records::Overrides) if method == Method::PUT => (
+                Route::Update(Records::Overrides, id),
+                true,
+                "GET, PUT, DELETE",
+            ),
+            Some(kind) if method == Method::DELETE => {
+                let allow = if kind == Records::Overrides {
+                    "GET, PUT, DELETE"
+                } else {
+                    "GET, DELETE"
+                };
+                (Route::Delete(kind, id), true, allow)
+            }
+            Some(Records::Overrides) => (
+                Route::Read(Records::Overrides, id),
+                method == Method::GET,
+                "GET, PUT, DELETE",
+            ),
+            Some(kind) => (Route::Read(kind, id), method == Method::GET, "GET, DELETE"),
+            None => return Route::NotFound,
+        },
+        _ => return Route::NotFound,
     };
     if allowed {
         route
@@ -106,12 +197,18 @@ pub fn service(
 + 'static {
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let admin = admin.clone();
-        Box::pin(async move { Ok(respond(&admin, &req).await.map(Full::new)) }) as AdminFuture
+        Box::pin(async move {
+            let req = match request::collect(req).await {
+                Ok(req) => req,
+                Err(refusal) => return Ok(refusal.map(Full::new)),
+            };
+            Ok(respond(&admin, &req).await.map(Full::new))
+        }) as AdminFuture
     })
 }
 
-/// Answers one admin request.
-pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
+/// Answers one admin request, its body already read.
+pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
     match route(req.method(), req.uri().path()) {
         Route::Health => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
         Route::Ready => {
@@ -137,6 +234,63 @@ pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
             Ok(_) => usage::usage(admin, subject).await,
             Err(refusal) => *refusal,
         },
+        Route::Limits(subject) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => limits::limits(admin, subject, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::Audit => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => changes::audit_page(admin, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::List(kind) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => changes::list(admin, kind, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::Read(kind, id) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => changes::read(admin, kind, id),
+            Err(refusal) => *refusal,
+        },
+        Route::UsageReset(subject) => {
+            changes::change(admin, req, "usage.reset", async |by, body| {
+                usage::reset(admin, by, subject, body).await
+            })
+            .await
+        }
+        Route::Create(Records::Overrides) => {
+            changes::change(admin, req, "override.create", async |by, body| {
+                overrides::create(admin, by, body).await
+            })
+            .await
+        }
+        Route::Update(_, id) => {
+            changes::change(admin, req, "override.update", async |by, body| {
+                overrides::update(admin, by, id, req.headers(), body).await
+            })
+            .await
+        }
+        Route::Create(Records::Blocks) => {
+            changes::change(admin, req, "block.create", async |by, body| {
+                blocks::create(admin, by, body).await
+            })
+            .await
+        }
+        Route::Create(Records::Keys) => {
+            changes::change(admin, req, "key.create", async |by, body| {
+                keys::create(admin, by, body).await
+            })
+            .await
+        }
+        Route::Delete(kind, id) => {
+            let what = match kind {
+                Records::Overrides => "override.delete",
+                Records::Blocks => "block.delete",
+                Records::Keys => "key.revoke",
+            };
+            changes::change(admin, req, what, async |_, _| {
+                changes::delete(admin, kind, id, req.headers()).await
+            })
+            .await
+        }
         Route::WrongMethod(allow) => {
             let mut r = error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -154,7 +308,7 @@ pub async fn respond<B>(admin: &Admin, req: &Request<B>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics or /admin/usage/{{subject}}", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys or /admin/audit", req.uri().path()),
                     "type": "not_found"
                 }
             }),
@@ -224,5 +378,15 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response<Bytes> {
     )
 }
 
+/// An error with what to do about it.
+pub(crate) fn error_hint(status: StatusCode, message: &str, hint: &str) -> Response<Bytes> {
+    json(
+        status,
+        &serde_json::json!({ "error": { "message": message, "hint": hint } }),
+    )
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_api;

@@ -23,9 +23,17 @@ impl AdminState for State {
     fn store_errors(&self) -> u64 {
         7
     }
+    fn policy_for(&self, _who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>> {
+        None
+    }
 }
 
 fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
+    let runtime = futures_lite_block(gateway_runtime_state::RuntimeState::load(Arc::new(
+        gateway_runtime_state::MemoryState::default(),
+    )))
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("gw-admin-test-{}", uuid_like()));
     Admin {
         state: Arc::new(State {
             store: Arc::new(MemoryStore::default()),
@@ -44,18 +52,41 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
             })
             .into_iter()
             .collect(),
+        runtime: Arc::new(runtime),
+        audit: AuditLog::open(&dir.join("audit.jsonl")),
     }
 }
 
-fn req(method: Method, path: &str, token: Option<&str>) -> Request<()> {
+/// Runs a future that completes without waiting (the memory state answers at once).
+fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the memory state never waits"),
+    }
+}
+
+/// A unique name for this test's audit log directory.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn req(method: Method, path: &str, token: Option<&str>) -> Request<Bytes> {
     let mut b = Request::builder().method(method).uri(path);
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
-    b.body(()).unwrap()
+    b.body(Bytes::new()).unwrap()
 }
 
-fn body(r: &Response<Bytes>) -> serde_json::Value {
+pub(super) fn body(r: &Response<Bytes>) -> serde_json::Value {
     serde_json::from_slice(r.body()).unwrap()
 }
 
@@ -173,4 +204,15 @@ fn any_configured_token_authorizes_and_a_viewer_cannot_change() {
     let unknown = authorized(&a, &headers("guess"), AdminRole::Viewer).unwrap_err();
     assert_eq!(unknown.status(), 401);
     assert!(!String::from_utf8_lossy(unknown.body()).contains("guess"));
+}
+
+/// An admin with an editor (`edit-token`, id `admin`) and a viewer (`view-token`, id `oncall`).
+pub(super) fn test_admin() -> Admin {
+    let mut a = admin(vec![], Some("edit-token"));
+    a.tokens.push(AdminToken {
+        id: "oncall".to_owned(),
+        sha256: sha2::Sha256::digest(b"view-token").into(),
+        role: AdminRole::Viewer,
+    });
+    a
 }

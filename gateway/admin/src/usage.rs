@@ -1,12 +1,58 @@
-//! `GET /admin/usage/{subject}`: a subject's quota windows as the store holds them.
+//! `GET /admin/usage/{subject}`: a subject's quota windows as the store holds them; and
+//! `POST /admin/usage/{subject}/reset`: forgetting them, the one audited action that resets
+//! usage (no override, block or policy edit ever does).
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
+use serde::Deserialize;
 
+use crate::changes::Applied;
+use crate::request::{Refused, decode_segment, json_body, reason};
 use crate::{Admin, error, json};
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    reason: Option<String>,
+}
+
+pub(crate) async fn reset(
+    admin: &Admin,
+    _by: &str,
+    subject: &str,
+    body: &[u8],
+) -> Result<Applied, Refused> {
+    let req: ResetRequest = json_body(body, r#"{"reason": "billing dispute settled"}"#)?;
+    let reason = reason(req.reason)?;
+    let subject = decode_segment(subject);
+    let store = admin.state.quota_store();
+    let before = store.usage(&subject).await.ok().map(|b| {
+        serde_json::Value::from(
+            b.iter()
+                .map(|b| serde_json::json!({ "limit_name": b.label, "spent": b.spent, "limit": b.limit }))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let n = store.reset(&subject).await.map_err(|e| {
+        Refused::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the quota store failed: {e}"),
+            "nothing was reset; check the store (Redis) and retry",
+        )
+    })?;
+    Ok(Applied {
+        status: StatusCode::OK,
+        answer: serde_json::json!({ "subject": subject, "buckets_reset": n }),
+        before: before.map(|b| serde_json::json!({ "subject": subject, "windows": b })),
+        after: Some(serde_json::json!({ "subject": subject, "buckets_reset": n })),
+        reason: Some(reason),
+        metric_kind: "usage_reset",
+        revision: None,
+    })
+}
+
 pub(crate) async fn usage(admin: &Admin, subject: &str) -> Response<Bytes> {
-    let subject = percent_decode(subject);
+    let subject = decode_segment(subject);
     match admin.state.quota_store().usage(&subject).await {
         Ok(buckets) => {
             let windows: Vec<serde_json::Value> = buckets
@@ -44,11 +90,4 @@ fn unit(label: &str) -> &'static str {
     } else {
         "requests"
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("s={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }

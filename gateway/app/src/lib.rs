@@ -29,6 +29,7 @@ mod pipeline;
 mod policies;
 mod route_meters;
 mod routes;
+mod runtime_records;
 mod stack;
 
 use std::sync::Arc;
@@ -82,6 +83,9 @@ pub enum StartError {
     /// The shared quota store cannot be reached.
     #[error(transparent)]
     Store(gateway_quota::StoreError),
+    /// The admins' runtime records cannot be loaded.
+    #[error("admin runtime records: {0}")]
+    RuntimeState(#[source] gateway_runtime_state::StateError),
     /// A metric family could not be registered (a bug: names are fixed).
     #[error("metrics: {0}")]
     Metrics(#[from] gateway_metrics::Error),
@@ -119,6 +123,10 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     /// Per-route metric handles, so the request path looks no label up.
     route_meters: Arc<route_meters::RouteMeters>,
+    /// The admins' runtime overrides, blocks and virtual keys, shared by replicas.
+    runtime: Arc<gateway_runtime_state::RuntimeState>,
+    /// `[admin] audit_path`.
+    audit_path: std::path::PathBuf,
 }
 
 impl Gateway {
@@ -169,7 +177,9 @@ impl Gateway {
                 true,
             ),
         };
-        let metering = Metering::new(prices, store, shared, q.lease, metrics.clone());
+        let runtime = runtime_records::start(q).await?;
+        let metering = Metering::new(prices, store, shared, q.lease, metrics.clone())
+            .with_overrides(runtime.clone());
         let policies = Arc::new(policies::LivePolicies::new(policies));
         // The reload task prepares every stage for a new set before it swaps.
         policies::spawn_reload(
@@ -185,7 +195,10 @@ impl Gateway {
             redaction,
             transcripts: Transcripts::new(&config.transcripts)?,
             admin_tokens: config.admin.tokens.clone(),
-            auth: Arc::new(Authenticator::new(&config.auth, fetch)),
+            auth: Arc::new(
+                Authenticator::new(&config.auth, fetch)
+                    .with_runtime_keys(Arc::new(runtime_records::VirtualKeys(runtime.clone()))),
+            ),
             upstreams,
             resilience: config.upstreams.anthropic.as_ref().map(|u| {
                 gateway_resilience::Resilience::new(u, &config.forwarding.retry, metrics.clone())
@@ -202,6 +215,8 @@ impl Gateway {
             readiness: Readiness::new(served, unconfigured),
             route_meters: Arc::new(route_meters::RouteMeters::new(metrics.clone())),
             metrics,
+            runtime,
+            audit_path: config.admin.audit_path.clone(),
         })
     }
 }
@@ -265,6 +280,8 @@ pub async fn run(
         readiness,
         metrics: gw.metrics.clone(),
         tokens: gw.admin_tokens.clone(),
+        runtime: gw.runtime.clone(),
+        audit: gateway_admin::AuditLog::open(&gw.audit_path),
     });
     let admin = gateway_server::serve(
         listeners.admin,
@@ -319,6 +336,14 @@ impl AdminState for Gateway {
         let budget = self.intake.budget();
         self.metrics
             .sync_body_budget(budget.in_use(), budget.max_bytes(), budget.refusals());
+        let counts = self
+            .runtime
+            .snapshot()
+            .counts(gateway_runtime_state::now_ms());
+        let admin = &self.metrics.admin;
+        admin.overrides_active.set(gauge(counts.overrides_active));
+        admin.blocks_active.set(gauge(counts.blocks_active));
+        admin.virtual_keys.set(gauge(counts.virtual_keys));
         if let Some(t) = &self.transcripts {
             let counts = t.recorder().counters().snapshot();
             self.metrics.sync_transcripts(
@@ -335,4 +360,13 @@ impl AdminState for Gateway {
     fn store_errors(&self) -> u64 {
         self.metering.store_errors()
     }
+
+    fn policy_for(&self, who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>> {
+        self.policies.select(who)
+    }
+}
+
+/// A count as a gauge value (saturating; counts of records never come near).
+fn gauge(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

@@ -139,6 +139,21 @@ async fn proxy(
     //    read a 32 MiB body or reach the provider. Failures are limited per client address.
     let principal = gw.auth.authenticate(&head.headers, Some(peer.ip())).await?;
     tracing::Span::current().record("subject", principal.subject.as_str());
+    //    An admin's block: refused before the body is read, on every replica within a sync.
+    if let Some(block) = gw
+        .runtime
+        .snapshot()
+        .blocked(&principal, gateway_runtime_state::now_ms())
+    {
+        return Err(GatewayError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "this {} is blocked by the gateway's administrators (block {}); ask them to lift it",
+                block.kind.as_str(),
+                block.id
+            ),
+        ));
+    }
     //    A provider this gateway has no key for: a clear 503 before the body is read.
     if !gw.upstreams.has(endpoint.provider()) {
         return Err(not_configured(gw, endpoint.provider()));

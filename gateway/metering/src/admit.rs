@@ -15,6 +15,7 @@ use gateway_meter::{Price, PriceTable, RequestFacts};
 use gateway_metrics::Metrics;
 use gateway_policy::{OnStoreError, Policy};
 use gateway_quota::{Amounts, MemoryStore, Reservation, ReserveOutcome, ReserveRequest, Store};
+use gateway_runtime_state::RuntimeState;
 
 use crate::{buckets, refusal};
 
@@ -88,6 +89,8 @@ pub struct Metering {
     degraded: AtomicBool,
     store_errors: AtomicU64,
     metrics: Arc<Metrics>,
+    /// The admins' runtime overrides, read per request from the current snapshot.
+    overrides: Option<Arc<RuntimeState>>,
 }
 
 impl Metering {
@@ -108,7 +111,15 @@ impl Metering {
             degraded: AtomicBool::new(false),
             store_errors: AtomicU64::new(0),
             metrics,
+            overrides: None,
         }
+    }
+
+    /// Puts the runtime overrides of `state` in force on every later admission.
+    #[must_use]
+    pub fn with_overrides(mut self, state: Arc<RuntimeState>) -> Self {
+        self.overrides = Some(state);
+        self
     }
 
     /// Counts a refusal by the policy that made it and the limit that refused.
@@ -207,7 +218,13 @@ impl Metering {
                 .to_owned(),
             metrics: self.metrics.clone(),
         };
-        let buckets = buckets::for_request(policy, who);
+        let snapshot = self.overrides.as_ref().map(|s| s.snapshot());
+        let buckets = buckets::for_request(
+            policy,
+            who,
+            snapshot.as_deref(),
+            gateway_runtime_state::now_ms(),
+        );
         if buckets.is_empty() {
             return Ok(Admission {
                 body,

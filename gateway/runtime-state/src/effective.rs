@@ -1,4 +1,5 @@
-//! The one precedence rule, field by field: block > active override > policy file > defaults.
+//! The one precedence rule, field by field and scope by scope: block > active override > policy
+//! file > defaults.
 //! Every effective value carries its [`Source`], so `GET` of a subject's limits can show it.
 
 use gateway_core::Principal;
@@ -54,11 +55,15 @@ pub struct Effective {
     pub source: Source,
 }
 
-/// The effective value of `limit` for `who` at `now_ms`. A subject override wins over an
-/// org override; `file` and `default` are the policy's value and the gateway's.
+/// The effective value of `limit` on `who`'s `scope` bucket (its subject's, or its
+/// organisation's) at `now_ms`: a block of `who` makes it zero; else the newest active
+/// override of that subject or org that names `limit`; else `file` (the policy's value for
+/// that scope); else `default`. An org override changes the org's shared bucket, never its
+/// members' own limits.
 pub fn effective_limit(
     snapshot: &Snapshot,
     who: &Principal,
+    scope: Scope,
     limit: &str,
     file: Option<&FileValue>,
     default: Option<u64>,
@@ -72,20 +77,19 @@ pub fn effective_limit(
             },
         };
     }
-    let targets = [
-        Some((Scope::Subject, who.subject.as_str())),
-        who.org.as_deref().map(|org| (Scope::Org, org)),
-    ];
-    for (scope, target) in targets.into_iter().flatten() {
-        if let Some((o, value)) = snapshot.override_value(scope, target, limit, now_ms) {
-            return Effective {
-                value: Some(value),
-                source: Source::Override {
-                    id: o.id.clone(),
-                    scope,
-                },
-            };
-        }
+    let target = match scope {
+        Scope::Subject => Some(who.subject.as_str()),
+        Scope::Org => who.org.as_deref(),
+    };
+    if let Some((o, value)) = target.and_then(|t| snapshot.override_value(scope, t, limit, now_ms))
+    {
+        return Effective {
+            value: Some(value),
+            source: Source::Override {
+                id: o.id.clone(),
+                scope,
+            },
+        };
     }
     match file {
         Some(f) => Effective {

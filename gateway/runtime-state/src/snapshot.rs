@@ -75,6 +75,9 @@ impl Snapshot {
     /// The first active block matching `who` (subject, org, or its token id as `jti` or
     /// virtual key id).
     pub fn blocked(&self, who: &Principal, now_ms: u64) -> Option<&Block> {
+        if self.blocks.is_empty() {
+            return None;
+        }
         let mut candidates = vec![(BlockKind::Subject, who.subject.as_str())];
         if let Some(org) = &who.org {
             candidates.push((BlockKind::Org, org));
@@ -121,6 +124,11 @@ impl Snapshot {
                 _ => None,
             })
             .max_by_key(|(o, _)| (o.created_at_ms, o.revision))
+    }
+
+    /// Whether any override is stored (active or not): the request path's fast check.
+    pub fn has_overrides(&self) -> bool {
+        !self.overrides.is_empty()
     }
 
     /// Whether any active override targets `scope`/`target`.

@@ -40,7 +40,26 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         line: 7,
     };
     let eff = |limit: &str, file: Option<&FileValue>| {
-        effective_limit(&state.snapshot(), &alice(), limit, file, Some(1), now)
+        effective_limit(
+            &state.snapshot(),
+            &alice(),
+            Scope::Subject,
+            limit,
+            file,
+            Some(1),
+            now,
+        )
+    };
+    let org_eff = |limit: &str, file: Option<&FileValue>| {
+        effective_limit(
+            &state.snapshot(),
+            &alice(),
+            Scope::Org,
+            limit,
+            file,
+            None,
+            now,
+        )
     };
     assert_eq!(eff("usd_per_day", None).source, Source::Default);
     assert_eq!(eff("usd_per_day", None).value, Some(1));
@@ -58,14 +77,16 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         )
         .await
         .unwrap();
-    assert_eq!(eff("usd_per_day", Some(&file)).value, Some(8));
+    // An org override changes the org's bucket, not the member's own.
+    assert_eq!(org_eff("usd_per_day", Some(&file)).value, Some(8));
     assert_eq!(
-        eff("usd_per_day", Some(&file)).source,
+        org_eff("usd_per_day", Some(&file)).source,
         Source::Override {
             id: org.id().to_owned(),
             scope: Scope::Org
         }
     );
+    assert_eq!(eff("usd_per_day", Some(&file)).value, Some(3));
     let sub = state
         .put(
             override_of(Scope::Subject, "alice", 9, now, 60_000),
@@ -73,10 +94,11 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         )
         .await
         .unwrap();
+    assert_eq!(eff("usd_per_day", Some(&file)).value, Some(9));
     assert_eq!(
-        eff("usd_per_day", Some(&file)).value,
-        Some(9),
-        "subject over org"
+        org_eff("usd_per_day", Some(&file)).value,
+        Some(8),
+        "each scope its own"
     );
     assert!(
         matches!(eff("usd_per_day", None).source, Source::Override { ref id, .. } if id == sub.id())
@@ -101,6 +123,7 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         .unwrap();
     let blocked = eff("usd_per_day", Some(&file));
     assert_eq!(blocked.value, Some(0));
+    assert_eq!(org_eff("usd_per_day", None).value, Some(0));
     assert_eq!(
         blocked.source,
         Source::Block {
@@ -128,11 +151,20 @@ async fn an_expired_override_falls_back_to_the_file_without_a_write() {
         line: 7,
     };
     let snap = state.snapshot();
-    let before = effective_limit(&snap, &alice(), "usd_per_day", Some(&file), None, now);
+    let before = effective_limit(
+        &snap,
+        &alice(),
+        Scope::Subject,
+        "usd_per_day",
+        Some(&file),
+        None,
+        now,
+    );
     assert_eq!(before.value, Some(9));
     let after = effective_limit(
         &snap,
         &alice(),
+        Scope::Subject,
         "usd_per_day",
         Some(&file),
         None,
