@@ -216,6 +216,10 @@ impl Authenticator {
                 }
                 i.introspect(token).await.map_err(|e| (e, i.negative_ttl()))
             }
+            // An opaque token no source knows. With runtime keys on it is not remembered: a
+            // key created on another replica a moment ago must work once the sync brings it
+            // (both checks are a hash and a map lookup, so nothing expensive is repeated).
+            _ if self.runtime_keys.is_some() => Err((AuthError::Invalid, Duration::ZERO)),
             _ => Err((AuthError::Invalid, negative)),
         }
     }

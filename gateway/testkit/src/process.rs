@@ -73,6 +73,15 @@ impl TestGatewayBuilder {
             .tempdir()
             .expect("a temporary transcript directory");
         cmd.env("GATEWAY__TRANSCRIPTS__DIR", transcripts.path());
+        // And its own admin audit log, beside nothing else.
+        let state = tempfile::Builder::new()
+            .prefix("llm-gateway-state-")
+            .tempdir()
+            .expect("a temporary state directory");
+        cmd.env(
+            "GATEWAY__ADMIN__AUDIT_PATH",
+            state.path().join("admin-audit.jsonl"),
+        );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -109,6 +118,7 @@ impl TestGatewayBuilder {
                 logs,
                 logged,
                 transcripts,
+                state,
             },
             _ => {
                 let _ = child.kill().await;
@@ -133,6 +143,7 @@ pub struct TestGateway {
     logs: Arc<Mutex<String>>,
     logged: Arc<tokio::sync::Notify>,
     transcripts: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl TestGateway {
@@ -140,6 +151,12 @@ impl TestGateway {
     /// test set `GATEWAY__TRANSCRIPTS__DIR` itself. Removed when the gateway is dropped.
     pub fn transcripts_dir(&self) -> &Path {
         self.transcripts.path()
+    }
+
+    /// The admin audit log (`admin.audit_path`), unless the test set
+    /// `GATEWAY__ADMIN__AUDIT_PATH` itself. Removed when the gateway is dropped.
+    pub fn audit_path(&self) -> PathBuf {
+        self.state.path().join("admin-audit.jsonl")
     }
 
     /// A builder for the binary at `bin` (use `env!("CARGO_BIN_EXE_llm-gateway")`).

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::{BEARER, WAIT};
 
 mod replicas;
+mod runtime_admin;
 
 /// The admin token the quota tests configure.
 const ADMIN_TOKEN: &str = "test-admin-token";
