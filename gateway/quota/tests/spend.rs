@@ -2,6 +2,8 @@
 //! rankings per subject and org, by day and month, paged highest first; daily totals with
 //! empty days; periods that roll over at UTC midnight and month ends.
 
+#![expect(clippy::unwrap_used, reason = "the shared scenario is test code outside #[test]")]
+
 use std::time::Duration;
 
 use gateway_quota::{MemoryStore, RedisStore, Spend, SpendScope, SpendWindow, Store};
