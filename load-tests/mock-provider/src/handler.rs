@@ -66,9 +66,27 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         }
         Err(_) => Err(ReadError::Broken),
     };
-    let authorized = route
-        .surface()
-        .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
+    let bedrock = matches!(route, Route::BedrockInvoke | Route::BedrockStream);
+    let authorized = bedrock
+        || route
+            .surface()
+            .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
+    // Bedrock's own check: the signature covers the path as received and the body.
+    let denied = match &body {
+        Ok(bytes) if bedrock => bedrock::check(
+            &shared.config.bedrock,
+            &bedrock::Received {
+                method: parts.method.as_str(),
+                path_and_query: &path_and_query,
+                headers: &parts.headers,
+                authority: parts.uri.authority().map(http::uri::Authority::as_str),
+                body: bytes,
+            },
+            SystemTime::now(),
+        )
+        .err(),
+        _ => None,
+    };
     let scenario = parts.headers.get(SCENARIO_HEADER).map(|value| {
         value
             .to_str()
@@ -89,7 +107,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         request_id: format!("req_mock_{id}"),
         stall: Cell::new(Duration::ZERO),
     };
-    let response = call.answer(body, authorized, scenario);
+    let response = match denied {
+        Some(denied) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
+        None => call.answer(body, authorized, scenario),
+    };
     let wait = shared.config.latency + call.stall.get();
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -275,6 +296,22 @@ impl Call<'_> {
             .surface()
             .answer_headers(headers, &self.request_id);
         route::json_content_type(headers);
+        response
+    }
+
+    /// A Bedrock error answer: its JSON body and `x-amzn-errortype`.
+    fn bedrock_error(&self, status: StatusCode, denied: bedrock::Denied) -> Response<MockBody> {
+        let mut response = Response::new(MockBody::full(denied.body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        route::json_content_type(headers);
+        headers.insert(
+            HeaderName::from_static("x-amzn-errortype"),
+            HeaderValue::from_static(denied.error_type),
+        );
+        if let Ok(id) = HeaderValue::try_from(&self.request_id) {
+            headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
+        }
         response
     }
 

@@ -1,7 +1,14 @@
-//! The mock Bedrock's streamed answer: each Anthropic SSE event the mock would send, as an
+//! The mock Bedrock: who may call it (`auth.rs`, SigV4 verified by `sigv4.rs`, or a Bedrock
+//! API key) and its streamed answer: each Anthropic SSE event the mock would send, as an
 //! AWS event-stream `chunk` frame (`{"bytes": base64 of the event's JSON}`), and a stream
 //! error as an `exception` frame. Frames are encoded here (prelude, string headers, both
 //! CRC32s), independently of the gateway's decoder.
+
+mod auth;
+mod sigv4;
+
+pub(crate) use auth::{Denied, check};
+pub(crate) use sigv4::Received;
 
 use base64::Engine;
 use bytes::Bytes;
