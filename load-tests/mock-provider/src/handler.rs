@@ -21,7 +21,7 @@ use crate::journal::{RecordedRequest, path_only};
 use crate::openai::{self, Ids};
 use crate::reply::json_string;
 use crate::route::{self, Route, Surface};
-use crate::script::{Answer, Interruption, SCENARIO_HEADER, Scenario};
+use crate::script::{Answer, InterruptKind, Interruption, SCENARIO_HEADER, Scenario};
 use crate::sse::{self, SseBody};
 use crate::state::Shared;
 
@@ -106,6 +106,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         id,
         request_id: format!("req_mock_{id}"),
         stall: Cell::new(Duration::ZERO),
+        cut: Cell::new(None),
     };
     let response = match denied {
         Some(denied) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
@@ -126,6 +127,8 @@ struct Call<'a> {
     request_id: String,
     /// A scripted silence before the head (`Script::StallBeforeHead`).
     stall: Cell<Duration>,
+    /// The seed of a scripted cut stream (`Script::Cut`).
+    cut: Cell<Option<u64>>,
 }
 
 impl Call<'_> {
@@ -191,9 +194,13 @@ impl Call<'_> {
             let message = "Bedrock bodies carry anthropic_version \"bedrock-2023-05-31\" and no model or stream";
             return self.error(StatusCode::BAD_REQUEST, Some(message));
         }
-        let streaming = request.stream == Some(true) || self.route == Route::BedrockStream;
-        let scenario =
-            header_scenario.or_else(|| self.shared.take_script(streaming).map(Scenario::from));
+        let bedrock_stream = self.route == Route::BedrockStream;
+        let streaming = request.stream == Some(true) || bedrock_stream;
+        let scenario = header_scenario.or_else(|| {
+            self.shared
+                .take_script(streaming, bedrock_stream)
+                .map(Scenario::from)
+        });
         let interruption = match scenario {
             Some(Scenario::Interrupt(interruption)) => Some(interruption),
             Some(Scenario::Answer(answer)) => return self.scripted(answer),
@@ -201,8 +208,20 @@ impl Call<'_> {
                 self.stall.set(pause);
                 None
             }
+            Some(Scenario::Cut(seed)) => {
+                self.cut.set(Some(seed));
+                None
+            }
             None => None,
         };
+        if !bedrock_stream
+            && interruption.as_ref().is_some_and(|i| {
+                matches!(i.kind, InterruptKind::BadCrc | InterruptKind::Oversized(_))
+            })
+        {
+            let message = format!("{SCENARIO_HEADER}: frame faults apply to Bedrock streams only");
+            return self.error(StatusCode::BAD_REQUEST, Some(&message));
+        }
         let default_model = match self.route.surface() {
             Surface::Anthropic => anthropic::DEFAULT_MODEL,
             Surface::OpenAi => openai::DEFAULT_MODEL,
@@ -227,15 +246,12 @@ impl Call<'_> {
                 |_, kind, message| anthropic::stream_error(kind, message),
             ),
             (Route::BedrockStream, _) => {
-                let frames = canned.anthropic.stream(self.id, &model_json);
-                let frames = sse::Frames {
-                    head: frames.head.iter().map(|f| bedrock::chunk(f)).collect(),
-                    deltas: frames.deltas.iter().map(|f| bedrock::chunk(f)).collect(),
-                    tail: frames.tail.iter().map(|f| bedrock::chunk(f)).collect(),
-                };
-                let mut response = self.stream(frames, interruption, |_, kind, message| {
-                    bedrock::exception(kind, message)
-                });
+                let sse = canned.anthropic.stream(self.id, &model_json);
+                let (frames, interruption) = bedrock::stream(&sse, interruption);
+                let mut response =
+                    self.stream(frames, interruption.as_ref(), |_, kind, message| {
+                        bedrock::exception(kind, message)
+                    });
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static(bedrock::EVENT_STREAM_CONTENT_TYPE),
@@ -269,12 +285,15 @@ impl Call<'_> {
         interruption: Option<&Interruption>,
         error_frame: impl FnOnce(usize, &str, &str) -> Bytes,
     ) -> Response<MockBody> {
-        let steps = sse::plan(
+        let mut steps = sse::plan(
             frames,
             self.shared.config.inter_token_delay,
             interruption,
             error_frame,
         );
+        if let Some(seed) = self.cut.get() {
+            steps = sse::cut(steps, seed);
+        }
         let mut response = Response::new(MockBody::Sse(SseBody::new(steps, self.shared.clone())));
         let headers = response.headers_mut();
         self.route

@@ -28,8 +28,10 @@
 //! `x-mock-scenario` values (`;`-separated, first pair names the scenario):
 //! `status=529[;retry-after=2][;should-retry=false]` (a realistic error body for that status
 //! in the route's shape), `midstream-error=2[;type=overloaded_error][;message=Overloaded]`,
-//! `reset=2`, `pause-ms=1500[;after=1]`. The stream scenarios apply to streamed inference
-//! requests only; an unparsable value gets a 400 naming the problem.
+//! `reset=2`, `pause-ms=1500[;after=1]`, `cut=SEED` (the stream's bytes cut at seeded
+//! positions), and for Bedrock streams `bad-crc=2`, `oversized-frame=2[;bytes=N]`. The stream
+//! scenarios apply to streamed inference requests only; an unparsable value gets a 400
+//! naming the problem.
 
 mod anthropic;
 mod bedrock;
@@ -61,7 +63,7 @@ pub use config::{
 };
 pub use handler::BODY_MAX_BYTES;
 pub use journal::{RECORDED_BODY_BYTES_MAX, RECORDED_REQUESTS_MAX, RecordedRequest};
-pub use script::Script;
+pub use script::{CUT_PIECE_MAX_BYTES, OVERSIZED_FRAME_MAX_BYTES, Script};
 
 use state::Shared;
 

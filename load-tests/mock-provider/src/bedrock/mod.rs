@@ -13,6 +13,9 @@ pub(crate) use sigv4::Received;
 use base64::Engine;
 use bytes::Bytes;
 
+use crate::script::{InterruptKind, Interruption};
+use crate::sse::Frames;
+
 /// The content type of Bedrock's streamed answers.
 pub(crate) const EVENT_STREAM_CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
 
@@ -47,13 +50,63 @@ pub(crate) fn chunk(sse: &[u8]) -> Bytes {
         return Bytes::new();
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+    chunk_frame(&format!(r#"{{"bytes":"{b64}","p":"abcdefghij"}}"#))
+}
+
+/// The Bedrock stream of an Anthropic stream's `frames`, with a frame fault of
+/// `interruption` resolved to the bytes it sends.
+pub(crate) fn stream(
+    frames: &Frames,
+    interruption: Option<&Interruption>,
+) -> (Frames, Option<Interruption>) {
+    let frames = Frames {
+        head: frames.head.iter().map(|f| chunk(f)).collect(),
+        deltas: frames.deltas.iter().map(|f| chunk(f)).collect(),
+        tail: frames.tail.iter().map(|f| chunk(f)).collect(),
+    };
+    let resolved = interruption.map(|i| {
+        let kind = match &i.kind {
+            InterruptKind::BadCrc => {
+                let next = frames
+                    .deltas
+                    .get(i.after_deltas)
+                    .or_else(|| frames.tail.first());
+                InterruptKind::Frame(corrupt_crc(next.map_or(&[][..], |f| f.as_ref())))
+            }
+            InterruptKind::Oversized(total) => InterruptKind::Frame(oversized(*total)),
+            other => other.clone(),
+        };
+        Interruption { kind, ..i.clone() }
+    });
+    (frames, resolved)
+}
+
+/// `frame` with its message CRC (the last four bytes) wrong.
+pub(crate) fn corrupt_crc(frame: &[u8]) -> Bytes {
+    let mut bytes = frame.to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 0xff;
+    }
+    Bytes::from(bytes)
+}
+
+/// A valid `chunk` frame of a `ping` event, padded (in the `p` field, as Bedrock pads) to
+/// `total` bytes when that is more than the unpadded frame.
+pub(crate) fn oversized(total: usize) -> Bytes {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(br#"{"type":"ping"}"#);
+    let empty = chunk_frame(&format!(r#"{{"bytes":"{b64}","p":""}}"#));
+    let padding = "x".repeat(total.saturating_sub(empty.len()));
+    chunk_frame(&format!(r#"{{"bytes":"{b64}","p":"{padding}"}}"#))
+}
+
+fn chunk_frame(payload: &str) -> Bytes {
     frame(
         &[
             (":event-type", "chunk"),
             (":content-type", "application/json"),
             (":message-type", "event"),
         ],
-        format!(r#"{{"bytes":"{b64}","p":"abcdefghij"}}"#).as_bytes(),
+        payload.as_bytes(),
     )
 }
 

@@ -4,6 +4,8 @@
 #[cfg(test)]
 mod bedrock;
 #[cfg(test)]
+mod bedrock_stream;
+#[cfg(test)]
 mod client;
 #[cfg(test)]
 mod scripts;
