@@ -107,7 +107,7 @@ async fn a_sigv4_signed_fallback_passes_the_mock_bedrocks_own_signature_check() 
 }
 
 /// The id the mock gave its answer (`msg_mock_<n>`), replaced so two answers compare.
-fn without_mock_id(sse: &str) -> String {
+pub(super) fn without_mock_id(sse: &str) -> String {
     let Some(at) = sse.find("msg_mock_") else {
         return sse.to_owned();
     };
