@@ -117,7 +117,7 @@ impl Upstreams {
                     keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
                     bedrock: match &t.kind {
                         TargetKind::Anthropic => None,
-                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b)),
+                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b, &t.name, &metrics)),
                     },
                 })
                 .collect()
@@ -266,16 +266,12 @@ impl Upstreams {
         headers::strip_inbound(&mut head.headers);
         // A Bedrock stream is relayed as the Anthropic SSE it carries.
         let body = match &target.bedrock {
-            Some(_) if head.status.is_success() && bedrock::is_event_stream(&head.headers) => {
+            Some(b) if head.status.is_success() && bedrock::is_event_stream(&head.headers) => {
                 head.headers.insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("text/event-stream"),
                 );
-                relay::Source::Bedrock(Box::new(bedrock::EventStream::new(
-                    body,
-                    self.metrics.clone(),
-                    &target.name,
-                )))
+                relay::Source::Bedrock(Box::new(b.event_stream(body)))
             }
             _ => relay::Source::Provider(body),
         };

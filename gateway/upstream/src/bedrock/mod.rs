@@ -17,7 +17,7 @@ use std::{collections::BTreeMap, time::SystemTime};
 use bytes::Bytes;
 use gateway_config::{Bedrock, BedrockAuth};
 use gateway_core::Secret;
-use gateway_metrics::Metrics;
+use gateway_metrics::{IntCounter, Metrics};
 use http::{HeaderMap, HeaderValue, header};
 
 pub(crate) use events::EventStream;
@@ -35,6 +35,8 @@ pub(crate) struct Target {
     auth: BedrockAuth,
     models: BTreeMap<String, String>,
     betas: Vec<String>,
+    /// This target's `upstream_eventstream_decode_errors_total` series.
+    decode_errors: IntCounter,
 }
 
 /// One attempt's request, ready to send.
@@ -46,13 +48,23 @@ pub(crate) struct Prepared {
 }
 
 impl Target {
-    pub(crate) fn new(b: &Bedrock) -> Self {
+    /// The target named `name` (its metric label) with settings `b`.
+    pub(crate) fn new(b: &Bedrock, name: &str, metrics: &Metrics) -> Self {
         Self {
             region: b.region.clone(),
             auth: b.auth.clone(),
             models: b.models.clone(),
             betas: b.betas.clone(),
+            decode_errors: metrics
+                .resilience
+                .eventstream_decode_errors_total
+                .with_label_values(&[name]),
         }
+    }
+
+    /// The event stream of a streamed answer's `body`, re-emitted as SSE.
+    pub(crate) fn event_stream(&self, body: hyper::body::Incoming) -> EventStream {
+        EventStream::new(body, self.decode_errors.clone())
     }
 
     /// The Bedrock model id of the client's `model`: mapped, or already a Bedrock id.
@@ -172,6 +184,7 @@ mod tests {
                 "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
             )]),
             betas: vec!["interleaved-thinking-2025-05-14".to_owned()],
+            decode_errors: IntCounter::new("decode_errors", "test").unwrap(),
         }
     }
 
