@@ -73,18 +73,9 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
             .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
     // Bedrock's own check: the signature covers the path as received and the body.
     let denied = match &body {
-        Ok(bytes) if bedrock => bedrock::check(
-            &shared.config.bedrock,
-            &bedrock::Received {
-                method: parts.method.as_str(),
-                path_and_query: &path_and_query,
-                headers: &parts.headers,
-                authority: parts.uri.authority().map(http::uri::Authority::as_str),
-                body: bytes,
-            },
-            SystemTime::now(),
-        )
-        .err(),
+        Ok(bytes) if bedrock => {
+            bedrock::authorize(&shared.config.bedrock, &parts, &path_and_query, bytes)
+        }
         _ => None,
     };
     let scenario = parts.headers.get(SCENARIO_HEADER).map(|value| {
@@ -318,24 +309,22 @@ impl Call<'_> {
         response
     }
 
-    /// A Bedrock error answer: its JSON body and `x-amzn-errortype`.
-    fn bedrock_error(&self, status: StatusCode, denied: bedrock::Denied) -> Response<MockBody> {
-        let mut response = Response::new(MockBody::full(denied.body));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        route::json_content_type(headers);
-        headers.insert(
-            HeaderName::from_static("x-amzn-errortype"),
-            HeaderValue::from_static(denied.error_type),
-        );
-        if let Ok(id) = HeaderValue::try_from(&self.request_id) {
-            headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
-        }
-        response
+    /// A Bedrock error answer.
+    fn bedrock_error(
+        &self,
+        status: StatusCode,
+        answer: bedrock::ErrorAnswer,
+    ) -> Response<MockBody> {
+        bedrock::error_response(status, answer, &self.request_id)
     }
 
-    /// A realistic provider error for `status` in the route's shape, with `message` if given.
+    /// A realistic provider error for `status` in the route's shape (Bedrock's on its routes),
+    /// with `message` if given.
     fn error(&self, status: StatusCode, message: Option<&str>) -> Response<MockBody> {
+        if matches!(self.route, Route::BedrockInvoke | Route::BedrockStream) {
+            let answer = bedrock::error_for_status(status.as_u16(), message);
+            return self.bedrock_error(status, answer);
+        }
         let body = match self.route.surface() {
             Surface::Anthropic => {
                 let (kind, default_message) = anthropic::error_for_status(status.as_u16());

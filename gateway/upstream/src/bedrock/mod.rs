@@ -2,13 +2,15 @@
 //! `InvokeModel` / `InvokeModelWithResponseStream` takes it ([`Target::prepare`]: model id in
 //! the path, body transformed by `body.rs`, SigV4 or bearer by `sign.rs`) and the answer
 //! back as Anthropic's (`events.rs`: the event stream re-emitted as SSE; a JSON answer is
-//! already Anthropic's shape and passes through).
+//! already Anthropic's shape and passes through; `errors.rs`: an error answer's
+//! `{"message"}` body rewritten as the Anthropic error of its `x-amzn-errortype`).
 //!
 //! Only the client's headers that describe the body cross: none of `anthropic-version`,
 //! `x-api-key`, `anthropic-beta` (its allowed values move into the body) or the client's
 //! other headers are sent to Bedrock.
 
 mod body;
+mod errors;
 mod events;
 mod sign;
 
@@ -20,6 +22,7 @@ use gateway_core::Secret;
 use gateway_metrics::{IntCounter, Metrics};
 use http::{HeaderMap, HeaderValue, header};
 
+pub(crate) use errors::anthropic_error;
 pub(crate) use events::EventStream;
 pub use events::{DecodeError, FRAME_MAX_BYTES};
 

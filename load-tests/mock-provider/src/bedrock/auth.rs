@@ -7,38 +7,21 @@ use std::time::SystemTime;
 
 use http::header::AUTHORIZATION;
 
+use super::ErrorAnswer;
 use super::sigv4::{self, Received, Refusal};
 use crate::config::BedrockCredentials;
 
 /// The SigV4 service name of the Bedrock runtime.
 const SERVICE: &str = "bedrock";
 
-/// A refused request: Bedrock's error type and message (status 403).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Denied {
-    /// For `x-amzn-errortype`, e.g. `InvalidSignatureException`.
-    pub(crate) error_type: &'static str,
-    /// The body, `{"message": …}` (`{"Message": …}` for a bad API key, as Bedrock sends it).
-    pub(crate) body: String,
-}
-
-impl Denied {
-    fn new(error_type: &'static str, field: &str, message: &str) -> Self {
-        Self {
-            error_type,
-            body: serde_json::json!({ field: message }).to_string(),
-        }
-    }
-}
-
 /// Checks the credentials of one Bedrock request.
 pub(crate) fn check(
     creds: &BedrockCredentials,
     request: &Received<'_>,
     now: SystemTime,
-) -> Result<(), Denied> {
+) -> Result<(), ErrorAnswer> {
     let Some(authorization) = request.headers.get(AUTHORIZATION) else {
-        return Err(Denied::new(
+        return Err(ErrorAnswer::new(
             "MissingAuthenticationTokenException",
             "message",
             "Missing Authentication Token",
@@ -49,7 +32,7 @@ pub(crate) fn check(
         return if key == creds.api_key {
             Ok(())
         } else {
-            Err(Denied::new(
+            Err(ErrorAnswer::new(
                 "AccessDeniedException",
                 "Message",
                 "Authentication failed: Please make sure your API Key is valid.",
@@ -63,18 +46,18 @@ pub(crate) fn check(
         service: SERVICE,
     };
     sigv4::verify(&authorization, request, &signer, now).map_err(|refusal| match refusal {
-        Refusal::Incomplete(why) => Denied::new(
+        Refusal::Incomplete(why) => ErrorAnswer::new(
             "IncompleteSignatureException",
             "message",
             &format!("Authorization header requires a valid SigV4 signature: {why}"),
         ),
-        Refusal::UnknownAccessKey => Denied::new(
+        Refusal::UnknownAccessKey => ErrorAnswer::new(
             "UnrecognizedClientException",
             "message",
             "The security token included in the request is invalid.",
         ),
-        Refusal::Scope(why) => Denied::new("InvalidSignatureException", "message", &why),
-        Refusal::Expired => Denied::new(
+        Refusal::Scope(why) => ErrorAnswer::new("InvalidSignatureException", "message", &why),
+        Refusal::Expired => ErrorAnswer::new(
             "InvalidSignatureException",
             "message",
             "Signature expired: the x-amz-date is more than 15 minutes from the current time.",
@@ -83,7 +66,7 @@ pub(crate) fn check(
         Refusal::Mismatch {
             canonical_request,
             string_to_sign,
-        } => Denied::new(
+        } => ErrorAnswer::new(
             "InvalidSignatureException",
             "message",
             &format!(

@@ -7,14 +7,111 @@
 mod auth;
 mod sigv4;
 
-pub(crate) use auth::{Denied, check};
-pub(crate) use sigv4::Received;
+use std::time::SystemTime;
 
+use auth::check;
 use base64::Engine;
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{Response, StatusCode};
+use sigv4::Received;
+
+use crate::body::MockBody;
+use crate::config::BedrockCredentials;
+use crate::route;
 
 use crate::script::{InterruptKind, Interruption};
 use crate::sse::Frames;
+
+/// A Bedrock error answer's exception name (for `x-amzn-errortype`) and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ErrorAnswer {
+    /// E.g. `InvalidSignatureException`.
+    pub(crate) error_type: &'static str,
+    /// `{"message": …}` (`{"Message": …}` for a bad API key, as Bedrock sends it).
+    pub(crate) body: String,
+}
+
+impl ErrorAnswer {
+    pub(crate) fn new(error_type: &'static str, field: &str, message: &str) -> Self {
+        Self {
+            error_type,
+            body: serde_json::json!({ field: message }).to_string(),
+        }
+    }
+}
+
+/// Checks a Bedrock request's credentials (`auth.rs`); the refusal, if any.
+pub(crate) fn authorize(
+    creds: &BedrockCredentials,
+    parts: &http::request::Parts,
+    path_and_query: &str,
+    body: &[u8],
+) -> Option<ErrorAnswer> {
+    let received = Received {
+        method: parts.method.as_str(),
+        path_and_query,
+        headers: &parts.headers,
+        authority: parts.uri.authority().map(http::uri::Authority::as_str),
+        body,
+    };
+    check(creds, &received, SystemTime::now()).err()
+}
+
+/// `answer` as a response: its JSON body, `x-amzn-errortype` and `x-amzn-requestid`.
+pub(crate) fn error_response(
+    status: StatusCode,
+    answer: ErrorAnswer,
+    request_id: &str,
+) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::full(answer.body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    route::json_content_type(headers);
+    headers.insert(
+        HeaderName::from_static("x-amzn-errortype"),
+        HeaderValue::from_static(answer.error_type),
+    );
+    if let Ok(id) = HeaderValue::try_from(request_id) {
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
+    }
+    response
+}
+
+/// Bedrock's error for `status`, with its usual message unless `message` is given.
+pub(crate) fn error_for_status(status: u16, message: Option<&str>) -> ErrorAnswer {
+    let (error_type, default) = match status {
+        400 => (
+            "ValidationException",
+            "Malformed input request, please reformat your input and try again.",
+        ),
+        403 => (
+            "AccessDeniedException",
+            "You don't have access to the model with the specified model ID.",
+        ),
+        404 => (
+            "ResourceNotFoundException",
+            "Could not resolve the foundation model from the provided model identifier.",
+        ),
+        408 => (
+            "ModelTimeoutException",
+            "Model has timed out in processing the request.",
+        ),
+        429 => (
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        ),
+        503 | 529 => (
+            "ServiceUnavailableException",
+            "Bedrock is unable to process your request.",
+        ),
+        _ => (
+            "InternalServerException",
+            "The system encountered an unexpected error during processing. Try your request again.",
+        ),
+    };
+    ErrorAnswer::new(error_type, "message", message.unwrap_or(default))
+}
 
 /// The content type of Bedrock's streamed answers.
 pub(crate) const EVENT_STREAM_CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";

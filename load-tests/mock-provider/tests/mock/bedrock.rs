@@ -222,3 +222,35 @@ async fn the_accepted_credentials_are_configurable() {
     .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+#[tokio::test]
+async fn scripted_errors_on_bedrock_routes_come_in_bedrocks_shape() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let bearer = format!("Bearer {BEDROCK_API_KEY}");
+    for (status, exception) in [
+        ("429", "ThrottlingException"),
+        ("400", "ValidationException"),
+        ("503", "ServiceUnavailableException"),
+        ("403", "AccessDeniedException"),
+    ] {
+        let scenario = format!("status={status};retry-after=1");
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("x-mock-scenario", &scenario),
+        ];
+        let answer = post(&mock, INVOKE, &headers, BODY).await;
+        assert_eq!(answer.status.as_str(), status);
+        assert_eq!(answer.header("x-amzn-errortype"), exception);
+        assert_eq!(answer.header("retry-after"), "1");
+        assert!(answer.json()["message"].is_string(), "{}", answer.body);
+    }
+    let refused = post(
+        &mock,
+        INVOKE,
+        &[("authorization", &bearer)],
+        r#"{"model":"x"}"#,
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.header("x-amzn-errortype"), "ValidationException");
+}
