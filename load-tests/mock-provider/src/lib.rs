@@ -29,7 +29,8 @@
 //! `status=529[;retry-after=2][;should-retry=false]` (a realistic error body for that status
 //! in the route's shape), `midstream-error=2[;type=overloaded_error][;message=Overloaded]`,
 //! `reset=2`, `pause-ms=1500[;after=1]`, `cut=SEED` (the stream's bytes cut at seeded
-//! positions), and for Bedrock streams `bad-crc=2`, `oversized-frame=2[;bytes=N]`. The stream
+//! positions), and for Bedrock streams `bad-crc=2[;before-content=true]`,
+//! `oversized-frame=2[;bytes=N]`. The stream
 //! scenarios apply to streamed inference requests only; an unparsable value gets a 400
 //! naming the problem.
 

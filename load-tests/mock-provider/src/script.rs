@@ -81,6 +81,9 @@ pub enum Script {
     BadCrc {
         /// Text deltas sent intact before the corrupt frame.
         after_deltas: usize,
+        /// Corrupt the frame right after `message_start` instead (before any content;
+        /// `after_deltas` is then ignored).
+        before_content: bool,
     },
     /// A Bedrock stream that sends, after `after_deltas` text deltas, one valid `chunk` frame
     /// of `bytes` bytes (a `ping` event padded in the `p` field), then ends. Answers only
@@ -221,9 +224,12 @@ impl From<Script> for Scenario {
             }),
             Script::StallBeforeHead { pause } => Self::Stall(pause),
             Script::Cut { seed } => Self::Cut(seed),
-            Script::BadCrc { after_deltas } => Self::Interrupt(Interruption {
+            Script::BadCrc {
                 after_deltas,
-                before_content: false,
+                before_content,
+            } => Self::Interrupt(Interruption {
+                after_deltas,
+                before_content,
                 kind: InterruptKind::BadCrc,
             }),
             Script::OversizedFrame {
@@ -247,7 +253,7 @@ impl Scenario {
     /// - `reset=2`
     /// - `pause-ms=1500[;after=1]`
     /// - `cut=SEED`
-    /// - `bad-crc=2` (Bedrock streams)
+    /// - `bad-crc=2[;before-content=true]` (Bedrock streams)
     /// - `oversized-frame=2[;bytes=2097152]` (Bedrock streams)
     pub(crate) fn parse_header(value: &str) -> Result<Self, String> {
         let mut pairs = value.split(';').map(str::trim).filter(|p| !p.is_empty());
@@ -323,14 +329,20 @@ impl Scenario {
                 Some((key, _)) => Err(unknown_option(kind, key)),
                 None => Ok(Self::Cut(parse_number(kind, arg)?)),
             },
-            "bad-crc" => match options.first() {
-                Some((key, _)) => Err(unknown_option(kind, key)),
-                None => Ok(Self::Interrupt(Interruption {
+            "bad-crc" => {
+                let mut before_content = false;
+                for (key, value) in options {
+                    match key {
+                        "before-content" => before_content = parse_number(key, value)?,
+                        _ => return Err(unknown_option(kind, key)),
+                    }
+                }
+                Ok(Self::Interrupt(Interruption {
                     after_deltas: parse_number(kind, arg)?,
-                    before_content: false,
+                    before_content,
                     kind: InterruptKind::BadCrc,
-                })),
-            },
+                }))
+            }
             "oversized-frame" => {
                 let mut bytes = DEFAULT_OVERSIZED_FRAME_BYTES;
                 for (key, value) in options {

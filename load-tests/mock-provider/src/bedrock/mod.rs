@@ -164,10 +164,15 @@ pub(crate) fn stream(
     let resolved = interruption.map(|i| {
         let kind = match &i.kind {
             InterruptKind::BadCrc => {
-                let next = frames
-                    .deltas
-                    .get(i.after_deltas)
-                    .or_else(|| frames.tail.first());
+                // Before content: the frame after `message_start` (the first of the plan).
+                let next = if i.before_content {
+                    frames.head.get(1)
+                } else {
+                    frames
+                        .deltas
+                        .get(i.after_deltas)
+                        .or_else(|| frames.tail.first())
+                };
                 InterruptKind::Frame(corrupt_crc(next.map_or(&[][..], |f| f.as_ref())))
             }
             InterruptKind::Oversized(total) => InterruptKind::Frame(oversized(*total)),

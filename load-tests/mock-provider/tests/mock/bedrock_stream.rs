@@ -160,9 +160,21 @@ async fn a_bad_crc_frame_fails_the_reference_decoder_after_the_intact_ones() {
     assert_eq!(kinds(&frames), &EVENTS[..4]);
     assert!(failure.unwrap().contains("message checksum"));
 
-    mock.push_script(Script::BadCrc { after_deltas: 0 });
+    mock.push_script(Script::BadCrc {
+        after_deltas: 0,
+        before_content: false,
+    });
     let (frames, failure) = decode(concat(&pieces(&mock, None).await));
     assert_eq!(kinds(&frames), &EVENTS[..3]);
+    assert!(failure.is_some());
+
+    let early = pieces(&mock, Some("bad-crc=0;before-content=true")).await;
+    let (frames, failure) = decode(concat(&early));
+    assert_eq!(
+        kinds(&frames),
+        ["message_start"],
+        "only message_start is intact"
+    );
     assert!(failure.is_some());
 }
 

@@ -121,7 +121,10 @@ async fn a_bad_crc_or_an_oversized_frame_ends_the_stream_with_an_error_event_and
         .start()
         .await;
     let faults = [
-        Script::BadCrc { after_deltas: 1 },
+        Script::BadCrc {
+            after_deltas: 1,
+            before_content: false,
+        },
         Script::OversizedFrame {
             after_deltas: 1,
             bytes: FRAME_MAX_BYTES + 1,
@@ -205,4 +208,29 @@ async fn when_bedrock_also_fails_before_the_commit_the_client_gets_the_primarys_
     );
     assert_eq!(pair.second.hits(STREAM), 2);
     assert_eq!(spent(&gw, 1).await, 0, "nothing served, nothing charged");
+}
+
+#[tokio::test]
+async fn a_bad_crc_before_the_first_content_event_is_counted_and_retried_unseen() {
+    let pair = Pair::start().await;
+    let gw = bedrock_gateway(&pair, Auth::SigV4, "bedrock-early-crc")
+        .start()
+        .await;
+    let whole = without_mock_id(&streamed(&gw, &pair).await);
+    pair.second.push_script(Script::BadCrc {
+        after_deltas: 0,
+        before_content: true,
+    });
+    overload_primary(&pair);
+    let reply = send(&gw, true, &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-gateway-attempts"), Some("4"));
+    assert_eq!(
+        without_mock_id(&reply.text()),
+        whole,
+        "the broken attempt's held message_start never reached the client"
+    );
+    assert_eq!(pair.second.hits(STREAM), 3);
+    assert_eq!(gw.metric(DECODE_ERRORS).await, 1.0);
+    assert_eq!(spent(&gw, 2).await, 2 * SONNET_CALL);
 }
