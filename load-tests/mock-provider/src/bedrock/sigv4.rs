@@ -9,8 +9,9 @@
 //! S3: a model id's `:` arrives as `%3A` and is signed as `%253A`. A signer that signs one
 //! string and sends another fails here as it would at AWS.
 //!
-//! Not here: session tokens (accepted unchecked when signed), S3's single encoding, chunked
-//! payload signing, presigned (query-string) requests.
+//! Not here: session tokens (accepted unchecked when signed), path normalization (`.`/`..`
+//! segments, which no Bedrock path has), S3's single encoding, chunked payload signing,
+//! presigned (query-string) requests.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
