@@ -90,6 +90,7 @@ enum Route<'a> {
     Ready,
     Metrics,
     Usage(&'a str),
+    OrgUsage(&'a str),
     UsageReset(&'a str),
     Limits(&'a str),
     Audit,
@@ -152,6 +153,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         }
         ["admin", "usage", subject, "reset"] if !subject.is_empty() => {
             (Route::UsageReset(subject), method == Method::POST, "POST")
+        }
+        ["admin", "orgs", org, "usage"] if !org.is_empty() => {
+            (Route::OrgUsage(org), method == Method::GET, "GET")
         }
         ["admin", "limits", subject] if !subject.is_empty() => {
             (Route::Limits(subject), method == Method::GET, "GET")
@@ -251,6 +255,10 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             Ok(_) => usage::usage(admin, subject).await,
             Err(refusal) => *refusal,
         },
+        Route::OrgUsage(org) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => usage::org_usage(admin, org).await,
+            Err(refusal) => *refusal,
+        },
         Route::Limits(subject) => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => limits::limits(admin, subject, req.uri().query()),
             Err(refusal) => *refusal,
@@ -341,7 +349,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests or /admin/audit", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests or /admin/audit", req.uri().path()),
                     "type": "not_found"
                 }
             }),

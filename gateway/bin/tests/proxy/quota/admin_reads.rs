@@ -24,7 +24,7 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
     let mock = MockProvider::start(MockConfig::default()).await.unwrap();
     let dir = policy_dir(
         "admin-reads",
-        "[[policy]]\nname = \"everyone\"\nmatch = { subject = \"*\" }\nrequests_per_minute = 100\n",
+        "[[policy]]\nname = \"everyone\"\nmatch = { subject = \"*\" }\nrequests_per_minute = 100\n[policy.org]\nusd_per_day = 5\n",
     );
     let gw = with_policies(&mock, &dir).start().await;
     let auth = format!("Bearer {ADMIN_TOKEN}");
@@ -72,6 +72,16 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
     assert_eq!(spend["today"]["requests"], 4);
     assert_eq!(spend["days"].as_array().unwrap().len(), 7);
     assert!(spend["month"]["spent_micro_usd"].as_u64().unwrap() >= 4 * SONNET_CALL);
+
+    let usage = get(&gw, "/admin/usage/developer").await;
+    assert_eq!(usage["spend"]["today"]["spent_micro_usd"], 3 * SONNET_CALL, "{usage}");
+    assert_eq!(usage["spend"]["month"]["by_model"][0]["model"], "claude-sonnet-4-6");
+    let org = get(&gw, "/admin/orgs/acme/usage").await;
+    assert_eq!(org["org"], "acme");
+    assert_eq!(org["spend"]["today"]["spent_micro_usd"], SONNET_CALL, "{org}");
+    assert_eq!(org["windows"][0]["limit_name"], "usd_per_day", "{org}");
+    assert_eq!(org["windows"][0]["spent"], SONNET_CALL);
+    assert_eq!(org["windows"][0]["limit"], 5_000_000);
 
     let recent = get(&gw, "/admin/requests").await;
     assert_eq!(recent["total"], 4, "{recent}");
