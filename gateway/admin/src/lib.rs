@@ -28,6 +28,7 @@ mod policies;
 mod readiness;
 mod recent;
 mod request;
+mod sessions;
 mod spend;
 mod usage;
 
@@ -81,6 +82,8 @@ pub struct Admin {
     pub audit: AuditLog,
     /// This replica's last metered exchanges.
     pub recent: Arc<RecentRequests>,
+    /// The transcript file sink's directory, when transcripts are recorded there.
+    pub transcripts_dir: Option<std::path::PathBuf>,
 }
 
 /// One admin route.
@@ -98,6 +101,7 @@ enum Route<'a> {
     SpendHistory,
     Policies,
     Requests,
+    Session(&'a str),
     /// `GET /admin/{records}`
     List(Records),
     /// `POST /admin/{records}`
@@ -165,6 +169,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         ["admin", "spend"] => (Route::SpendHistory, method == Method::GET, "GET"),
         ["admin", "policies"] => (Route::Policies, method == Method::GET, "GET"),
         ["admin", "requests"] => (Route::Requests, method == Method::GET, "GET"),
+        ["admin", "sessions", id] if !id.is_empty() => {
+            (Route::Session(id), method == Method::GET, "GET")
+        }
         ["admin", kind] => match Records::parse(kind) {
             Some(kind) if method == Method::POST => (Route::Create(kind), true, "GET, POST"),
             Some(kind) => (Route::List(kind), method == Method::GET, "GET, POST"),
@@ -271,6 +278,10 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             Ok(_) => recent::list(admin, req.uri().query()),
             Err(refusal) => *refusal,
         },
+        Route::Session(id) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => sessions::show(admin, id, req.uri().query()).await,
+            Err(refusal) => *refusal,
+        },
         Route::Spenders => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => spend::spenders(admin, req.uri().query()).await,
             Err(refusal) => *refusal,
@@ -349,7 +360,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests or /admin/audit", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/sessions/{{id}} or /admin/audit", req.uri().path()),
                     "type": "not_found"
                 }
             }),
