@@ -22,6 +22,7 @@
 //! `on_store_error` using a [`MemoryStore`] as the local fallback).
 
 mod memory;
+mod redis_index;
 mod redis_spend;
 mod redis_store;
 mod spend;

@@ -30,6 +30,8 @@ pub struct RedisStore {
     /// Reservation ids: a random prefix drawn once per store, so replicas never collide, and
     /// a counter, so reserving makes no `getrandom` call.
     ids: Arc<ReservationIds>,
+    /// The bucket keys this replica has indexed.
+    indexed: Arc<crate::redis_index::Indexed>,
 }
 
 #[derive(Debug)]
@@ -88,6 +90,7 @@ impl RedisStore {
             script: Script::new(SCRIPT),
             timeout,
             ids: Arc::new(ReservationIds::new()),
+            indexed: Arc::default(),
         })
     }
 
@@ -97,6 +100,14 @@ impl RedisStore {
 
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    pub(crate) fn indexed(&self) -> &crate::redis_index::Indexed {
+        &self.indexed
+    }
+
+    pub(crate) fn indexed_handle(&self) -> Arc<crate::redis_index::Indexed> {
+        self.indexed.clone()
     }
 
     async fn run<T: redis::FromRedisValue>(
@@ -118,8 +129,13 @@ impl RedisStore {
         self.scope_keys("sub", subject).await
     }
 
-    /// Every bucket key of scope `part` (`sub`, `org`) and `id`, by SCAN.
+    /// Every bucket key of scope `part` (`sub`, `org`) and `id`: from its index, or by SCAN
+    /// for buckets written before the index existed.
     async fn scope_keys(&self, part: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        let indexed = self.indexed_keys(part, id).await?;
+        if !indexed.is_empty() {
+            return Ok(indexed);
+        }
         let escaped: String = id
             .chars()
             .flat_map(|c| match c {
@@ -176,6 +192,10 @@ impl RedisStore {
                 within: self.timeout,
             })?
             .map_err(error)?;
+            // An indexed key that has expired since.
+            if fields.is_empty() {
+                continue;
+            }
             let number = |f: &str| {
                 fields
                     .get(f)
@@ -228,6 +248,7 @@ impl Store for RedisStore {
     fn reserve<'a>(&'a self, request: &'a ReserveRequest) -> StoreFuture<'a, ReserveOutcome> {
         Box::pin(async move {
             let id = self.ids.next();
+            self.index_buckets(&request.buckets);
             let mut invocation = self.script.prepare_invoke();
             invocation
                 .arg("reserve")

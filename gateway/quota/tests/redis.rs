@@ -339,3 +339,70 @@ async fn the_running_sum_of_holds_matches_a_model_of_reserves_and_settles() {
         );
     }
 }
+
+#[tokio::test]
+async fn usage_reads_the_bucket_index_and_skips_keys_that_expired_since() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url(), TIMEOUT).await.unwrap();
+    let day = bucket(
+        "org:acme",
+        "user:7",
+        "usd_per_day",
+        Window::Day,
+        Measure::MicroUsd,
+        1_000,
+    );
+    let org = Bucket {
+        key: Bucket::key("org:acme", "org", "acme", "usd_per_month"),
+        label: "usd_per_month",
+        window: Window::Month,
+        measure: Measure::MicroUsd,
+        limit: 5_000,
+    };
+    assert!(matches!(
+        store
+            .reserve(&request(vec![day.clone(), org.clone()], 100))
+            .await
+            .unwrap(),
+        ReserveOutcome::Granted(_)
+    ));
+    // The index is written in the background; the subject's set names its bucket.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let day_key = day.key.clone();
+    gateway_testkit::poll::poll_until(
+        "the bucket index is written",
+        Duration::from_secs(5),
+        || {
+            let mut c = c.clone();
+            let day_key = day_key.clone();
+            async move {
+                let members: Vec<String> = redis::cmd("SMEMBERS")
+                    .arg("lgw:idx:sub:user:7")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                (members == [day_key.clone()]).then_some(())
+            }
+        },
+    )
+    .await;
+    let usage = store.usage("user:7").await.unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(
+        (usage[0].label.as_str(), usage[0].reserved),
+        ("usd_per_day", 100)
+    );
+    let orgs = store.org_usage("acme").await.unwrap();
+    assert_eq!(orgs.len(), 1, "{orgs:?}");
+    assert_eq!(orgs[0].label, "usd_per_month");
+    // A key gone since it was indexed is skipped, not shown as an empty bucket.
+    let _: () = redis::cmd("DEL")
+        .arg(&day.key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(store.usage("user:7").await.unwrap().is_empty());
+}

@@ -1,0 +1,140 @@
+//! The bucket index in Redis: one set per subject and per organisation naming its bucket keys
+//! (`lgw:idx:sub:<id>`, `lgw:idx:org:<id>`), so a usage read or a reset touches a handful of
+//! keys instead of scanning the keyspace (a SCAN over a million subjects' buckets takes
+//! seconds). Written when a replica first reserves on a bucket (a bounded memory of what it
+//! indexed; forgetting only costs an idempotent `SADD` again), in the background, never
+//! delaying the request. Keys of an index may have expired since: readers skip them.
+
+use std::{
+    collections::HashSet,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+use crate::{Bucket, RedisStore, StoreError};
+
+/// Bucket keys a replica remembers having indexed; past this it starts over.
+const INDEXED_MAX: usize = 50_000;
+/// How long an index lives after its last write (longer than any bucket window).
+const INDEX_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+
+/// What this replica indexed already.
+#[derive(Debug, Default)]
+pub(crate) struct Indexed {
+    seen: Mutex<HashSet<String>>,
+}
+
+/// The index key of a bucket key `lgw:{tenant}:<scope>:<id>:<label>` (`sub` and `org` scopes).
+pub(crate) fn index_of(key: &str) -> Option<String> {
+    let rest = &key[key.find("}:")? + 2..];
+    let (scope, id_label) = rest.split_once(':')?;
+    let (id, _label) = id_label.rsplit_once(':')?;
+    matches!(scope, "sub" | "org").then(|| index_key(scope, id))
+}
+
+/// `lgw:idx:<scope>:<id>`.
+pub(crate) fn index_key(scope: &str, id: &str) -> String {
+    format!("lgw:idx:{scope}:{id}")
+}
+
+impl RedisStore {
+    /// Indexes the buckets of a reservation this replica has not indexed yet.
+    pub(crate) fn index_buckets(&self, buckets: &[Bucket]) {
+        let fresh: Vec<(String, String)> = {
+            let mut seen = self
+                .indexed()
+                .seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut fresh = Vec::new();
+            for b in buckets {
+                if seen.contains(&b.key) {
+                    continue;
+                }
+                let Some(idx) = index_of(&b.key) else {
+                    continue;
+                };
+                if seen.len() >= INDEXED_MAX {
+                    seen.clear();
+                }
+                seen.insert(b.key.clone());
+                fresh.push((idx, b.key.clone()));
+            }
+            fresh
+        };
+        if fresh.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for (idx, key) in &fresh {
+            pipe.cmd("SADD")
+                .arg(idx)
+                .arg(key)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(idx)
+                .arg(INDEX_RETENTION.as_secs())
+                .ignore();
+        }
+        let mut connection = self.connection();
+        let timeout = self.timeout();
+        let this = self.indexed_handle();
+        // In the background: the request does not wait for its index.
+        tokio::spawn(async move {
+            let written =
+                tokio::time::timeout(timeout, pipe.query_async::<()>(&mut connection)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                // Forget them so the next reservation tries again.
+                let mut seen = this.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                for (_, key) in &fresh {
+                    seen.remove(key);
+                }
+                tracing::debug!("writing the bucket index failed; retried on the next reservation");
+            }
+        });
+    }
+
+    /// The bucket keys indexed under `scope`/`id`.
+    pub(crate) async fn indexed_keys(
+        &self,
+        scope: &str,
+        id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut connection = self.connection();
+        tokio::time::timeout(
+            self.timeout(),
+            redis::cmd("SMEMBERS")
+                .arg(index_key(scope, id))
+                .query_async(&mut connection),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout {
+            what: "SMEMBERS",
+            within: self.timeout(),
+        })?
+        .map_err(StoreError::Redis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_of;
+
+    #[test]
+    fn a_bucket_key_names_its_subjects_or_orgs_index_and_colons_in_ids_survive() {
+        assert_eq!(
+            index_of("lgw:{org:acme}:sub:alice:usd_per_day").as_deref(),
+            Some("lgw:idx:sub:alice")
+        );
+        assert_eq!(
+            index_of("lgw:{org:acme}:org:acme:usd_per_month").as_deref(),
+            Some("lgw:idx:org:acme")
+        );
+        assert_eq!(
+            index_of("lgw:{sub:user:7}:sub:user:7:requests_per_minute").as_deref(),
+            Some("lgw:idx:sub:user:7")
+        );
+        assert_eq!(index_of("lgw:{org:acme}:run:jti-1:run_usd"), None);
+        assert_eq!(index_of("not-a-bucket"), None);
+    }
+}
