@@ -26,6 +26,7 @@ mod limits;
 mod overrides;
 mod readiness;
 mod request;
+mod ui;
 mod usage;
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
@@ -84,6 +85,8 @@ enum Route<'a> {
     UsageReset(&'a str),
     Limits(&'a str),
     Audit,
+    /// `/admin/ui` and below: the admin page.
+    Ui,
     /// `GET /admin/{records}`
     List(Records),
     /// `POST /admin/{records}`
@@ -144,6 +147,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
             (Route::Limits(subject), method == Method::GET, "GET")
         }
         ["admin", "audit"] => (Route::Audit, method == Method::GET, "GET"),
+        ["admin", "ui", ..] => return Route::Ui,
         ["admin", kind] => match Records::parse(kind) {
             Some(kind) if method == Method::POST => (Route::Create(kind), true, "GET, POST"),
             Some(kind) => (Route::List(kind), method == Method::GET, "GET, POST"),
@@ -291,6 +295,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             })
             .await
         }
+        Route::Ui => ui::respond(admin, req).await,
         Route::WrongMethod(allow) => {
             let mut r = error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -308,7 +313,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys or /admin/audit", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/audit or the page at /admin/ui", req.uri().path()),
                     "type": "not_found"
                 }
             }),

@@ -20,8 +20,6 @@ use crate::Admin;
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
-    /// The `ETag`, for a change that needs `If-Match`.
-    pub(crate) etag: Option<String>,
 }
 
 impl Answer {
@@ -37,9 +35,10 @@ impl Answer {
 
     /// What the API said went wrong.
     pub(crate) fn message(&self) -> String {
-        self.body["error"]["message"]
-            .as_str()
-            .map_or_else(|| format!("the admin API answered {}", self.status), str::to_owned)
+        self.body["error"]["message"].as_str().map_or_else(
+            || format!("the admin API answered {}", self.status),
+            str::to_owned,
+        )
     }
 
     /// What the API says to do about it.
@@ -58,26 +57,16 @@ pub(crate) struct Api<'a> {
 impl Api<'_> {
     /// `GET path_and_query`.
     pub(crate) async fn get(&self, path_and_query: &str) -> Answer {
-        self.call(Method::GET, path_and_query, None, None).await
+        self.change(Method::GET, path_and_query, None).await
     }
 
-    /// A change: `method path` with a JSON `body`, `If-Match` when given.
+    /// `method path_and_query` with a JSON `body` (a change without `If-Match`: the page
+    /// creates and deletes; it does not edit records in place).
     pub(crate) async fn change(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        if_match: Option<&str>,
-    ) -> Answer {
-        self.call(method, path, body, if_match).await
-    }
-
-    async fn call(
         &self,
         method: Method,
         path_and_query: &str,
         body: Option<&Value>,
-        if_match: Option<&str>,
     ) -> Answer {
         let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
         let mut req = Request::new(bytes);
@@ -91,7 +80,6 @@ impl Api<'_> {
                         "message": format!("{path_and_query:?} is not a valid path"),
                         "hint": "remove unusual characters from the search and try again",
                     }}),
-                    etag: None,
                 };
             }
         }
@@ -103,18 +91,10 @@ impl Api<'_> {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(v) = if_match.and_then(|m| HeaderValue::from_str(m).ok()) {
-            headers.insert(header::IF_MATCH, v);
-        }
         // Boxed: the page is itself served by `respond`, so the future would contain itself.
         let r = Box::pin(crate::respond(self.admin, &req)).await;
         Answer {
             status: r.status(),
-            etag: r
-                .headers()
-                .get(header::ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
             body: serde_json::from_slice(r.body()).unwrap_or(Value::Null),
         }
     }

@@ -219,3 +219,19 @@ pub(crate) fn source(v: &Value) -> String {
 pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// A method the page does not serve.
+pub(crate) fn unavailable_method(method: &str) -> Markup {
+    html! {
+        p { "The admin page answers GET (screens) and POST (forms), not " (method) "." }
+        p { a href="/admin/ui" { "Back to the overview" } }
+    }
+}
+
+/// A path the page does not have.
+pub(crate) fn not_found(path: &str) -> Markup {
+    html! {
+        p { "There is no screen " code { (path) } "." }
+        p { a href="/admin/ui" { "Back to the overview" } }
+    }
+}
