@@ -24,8 +24,11 @@ mod changes;
 mod keys;
 mod limits;
 mod overrides;
+mod policies;
 mod readiness;
+mod recent;
 mod request;
+mod spend;
 mod ui;
 mod usage;
 
@@ -40,7 +43,9 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 pub use audit_log::{AUDIT_PAGE_MAX, AuditLog};
+pub use policies::RefusedReload;
 pub use readiness::Readiness;
+pub use recent::{RECENT_REQUESTS_MAX, RecentRequest, RecentRequests};
 pub use request::ADMIN_BODY_MAX_BYTES;
 
 /// What the admin listener reads from the running gateway.
@@ -56,6 +61,8 @@ pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
     fn store_errors(&self) -> u64;
     /// The policy that applies to `who` now, if any.
     fn policy_for(&self, who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>>;
+    /// The policy set in force, and the last refused reload if the files on disk are not it.
+    fn policies(&self) -> (Arc<gateway_policy::PolicySet>, Option<RefusedReload>);
 }
 
 /// The admin listener's state.
@@ -73,6 +80,8 @@ pub struct Admin {
     pub runtime: Arc<gateway_runtime_state::RuntimeState>,
     /// Where changes are recorded.
     pub audit: AuditLog,
+    /// This replica's last metered exchanges.
+    pub recent: Arc<RecentRequests>,
 }
 
 /// One admin route.
@@ -87,6 +96,10 @@ enum Route<'a> {
     Audit,
     /// `/admin/ui` and below: the admin page.
     Ui,
+    Spenders,
+    SpendHistory,
+    Policies,
+    Requests,
     /// `GET /admin/{records}`
     List(Records),
     /// `POST /admin/{records}`
@@ -148,6 +161,10 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         }
         ["admin", "audit"] => (Route::Audit, method == Method::GET, "GET"),
         ["admin", "ui", ..] => return Route::Ui,
+        ["admin", "spenders"] => (Route::Spenders, method == Method::GET, "GET"),
+        ["admin", "spend"] => (Route::SpendHistory, method == Method::GET, "GET"),
+        ["admin", "policies"] => (Route::Policies, method == Method::GET, "GET"),
+        ["admin", "requests"] => (Route::Requests, method == Method::GET, "GET"),
         ["admin", kind] => match Records::parse(kind) {
             Some(kind) if method == Method::POST => (Route::Create(kind), true, "GET, POST"),
             Some(kind) => (Route::List(kind), method == Method::GET, "GET, POST"),
@@ -242,6 +259,22 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             Ok(_) => limits::limits(admin, subject, req.uri().query()),
             Err(refusal) => *refusal,
         },
+        Route::Policies => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => policies::list(admin),
+            Err(refusal) => *refusal,
+        },
+        Route::Requests => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => recent::list(admin, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::Spenders => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => spend::spenders(admin, req.uri().query()).await,
+            Err(refusal) => *refusal,
+        },
+        Route::SpendHistory => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => spend::history(admin, req.uri().query()).await,
+            Err(refusal) => *refusal,
+        },
         Route::Audit => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => changes::audit_page(admin, req.uri().query()),
             Err(refusal) => *refusal,
@@ -313,7 +346,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/audit or the page at /admin/ui", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/audit or the page at /admin/ui", req.uri().path()),
                     "type": "not_found"
                 }
             }),

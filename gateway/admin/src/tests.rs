@@ -26,6 +26,9 @@ impl AdminState for State {
     fn policy_for(&self, _who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>> {
         None
     }
+    fn policies(&self) -> (Arc<gateway_policy::PolicySet>, Option<RefusedReload>) {
+        (Arc::new(gateway_policy::PolicySet::empty()), None)
+    }
 }
 
 fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
@@ -54,6 +57,7 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
             .collect(),
         runtime: Arc::new(runtime),
         audit: AuditLog::open(&dir.join("audit.jsonl")),
+        recent: Arc::new(RecentRequests::default()),
     }
 }
 

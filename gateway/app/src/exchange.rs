@@ -39,6 +39,40 @@ pub(crate) struct Exchange {
 pub(crate) struct Open {
     pub(crate) hold: Hold,
     pub(crate) tee: Option<Tee>,
+    pub(crate) recent: RecentStart,
+}
+
+/// What the admin API's recent-requests entry needs that only the request knew.
+#[derive(Debug)]
+pub(crate) struct RecentStart {
+    pub(crate) ring: Arc<gateway_admin::RecentRequests>,
+    pub(crate) at: std::time::SystemTime,
+    pub(crate) arrival: tokio::time::Instant,
+    pub(crate) request_id: String,
+    pub(crate) subject: String,
+    pub(crate) org: Option<String>,
+    pub(crate) api: &'static str,
+}
+
+impl RecentStart {
+    /// Adds the finished exchange to the ring.
+    pub(crate) fn finish(self, model: &str, outcome: &Outcome) {
+        let u = outcome.usage;
+        self.ring.push(gateway_admin::RecentRequest {
+            at: humantime::format_rfc3339_millis(self.at).to_string(),
+            request_id: self.request_id,
+            subject: self.subject,
+            org: self.org,
+            model: model.to_owned(),
+            api: self.api,
+            status: outcome.status,
+            input_tokens: u.input + u.cache_read + u.cache_write_5m + u.cache_write_1h,
+            output_tokens: u.output,
+            cost_micro_usd: outcome.cost_micro_usd,
+            complete: outcome.complete,
+            duration_ms: u64::try_from(self.arrival.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
 }
 
 impl Exchange {

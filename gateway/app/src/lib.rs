@@ -127,6 +127,8 @@ pub struct Gateway {
     runtime: Arc<gateway_runtime_state::RuntimeState>,
     /// `[admin] audit_path`.
     audit_path: std::path::PathBuf,
+    /// The last metered exchanges, for the admin API.
+    recent: Arc<gateway_admin::RecentRequests>,
 }
 
 impl Gateway {
@@ -217,6 +219,7 @@ impl Gateway {
             metrics,
             runtime,
             audit_path: config.admin.audit_path.clone(),
+            recent: Arc::new(gateway_admin::RecentRequests::default()),
         })
     }
 }
@@ -282,6 +285,7 @@ pub async fn run(
         tokens: gw.admin_tokens.clone(),
         runtime: gw.runtime.clone(),
         audit: gateway_admin::AuditLog::open(&gw.audit_path),
+        recent: gw.recent.clone(),
     });
     let admin = gateway_server::serve(
         listeners.admin,
@@ -363,6 +367,15 @@ impl AdminState for Gateway {
 
     fn policy_for(&self, who: &gateway_core::Principal) -> Option<Arc<gateway_policy::Policy>> {
         self.policies.select(who)
+    }
+
+    fn policies(
+        &self,
+    ) -> (
+        Arc<gateway_policy::PolicySet>,
+        Option<gateway_admin::RefusedReload>,
+    ) {
+        self.policies.report()
     }
 }
 

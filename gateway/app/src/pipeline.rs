@@ -5,7 +5,12 @@
 //! resolve route → authenticate (and plan the attempts) → read body → resolve policy → reserve
 //! → redact → begin transcript → forward (the attempt loop: retries and fallback until an
 //! answer commits) → response chain (meter + tee → restore) → [`conclude`]: one [`Outcome`]
-//! fanned out to metrics, the transcript and the quota store.
+//! fanned out to metrics, the transcript, the admin API's recent requests and the quota store
+//! (settlement and the spend ledger).
+//!
+//! An admin's block is checked right after authentication (before the body is read); admin
+//! overrides take effect in the reserve stage, through the same precedence rule the admin
+//! API shows.
 
 use std::time::{Duration, SystemTime};
 
@@ -22,7 +27,7 @@ use tokio::time::Instant;
 use crate::{
     Gateway, ResponseBody, attempts,
     body::{InFlight, Measured},
-    exchange::{Exchange, Open},
+    exchange::{Exchange, Open, RecentStart},
     route_meters::RouteLabel,
     routes::{self, Endpoint, Resolved},
 };
@@ -275,6 +280,17 @@ async fn proxy(
     let open = Open {
         hold: admission.hold,
         tee,
+        recent: RecentStart {
+            ring: gw.recent.clone(),
+            at: SystemTime::now()
+                .checked_sub(request.arrival.elapsed())
+                .unwrap_or_else(SystemTime::now),
+            arrival: request.arrival,
+            request_id: request.request_id.to_owned(),
+            subject: principal.subject.clone(),
+            org: principal.org.clone(),
+            api: api.as_label(),
+        },
     };
     let mut response = gateway_redaction::restore(
         response.map(|relay| Exchange::new(relay, status, sse, open, gw.metrics.clone())),
@@ -366,10 +382,11 @@ async fn forward(
 }
 
 /// The end of every metered exchange (its body ended, failed, or the client left): the one
-/// outcome goes to metrics, to the transcript record, and to the quota store, which settles
-/// the reservation.
+/// outcome goes to metrics, to the transcript record, to the admin API's recent requests,
+/// and to the quota store, which settles the reservation.
 pub(crate) fn conclude(open: Open, outcome: &Outcome, metrics: &Metrics) {
-    let Open { hold, tee } = open;
+    let Open { hold, tee, recent } = open;
+    recent.finish(hold.model(), outcome);
     metrics.settled(
         hold.model_label(),
         hold.org(),

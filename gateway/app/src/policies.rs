@@ -12,6 +12,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use gateway_admin::RefusedReload;
 use gateway_core::Principal;
 use gateway_metrics::Metrics;
 use gateway_policy::{Policy, PolicyErrors, PolicySet, Who};
@@ -21,13 +22,34 @@ use gateway_redaction::Redaction;
 #[derive(Debug)]
 pub(crate) struct LivePolicies {
     set: RwLock<Arc<PolicySet>>,
+    /// The last refused reload, until a reload is applied.
+    refused: RwLock<Option<RefusedReload>>,
 }
 
 impl LivePolicies {
     pub(crate) fn new(set: PolicySet) -> Self {
         Self {
             set: RwLock::new(Arc::new(set)),
+            refused: RwLock::new(None),
         }
+    }
+
+    /// The set in force and the last refused reload, for the admin API.
+    pub(crate) fn report(&self) -> (Arc<PolicySet>, Option<RefusedReload>) {
+        (
+            self.set
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            self.refused
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+
+    fn set_refused(&self, refused: Option<RefusedReload>) {
+        *self.refused.write().unwrap_or_else(PoisonError::into_inner) = refused;
     }
 
     /// The policy in force for `who`, kept by the request even if a reload swaps the set.
@@ -109,6 +131,7 @@ pub(crate) fn spawn_reload(
                     }
                     tracing::info!(dir = %dir.display(), policies = set.policies().len(), "policies reloaded");
                     live.swap(set);
+                    live.set_refused(None);
                     metrics
                         .policy_reloads_total
                         .with_label_values(&["applied"])
@@ -119,6 +142,19 @@ pub(crate) fn spawn_reload(
                         tracing::warn!(file = %p.file, line = ?p.line, key = %p.key, problem = %p.message, "policy reload refused");
                     }
                     tracing::warn!(dir = %dir.display(), problems = errors.problems().len(), "policy edit refused; the previous policies stay in force");
+                    live.set_refused(Some(RefusedReload {
+                        at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                        problems: errors
+                            .problems()
+                            .iter()
+                            .map(|p| match p.line {
+                                Some(line) => {
+                                    format!("{}:{line}: {}: {}", p.file, p.key, p.message)
+                                }
+                                None => format!("{}: {}: {}", p.file, p.key, p.message),
+                            })
+                            .collect(),
+                    }));
                     metrics
                         .policy_reloads_total
                         .with_label_values(&["refused"])

@@ -48,8 +48,13 @@ pub struct Hold {
     pub(crate) input_estimate_tokens: u64,
     /// The gateway added `include_usage`: strip the usage chunk the client did not ask for.
     pub(crate) strip_usage_chunk: bool,
-    /// The principal's organisation, for the opt-in org metric label.
+    /// The principal's organisation, for the opt-in org metric label and the spend ledger.
     pub(crate) org: Option<String>,
+    /// The principal's subject, for the spend ledger.
+    pub(crate) subject: String,
+    /// Where the spend ledger lives (the configured store, even when the reservation fell
+    /// back to the local one).
+    pub(crate) ledger: Option<Arc<dyn Store>>,
     pub(crate) metrics: Arc<Metrics>,
 }
 
@@ -211,6 +216,8 @@ impl Metering {
             input_estimate_tokens: facts.input_estimate_tokens,
             strip_usage_chunk,
             org: who.org.clone(),
+            subject: who.subject.clone(),
+            ledger: Some(self.store.clone()),
             model_label: self
                 .prices
                 .canonical(&model)

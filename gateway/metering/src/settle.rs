@@ -3,7 +3,7 @@
 
 use gateway_core::{Outcome, Usage};
 use gateway_meter::UsageMeter;
-use gateway_quota::Amounts;
+use gateway_quota::{Amounts, Spend};
 use http::StatusCode;
 
 use crate::Hold;
@@ -77,22 +77,40 @@ impl Hold {
                 "usage settled"
             );
         };
-        let Some((reservation, store)) = self.reservation.take() else {
-            log(&span);
-            self.metrics.quota_settlements_total.inc();
-            return;
-        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(parent: &span, "no runtime to settle on; the lease will expire instead");
             return;
         };
+        let reservation = self.reservation.take();
+        let ledger = self.ledger.take().map(|store| {
+            let (subject, org) = (std::mem::take(&mut self.subject), self.org.take());
+            (store, subject, org)
+        });
         let actual = Amounts {
             requests: 1,
             tokens: outcome.usage.total_tokens(),
             micro_usd: outcome.cost_micro_usd,
         };
         let metrics = self.metrics.clone();
+        // In the background: settlement survives the client leaving.
         runtime.spawn(async move {
+            if let Some((store, subject, org)) = &ledger {
+                let spend = Spend {
+                    subject,
+                    org: org.as_deref(),
+                    micro_usd: outcome.cost_micro_usd,
+                    at_ms: now_ms(),
+                };
+                if let Err(e) = store.record_spend(spend).await {
+                    metrics.quota_store_errors_total.inc();
+                    tracing::warn!(parent: &span, error = %gateway_core::ErrorChain(&e), "recording spend in the ledger failed; top spenders and history miss this request");
+                }
+            }
+            let Some((reservation, store)) = reservation else {
+                log(&span);
+                metrics.quota_settlements_total.inc();
+                return;
+            };
             match store.settle(&reservation, actual).await {
                 Ok(()) => {
                     log(&span);
@@ -105,6 +123,13 @@ impl Hold {
             }
         });
     }
+}
+
+/// Now, in unix milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -135,6 +160,8 @@ mod tests {
             input_estimate_tokens: 1_000,
             strip_usage_chunk: false,
             org: None,
+            subject: "alice".to_owned(),
+            ledger: None,
             metrics: Arc::new(Metrics::new().unwrap()),
         }
     }

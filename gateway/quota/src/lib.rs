@@ -2,7 +2,8 @@
 //! across replicas.
 //!
 //! Owns: [`Window`] arithmetic (UTC minute, calendar day and month, lifetime), bucket specs,
-//! and the two [`Store`]s: [`MemoryStore`] (one process, no services) and [`RedisStore`] (one
+//! the spend ledger (what each subject and organisation spent per day and month, ranked, and
+//! the daily totals: [`Spend`], [`SpendPage`], [`DayTotal`]), and the two [`Store`]s: [`MemoryStore`] (one process, no services) and [`RedisStore`] (one
 //! Lua script call per reserve and one per settle, Redis server time, keys of one request
 //! sharing a hash tag so Redis Cluster works).
 //!
@@ -21,13 +22,19 @@
 //! `on_store_error` using a [`MemoryStore`] as the local fallback).
 
 mod memory;
+mod redis_spend;
 mod redis_store;
+mod spend;
 mod window;
 
 use std::{fmt, future::Future, pin::Pin, time::Duration};
 
 pub use memory::{Clock, MemoryStore, SystemClock};
 pub use redis_store::RedisStore;
+pub use spend::{
+    DayTotal, SPEND_DAY_RETENTION, SPEND_HISTORY_MAX_DAYS, SPEND_MONTH_RETENTION, Spend, SpendPage,
+    SpendScope, SpendWindow,
+};
 pub use window::Window;
 
 /// What a bucket counts.
@@ -188,4 +195,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Forgets every bucket of `subject` (what it spent and holds); returns how many. An
     /// explicit admin action: nothing else ever resets usage.
     fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64>;
+    /// Adds a settled request's cost to the spend ledger.
+    fn record_spend<'a>(&'a self, spend: Spend<'a>) -> StoreFuture<'a, ()>;
+    /// Spenders of the period containing `at_ms`, highest first.
+    fn top_spenders<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        at_ms: u64,
+        offset: usize,
+        limit: usize,
+    ) -> StoreFuture<'a, SpendPage>;
+    /// What `id` spent in the period containing `at_ms`, micro-USD.
+    fn spent<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, u64>;
+    /// The gateway's totals of the `days` days ending with the one containing `at_ms`,
+    /// oldest first (at most [`SPEND_HISTORY_MAX_DAYS`]).
+    fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>>;
 }

@@ -11,8 +11,8 @@ use std::{
 };
 
 use crate::{
-    Amounts, BucketUsage, Refusal, Reservation, ReserveOutcome, ReserveRequest, Store, StoreFuture,
-    Window,
+    Amounts, BucketUsage, DayTotal, Refusal, Reservation, ReserveOutcome, ReserveRequest, Spend,
+    SpendPage, SpendScope, SpendWindow, Store, StoreFuture, Window,
 };
 
 /// Where the memory store reads the time (tests move it by hand).
@@ -126,6 +126,7 @@ pub struct MemoryStore {
     clock: Box<dyn Clock>,
     /// Reservation ids: unique in this process, made without a system call or the lock.
     next_id: AtomicU64,
+    ledger: crate::spend::MemoryLedger,
 }
 
 impl Default for MemoryStore {
@@ -141,6 +142,7 @@ impl MemoryStore {
             buckets: Mutex::new(HashMap::new()),
             clock,
             next_id: AtomicU64::new(1),
+            ledger: crate::spend::MemoryLedger::default(),
         }
     }
 
@@ -255,6 +257,38 @@ impl Store for MemoryStore {
             buckets.retain(|key, _| !key.contains(&needle));
             Ok((before - buckets.len()) as u64)
         })
+    }
+
+    fn record_spend<'a>(&'a self, spend: Spend<'a>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.ledger.record(&spend);
+            Ok(())
+        })
+    }
+
+    fn top_spenders<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        at_ms: u64,
+        offset: usize,
+        limit: usize,
+    ) -> StoreFuture<'a, SpendPage> {
+        Box::pin(async move { Ok(self.ledger.top(scope, window, at_ms, offset, limit)) })
+    }
+
+    fn spent<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, u64> {
+        Box::pin(async move { Ok(self.ledger.spent(scope, window, id, at_ms)) })
+    }
+
+    fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>> {
+        Box::pin(async move { Ok(self.ledger.history(days, at_ms)) })
     }
 }
 

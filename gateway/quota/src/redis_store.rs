@@ -12,8 +12,8 @@ use std::{
 use redis::{Script, aio::ConnectionManager};
 
 use crate::{
-    Amounts, BucketUsage, Refusal, Reservation, ReserveOutcome, ReserveRequest, Store, StoreError,
-    StoreFuture,
+    Amounts, BucketUsage, DayTotal, Refusal, Reservation, ReserveOutcome, ReserveRequest, Spend,
+    SpendPage, SpendScope, SpendWindow, Store, StoreError, StoreFuture,
 };
 
 /// The reserve and settle logic, run atomically inside Redis.
@@ -89,6 +89,14 @@ impl RedisStore {
             timeout,
             ids: Arc::new(ReservationIds::new()),
         })
+    }
+
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn run<T: redis::FromRedisValue>(
@@ -309,5 +317,34 @@ impl Store for RedisStore {
             }
             Ok(out)
         })
+    }
+
+    fn record_spend<'a>(&'a self, spend: Spend<'a>) -> StoreFuture<'a, ()> {
+        Box::pin(self.record_spend_now(spend))
+    }
+
+    fn top_spenders<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        at_ms: u64,
+        offset: usize,
+        limit: usize,
+    ) -> StoreFuture<'a, SpendPage> {
+        Box::pin(self.top_spenders_now(scope, window, at_ms, offset, limit))
+    }
+
+    fn spent<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, u64> {
+        Box::pin(self.spent_now(scope, window, id, at_ms))
+    }
+
+    fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>> {
+        Box::pin(self.spend_history_now(days, at_ms))
     }
 }

@@ -20,8 +20,9 @@
 //! - the request body is forwarded as the bytes given; response bytes are relayed frame by
 //!   frame as received, never re-serialized; only the bounded prefix before the commit is
 //!   held (`ERROR_HOLD_MAX_BYTES`, `PRECOMMIT_HOLD_MAX_BYTES`) and replayed unchanged;
-//! - provider errors (any status) come back as ordinary responses, unchanged; only transport
-//!   failures become [`UpstreamError`];
+//! - provider errors (any status) come back as ordinary responses, unchanged (a Bedrock
+//!   target's error body excepted: rewritten as the Anthropic error it means, status and
+//!   headers kept); only transport failures become [`UpstreamError`];
 //! - dropping the relay (client gone) drops the upstream request: the provider sees the
 //!   connection or stream closed.
 //!
@@ -117,7 +118,7 @@ impl Upstreams {
                     keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
                     bedrock: match &t.kind {
                         TargetKind::Anthropic => None,
-                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b)),
+                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b, &t.name, &metrics)),
                     },
                 })
                 .collect()
@@ -169,6 +170,10 @@ impl Upstreams {
     pub async fn attempt(&self, out: &Outbound<'_>, pick: Pick) -> Result<Answer, UpstreamError> {
         let provider = out.provider;
         let start = Instant::now();
+        let bedrock = self
+            .targets(provider)
+            .get(pick.target)
+            .is_some_and(|t| t.bedrock.is_some());
         let attempt = async {
             let (head, relay) = self.send(out, pick, start).await?;
             let anthropic_stream =
@@ -177,12 +182,24 @@ impl Upstreams {
             if !hold_errors {
                 return Ok(prefix::unheld(head, relay, self.stream_keepalive));
             }
-            prefix::hold(head, relay, anthropic_stream, self.stream_keepalive)
+            let mut answer = prefix::hold(head, relay, anthropic_stream, self.stream_keepalive)
                 .await
                 .map_err(|e| UpstreamError::BrokeBeforeCommit {
                     provider,
                     source: e.0,
-                })
+                })?;
+            // Bedrock's errors in the client's protocol, before they are judged or served.
+            if bedrock
+                && let Held::ErrorBody { complete: true } = answer.held()
+                && let Some(body) = bedrock::anthropic_error(
+                    answer.status().as_u16(),
+                    answer.headers(),
+                    &answer.held_body(),
+                )
+            {
+                answer.replace_error_body(body);
+            }
+            Ok(answer)
         };
         let result =
             match self
@@ -266,16 +283,12 @@ impl Upstreams {
         headers::strip_inbound(&mut head.headers);
         // A Bedrock stream is relayed as the Anthropic SSE it carries.
         let body = match &target.bedrock {
-            Some(_) if head.status.is_success() && bedrock::is_event_stream(&head.headers) => {
+            Some(b) if head.status.is_success() && bedrock::is_event_stream(&head.headers) => {
                 head.headers.insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("text/event-stream"),
                 );
-                relay::Source::Bedrock(Box::new(bedrock::EventStream::new(
-                    body,
-                    self.metrics.clone(),
-                    &target.name,
-                )))
+                relay::Source::Bedrock(Box::new(b.event_stream(body)))
             }
             _ => relay::Source::Provider(body),
         };

@@ -79,6 +79,21 @@ impl Answer {
         }
     }
 
+    /// Replaces a wholly held error body by `body` (JSON), for a target whose errors are
+    /// not in the client's protocol; a partly held body stays as it is.
+    pub(crate) fn replace_error_body(&mut self, body: Bytes) {
+        if self.state != (Held::ErrorBody { complete: true }) {
+            return;
+        }
+        let headers = &mut self.head.headers;
+        headers.remove(http::header::CONTENT_LENGTH);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        self.held = VecDeque::from([body]);
+    }
+
     /// The response for the client: held frames first, then the rest of the provider's body;
     /// from here on the relay sends keepalives and its error event (`error_frame`).
     pub fn into_response(self, error_frame: Option<Bytes>) -> Response<Relay> {

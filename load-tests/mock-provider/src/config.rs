@@ -18,6 +18,9 @@ pub struct MockConfig {
     /// When set, requests must carry this key (`x-api-key` on Anthropic routes,
     /// `authorization: Bearer` on OpenAI routes) or get a 401.
     pub expect_api_key: Option<String>,
+    /// What the Bedrock routes accept: a SigV4 signature by this key pair for this region,
+    /// or this Bedrock API key as `Authorization: Bearer`.
+    pub bedrock: BedrockCredentials,
 }
 
 impl Default for MockConfig {
@@ -29,6 +32,41 @@ impl Default for MockConfig {
             inter_token_delay: Duration::ZERO,
             usage: Usage::default(),
             expect_api_key: None,
+            bedrock: BedrockCredentials::default(),
+        }
+    }
+}
+
+/// The access key id the mock Bedrock accepts by default (the AWS documentation's example).
+pub const BEDROCK_ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+/// The secret access key the mock Bedrock accepts by default (the AWS documentation's
+/// example; a published test value, not a secret).
+pub const BEDROCK_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+/// The region the mock Bedrock's signatures must be scoped to by default.
+pub const BEDROCK_REGION: &str = "us-east-1";
+/// The Bedrock API key the mock Bedrock accepts by default (`ABSK` like real ones).
+pub const BEDROCK_API_KEY: &str = "ABSKbW9jay1iZWRyb2NrLXRlc3Qta2V5";
+
+/// The one credential set the mock Bedrock accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BedrockCredentials {
+    /// SigV4 access key id.
+    pub access_key_id: String,
+    /// SigV4 secret access key.
+    pub secret_access_key: String,
+    /// The region a signature's scope must name (service `bedrock`).
+    pub region: String,
+    /// The Bedrock API key accepted as a bearer token.
+    pub api_key: String,
+}
+
+impl Default for BedrockCredentials {
+    fn default() -> Self {
+        Self {
+            access_key_id: BEDROCK_ACCESS_KEY_ID.to_owned(),
+            secret_access_key: BEDROCK_SECRET_ACCESS_KEY.to_owned(),
+            region: BEDROCK_REGION.to_owned(),
+            api_key: BEDROCK_API_KEY.to_owned(),
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::journal::{RecordedRequest, path_only};
 use crate::openai::{self, Ids};
 use crate::reply::json_string;
 use crate::route::{self, Route, Surface};
-use crate::script::{Answer, Interruption, SCENARIO_HEADER, Scenario};
+use crate::script::{Answer, InterruptKind, Interruption, SCENARIO_HEADER, Scenario};
 use crate::sse::{self, SseBody};
 use crate::state::Shared;
 
@@ -66,9 +66,18 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         }
         Err(_) => Err(ReadError::Broken),
     };
-    let authorized = route
-        .surface()
-        .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
+    let bedrock = matches!(route, Route::BedrockInvoke | Route::BedrockStream);
+    let authorized = bedrock
+        || route
+            .surface()
+            .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
+    // Bedrock's own check: the signature covers the path as received and the body.
+    let denied = match &body {
+        Ok(bytes) if bedrock => {
+            bedrock::authorize(&shared.config.bedrock, &parts, &path_and_query, bytes)
+        }
+        _ => None,
+    };
     let scenario = parts.headers.get(SCENARIO_HEADER).map(|value| {
         value
             .to_str()
@@ -88,8 +97,12 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         id,
         request_id: format!("req_mock_{id}"),
         stall: Cell::new(Duration::ZERO),
+        cut: Cell::new(None),
     };
-    let response = call.answer(body, authorized, scenario);
+    let response = match denied {
+        Some(denied) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
+        None => call.answer(body, authorized, scenario),
+    };
     let wait = shared.config.latency + call.stall.get();
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -105,6 +118,8 @@ struct Call<'a> {
     request_id: String,
     /// A scripted silence before the head (`Script::StallBeforeHead`).
     stall: Cell<Duration>,
+    /// The seed of a scripted cut stream (`Script::Cut`).
+    cut: Cell<Option<u64>>,
 }
 
 impl Call<'_> {
@@ -170,9 +185,13 @@ impl Call<'_> {
             let message = "Bedrock bodies carry anthropic_version \"bedrock-2023-05-31\" and no model or stream";
             return self.error(StatusCode::BAD_REQUEST, Some(message));
         }
-        let streaming = request.stream == Some(true) || self.route == Route::BedrockStream;
-        let scenario =
-            header_scenario.or_else(|| self.shared.take_script(streaming).map(Scenario::from));
+        let bedrock_stream = self.route == Route::BedrockStream;
+        let streaming = request.stream == Some(true) || bedrock_stream;
+        let scenario = header_scenario.or_else(|| {
+            self.shared
+                .take_script(streaming, bedrock_stream)
+                .map(Scenario::from)
+        });
         let interruption = match scenario {
             Some(Scenario::Interrupt(interruption)) => Some(interruption),
             Some(Scenario::Answer(answer)) => return self.scripted(answer),
@@ -180,8 +199,20 @@ impl Call<'_> {
                 self.stall.set(pause);
                 None
             }
+            Some(Scenario::Cut(seed)) => {
+                self.cut.set(Some(seed));
+                None
+            }
             None => None,
         };
+        if !bedrock_stream
+            && interruption.as_ref().is_some_and(|i| {
+                matches!(i.kind, InterruptKind::BadCrc | InterruptKind::Oversized(_))
+            })
+        {
+            let message = format!("{SCENARIO_HEADER}: frame faults apply to Bedrock streams only");
+            return self.error(StatusCode::BAD_REQUEST, Some(&message));
+        }
         let default_model = match self.route.surface() {
             Surface::Anthropic => anthropic::DEFAULT_MODEL,
             Surface::OpenAi => openai::DEFAULT_MODEL,
@@ -206,15 +237,12 @@ impl Call<'_> {
                 |_, kind, message| anthropic::stream_error(kind, message),
             ),
             (Route::BedrockStream, _) => {
-                let frames = canned.anthropic.stream(self.id, &model_json);
-                let frames = sse::Frames {
-                    head: frames.head.iter().map(|f| bedrock::chunk(f)).collect(),
-                    deltas: frames.deltas.iter().map(|f| bedrock::chunk(f)).collect(),
-                    tail: frames.tail.iter().map(|f| bedrock::chunk(f)).collect(),
-                };
-                let mut response = self.stream(frames, interruption, |_, kind, message| {
-                    bedrock::exception(kind, message)
-                });
+                let sse = canned.anthropic.stream(self.id, &model_json);
+                let (frames, interruption) = bedrock::stream(&sse, interruption);
+                let mut response =
+                    self.stream(frames, interruption.as_ref(), |_, kind, message| {
+                        bedrock::exception(kind, message)
+                    });
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static(bedrock::EVENT_STREAM_CONTENT_TYPE),
@@ -248,12 +276,15 @@ impl Call<'_> {
         interruption: Option<&Interruption>,
         error_frame: impl FnOnce(usize, &str, &str) -> Bytes,
     ) -> Response<MockBody> {
-        let steps = sse::plan(
+        let mut steps = sse::plan(
             frames,
             self.shared.config.inter_token_delay,
             interruption,
             error_frame,
         );
+        if let Some(seed) = self.cut.get() {
+            steps = sse::cut(steps, seed);
+        }
         let mut response = Response::new(MockBody::Sse(SseBody::new(steps, self.shared.clone())));
         let headers = response.headers_mut();
         self.route
@@ -278,8 +309,22 @@ impl Call<'_> {
         response
     }
 
-    /// A realistic provider error for `status` in the route's shape, with `message` if given.
+    /// A Bedrock error answer.
+    fn bedrock_error(
+        &self,
+        status: StatusCode,
+        answer: bedrock::ErrorAnswer,
+    ) -> Response<MockBody> {
+        bedrock::error_response(status, answer, &self.request_id)
+    }
+
+    /// A realistic provider error for `status` in the route's shape (Bedrock's on its routes),
+    /// with `message` if given.
     fn error(&self, status: StatusCode, message: Option<&str>) -> Response<MockBody> {
+        if matches!(self.route, Route::BedrockInvoke | Route::BedrockStream) {
+            let answer = bedrock::error_for_status(status.as_u16(), message);
+            return self.bedrock_error(status, answer);
+        }
         let body = match self.route.surface() {
             Surface::Anthropic => {
                 let (kind, default_message) = anthropic::error_for_status(status.as_u16());

@@ -4,8 +4,11 @@
 //! [`MockProvider::serve`]).
 //!
 //! Owns: routing (`POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models`,
-//! `POST /v1/chat/completions`, `POST /v1/responses`; anything else is a 404 in the Anthropic
-//! error shape), JSON and SSE answers built from one [`MockConfig`], credential checks,
+//! `POST /v1/chat/completions`, `POST /v1/responses`, Bedrock's `POST /model/{id}/invoke` and
+//! `/invoke-with-response-stream`; anything else is a 404 in the Anthropic error shape), JSON
+//! and SSE answers built from one [`MockConfig`], credential checks (a Bedrock request's
+//! SigV4 signature verified from the request as received, or its Bedrock API key; refusals
+//! in Bedrock's 403 shape),
 //! scripted failures ([`Script`] queue or the `x-mock-scenario` header; the queue also has
 //! failures before any content and a stall before the head, for the fault matrix) and the
 //! record of every request received.
@@ -25,8 +28,11 @@
 //! `x-mock-scenario` values (`;`-separated, first pair names the scenario):
 //! `status=529[;retry-after=2][;should-retry=false]` (a realistic error body for that status
 //! in the route's shape), `midstream-error=2[;type=overloaded_error][;message=Overloaded]`,
-//! `reset=2`, `pause-ms=1500[;after=1]`. The stream scenarios apply to streamed inference
-//! requests only; an unparsable value gets a 400 naming the problem.
+//! `reset=2`, `pause-ms=1500[;after=1]`, `cut=SEED` (the stream's bytes cut at seeded
+//! positions), and for Bedrock streams `bad-crc=2[;before-content=true]`,
+//! `oversized-frame=2[;bytes=N]`. The stream
+//! scenarios apply to streamed inference requests only; an unparsable value gets a 400
+//! naming the problem.
 
 mod anthropic;
 mod bedrock;
@@ -52,10 +58,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{MockConfig, Usage};
+pub use config::{
+    BEDROCK_ACCESS_KEY_ID, BEDROCK_API_KEY, BEDROCK_REGION, BEDROCK_SECRET_ACCESS_KEY,
+    BedrockCredentials, MockConfig, Usage,
+};
 pub use handler::BODY_MAX_BYTES;
 pub use journal::{RECORDED_BODY_BYTES_MAX, RECORDED_REQUESTS_MAX, RecordedRequest};
-pub use script::Script;
+pub use script::{CUT_PIECE_MAX_BYTES, OVERSIZED_FRAME_MAX_BYTES, Script};
 
 use state::Shared;
 

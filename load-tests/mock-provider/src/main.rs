@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use mock_provider::{MockConfig, MockProvider};
+use mock_provider::{BedrockCredentials, MockConfig, MockProvider};
 use tokio::net::TcpListener;
 
 /// A stand-in model provider speaking the Anthropic and OpenAI wire formats.
@@ -34,6 +34,18 @@ struct Args {
     /// Require this key (`x-api-key` on Anthropic routes, Bearer on OpenAI routes).
     #[arg(long)]
     expect_api_key: Option<String>,
+    /// The access key id the Bedrock routes accept in SigV4 signatures.
+    #[arg(long, default_value = mock_provider::BEDROCK_ACCESS_KEY_ID)]
+    bedrock_access_key_id: String,
+    /// The secret access key the Bedrock routes verify signatures with.
+    #[arg(long, default_value = mock_provider::BEDROCK_SECRET_ACCESS_KEY)]
+    bedrock_secret_access_key: String,
+    /// The region Bedrock signatures must be scoped to.
+    #[arg(long, default_value = mock_provider::BEDROCK_REGION)]
+    bedrock_region: String,
+    /// The Bedrock API key the Bedrock routes accept as a bearer token.
+    #[arg(long, default_value = mock_provider::BEDROCK_API_KEY)]
+    bedrock_api_key: String,
 }
 
 #[tokio::main]
@@ -47,6 +59,12 @@ async fn main() -> ExitCode {
         inter_token_delay: Duration::from_millis(args.inter_token_ms),
         usage: defaults.usage,
         expect_api_key: args.expect_api_key,
+        bedrock: BedrockCredentials {
+            access_key_id: args.bedrock_access_key_id,
+            secret_access_key: args.bedrock_secret_access_key,
+            region: args.bedrock_region,
+            api_key: args.bedrock_api_key,
+        },
     };
     let listener = match TcpListener::bind(args.listen).await {
         Ok(listener) => listener,

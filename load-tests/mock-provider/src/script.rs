@@ -69,12 +69,48 @@ pub enum Script {
         /// Silence before the head.
         pause: Duration,
     },
+    /// The normal stream, its bytes delivered in pieces cut at byte boundaries drawn from
+    /// `seed` (1 to [`CUT_PIECE_MAX_BYTES`] bytes each, across frame and event boundaries),
+    /// each piece written out on its own.
+    Cut {
+        /// Seed of the cut positions: the same seed cuts the same stream the same way.
+        seed: u64,
+    },
+    /// A Bedrock stream whose frame after `after_deltas` text deltas arrives with a wrong
+    /// message CRC, then ends. Answers only Bedrock streams (others leave it queued).
+    BadCrc {
+        /// Text deltas sent intact before the corrupt frame.
+        after_deltas: usize,
+        /// Corrupt the frame right after `message_start` instead (before any content;
+        /// `after_deltas` is then ignored).
+        before_content: bool,
+    },
+    /// A Bedrock stream that sends, after `after_deltas` text deltas, one valid `chunk` frame
+    /// of `bytes` bytes (a `ping` event padded in the `p` field), then ends. Answers only
+    /// Bedrock streams (others leave it queued).
+    OversizedFrame {
+        /// Text deltas sent before the big frame.
+        after_deltas: usize,
+        /// The frame's total length.
+        bytes: usize,
+    },
 }
 
+/// The longest piece of a [`Script::Cut`] stream.
+pub const CUT_PIECE_MAX_BYTES: usize = 97;
+/// The size of `oversized-frame` when the header names none: twice the gateway's 1 MiB bound.
+const DEFAULT_OVERSIZED_FRAME_BYTES: usize = 2 * 1024 * 1024;
+/// The largest `oversized-frame` the mock builds (it holds the frame in memory).
+pub const OVERSIZED_FRAME_MAX_BYTES: usize = 64 * 1024 * 1024;
+
 impl Script {
-    /// Whether this script answers a request of the given streaming mode.
-    pub(crate) fn matches(&self, streaming: bool) -> bool {
-        matches!(self, Self::Status { .. } | Self::StallBeforeHead { .. }) || streaming
+    /// Whether this script answers a request of the given streaming mode and route.
+    pub(crate) fn matches(&self, streaming: bool, bedrock_stream: bool) -> bool {
+        match self {
+            Self::Status { .. } | Self::StallBeforeHead { .. } => true,
+            Self::BadCrc { .. } | Self::OversizedFrame { .. } => bedrock_stream,
+            _ => streaming,
+        }
     }
 }
 
@@ -87,6 +123,8 @@ pub(crate) enum Scenario {
     Interrupt(Interruption),
     /// Answer normally after this silence before the head.
     Stall(Duration),
+    /// Stream normally, the bytes cut at positions drawn from this seed.
+    Cut(u64),
 }
 
 /// A replacement answer.
@@ -117,9 +155,18 @@ pub(crate) struct Interruption {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum InterruptKind {
-    Error { error_type: String, message: String },
+    Error {
+        error_type: String,
+        message: String,
+    },
     Reset,
     Pause(Duration),
+    /// The next frame with a wrong CRC (Bedrock streams; the handler resolves it to `Frame`).
+    BadCrc,
+    /// One valid frame this long (Bedrock streams; the handler resolves it to `Frame`).
+    Oversized(usize),
+    /// These bytes, then the stream ends.
+    Frame(bytes::Bytes),
 }
 
 impl From<Script> for Scenario {
@@ -176,6 +223,23 @@ impl From<Script> for Scenario {
                 kind: InterruptKind::Reset,
             }),
             Script::StallBeforeHead { pause } => Self::Stall(pause),
+            Script::Cut { seed } => Self::Cut(seed),
+            Script::BadCrc {
+                after_deltas,
+                before_content,
+            } => Self::Interrupt(Interruption {
+                after_deltas,
+                before_content,
+                kind: InterruptKind::BadCrc,
+            }),
+            Script::OversizedFrame {
+                after_deltas,
+                bytes,
+            } => Self::Interrupt(Interruption {
+                after_deltas,
+                before_content: false,
+                kind: InterruptKind::Oversized(bytes),
+            }),
         }
     }
 }
@@ -188,6 +252,9 @@ impl Scenario {
     /// - `midstream-error=2[;type=overloaded_error][;message=Overloaded]`
     /// - `reset=2`
     /// - `pause-ms=1500[;after=1]`
+    /// - `cut=SEED`
+    /// - `bad-crc=2[;before-content=true]` (Bedrock streams)
+    /// - `oversized-frame=2[;bytes=2097152]` (Bedrock streams)
     pub(crate) fn parse_header(value: &str) -> Result<Self, String> {
         let mut pairs = value.split(';').map(str::trim).filter(|p| !p.is_empty());
         let (kind, arg) = match pairs.next() {
@@ -258,8 +325,46 @@ impl Scenario {
                     kind: InterruptKind::Pause(pause),
                 }))
             }
+            "cut" => match options.first() {
+                Some((key, _)) => Err(unknown_option(kind, key)),
+                None => Ok(Self::Cut(parse_number(kind, arg)?)),
+            },
+            "bad-crc" => {
+                let mut before_content = false;
+                for (key, value) in options {
+                    match key {
+                        "before-content" => before_content = parse_number(key, value)?,
+                        _ => return Err(unknown_option(kind, key)),
+                    }
+                }
+                Ok(Self::Interrupt(Interruption {
+                    after_deltas: parse_number(kind, arg)?,
+                    before_content,
+                    kind: InterruptKind::BadCrc,
+                }))
+            }
+            "oversized-frame" => {
+                let mut bytes = DEFAULT_OVERSIZED_FRAME_BYTES;
+                for (key, value) in options {
+                    match key {
+                        "bytes" => bytes = parse_number(key, value)?,
+                        _ => return Err(unknown_option(kind, key)),
+                    }
+                }
+                if bytes > OVERSIZED_FRAME_MAX_BYTES {
+                    return Err(format!(
+                        "bytes={bytes} is over the mock's {OVERSIZED_FRAME_MAX_BYTES}"
+                    ));
+                }
+                Ok(Self::Interrupt(Interruption {
+                    after_deltas: parse_number(kind, arg)?,
+                    before_content: false,
+                    kind: InterruptKind::Oversized(bytes),
+                }))
+            }
             _ => Err(format!(
-                "unknown scenario `{kind}`; expected status=, midstream-error=, reset= or pause-ms="
+                "unknown scenario `{kind}`; expected status=, midstream-error=, reset=, pause-ms=, \
+                 cut=, bad-crc= or oversized-frame="
             )),
         }
     }
@@ -282,59 +387,4 @@ fn unknown_option(kind: &str, key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_with_options() {
-        assert_eq!(
-            Scenario::parse_header("status=529; retry-after=2;should-retry=false"),
-            Ok(Scenario::Answer(Answer::ProviderError {
-                status: 529,
-                retry_after: Some("2".to_owned()),
-                should_retry: Some(false),
-            }))
-        );
-    }
-
-    #[test]
-    fn pause_defaults_to_no_deltas_before() {
-        assert_eq!(
-            Scenario::parse_header("pause-ms=1500"),
-            Ok(Scenario::Interrupt(Interruption {
-                after_deltas: 0,
-                before_content: false,
-                kind: InterruptKind::Pause(Duration::from_millis(1500)),
-            }))
-        );
-    }
-
-    #[test]
-    fn midstream_error_defaults_to_overloaded() {
-        assert_eq!(
-            Scenario::parse_header("midstream-error=2"),
-            Ok(Scenario::Interrupt(Interruption {
-                after_deltas: 2,
-                before_content: false,
-                kind: InterruptKind::Error {
-                    error_type: "overloaded_error".to_owned(),
-                    message: "Overloaded".to_owned(),
-                },
-            }))
-        );
-    }
-
-    #[test]
-    fn garbage_is_refused() {
-        for bad in [
-            "",
-            "status",
-            "status=abc",
-            "reset=1;x=2",
-            "explode=1",
-            "status=42",
-        ] {
-            assert!(Scenario::parse_header(bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

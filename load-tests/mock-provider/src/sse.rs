@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 use tokio::time::Sleep;
 
-use crate::script::{InterruptKind, Interruption};
+use crate::script::{CUT_PIECE_MAX_BYTES, InterruptKind, Interruption};
 use crate::state::Shared;
 
 /// `event: {name}\ndata: {json}\n\n`.
@@ -128,7 +128,45 @@ fn interrupt<F: FnOnce(usize, &str, &str) -> Bytes>(
             }
             true
         }
+        InterruptKind::Frame(bytes) => {
+            steps.push(Step::Frame(bytes.clone()));
+            true
+        }
+        // Frame faults of Bedrock streams only; the handler resolves them to `Frame` there.
+        InterruptKind::BadCrc | InterruptKind::Oversized(_) => false,
     }
+}
+
+/// `steps` with their frames' bytes re-cut into pieces of 1 to [`CUT_PIECE_MAX_BYTES`]
+/// bytes at positions drawn from `seed`, across frame boundaries, each piece flushed on its
+/// own; waits and drops stay where they were (the bytes before them are cut first).
+pub(crate) fn cut(steps: Vec<Step>, seed: u64) -> Vec<Step> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut out = Vec::with_capacity(steps.len() * 4);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut flush = |pending: &mut Vec<u8>, out: &mut Vec<Step>| {
+        let mut rest = Bytes::from(std::mem::take(pending));
+        while !rest.is_empty() {
+            let len = rng.usize(1..=CUT_PIECE_MAX_BYTES).min(rest.len());
+            out.push(Step::Frame(rest.split_to(len)));
+            out.push(Step::Flush);
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Frame(bytes) => pending.extend_from_slice(&bytes),
+            other => {
+                flush(&mut pending, &mut out);
+                out.push(other);
+            }
+        }
+    }
+    flush(&mut pending, &mut out);
+    // A trailing flush would leave the body pending after its last byte.
+    if matches!(out.last(), Some(Step::Flush)) {
+        out.pop();
+    }
+    out
 }
 
 /// The body error that makes hyper abort the connection for [`Step::Drop`].
@@ -284,5 +322,45 @@ mod tests {
         };
         assert_eq!(plan_with(&early(error)), "h E1em");
         assert_eq!(plan_with(&early(InterruptKind::Reset)), "h F X");
+    }
+
+    #[test]
+    fn cuts_keep_the_bytes_and_the_waits_and_depend_only_on_the_seed() {
+        let steps = || {
+            vec![
+                Step::Frame(Bytes::from(vec![b'a'; 300])),
+                Step::Frame(Bytes::from_static(b"bc")),
+                Step::Wait(Duration::from_millis(3)),
+                Step::Frame(Bytes::from(vec![b'd'; 200])),
+            ]
+        };
+        let cut_with = |seed| describe(&cut(steps(), seed));
+        assert_eq!(cut_with(7), cut_with(7));
+        assert_ne!(cut_with(7), cut_with(8));
+        let pieces = cut(steps(), 7);
+        let before_wait: Vec<&Step> = pieces
+            .iter()
+            .take_while(|s| !matches!(s, Step::Wait(_)))
+            .collect();
+        let bytes = |steps: &[&Step]| -> Vec<u8> {
+            steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Frame(b) => Some(b.to_vec()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
+        let mut expected = vec![b'a'; 300];
+        expected.extend_from_slice(b"bc");
+        assert_eq!(bytes(&before_wait), expected);
+        assert!(pieces.iter().all(|s| match s {
+            Step::Frame(b) => (1..=CUT_PIECE_MAX_BYTES).contains(&b.len()),
+            _ => true,
+        }));
+        assert!(matches!(pieces.last(), Some(Step::Frame(_))));
+        let all: Vec<&Step> = pieces.iter().collect();
+        assert_eq!(bytes(&all).len(), 502);
     }
 }

@@ -57,10 +57,10 @@ impl Shared {
         lock(&self.scripts).push_back(script);
     }
 
-    /// Pops the head script if it answers a request of this streaming mode.
-    pub(crate) fn take_script(&self, streaming: bool) -> Option<Script> {
+    /// Pops the head script if it answers a request of this streaming mode and route.
+    pub(crate) fn take_script(&self, streaming: bool, bedrock_stream: bool) -> Option<Script> {
         let mut scripts = lock(&self.scripts);
-        if scripts.front()?.matches(streaming) {
+        if scripts.front()?.matches(streaming, bedrock_stream) {
             scripts.pop_front()
         } else {
             None

@@ -1,5 +1,5 @@
 //! The admin page's read-only screens: the overview (spend today and this month, top
-//! spenders, request / refusal / error counts, spend over the last day as an SVG bar chart),
+//! spenders, request / refusal / error counts, spend per day as an SVG bar chart),
 //! the loaded policies with the last reload's problems and the dry run, recent requests, and
 //! the audit log.
 //!
@@ -15,56 +15,44 @@ use serde_json::Value;
 use super::html::{amount, answered, enc, field, pager, text, time_ms, usd};
 use super::{Ctx, Page, people};
 
-/// Spenders read to sum a window's spend (the top ones; the rest are said to be left out).
-const SPEND_SUM_ENTRIES: usize = 500;
 /// Spenders listed on the overview.
 const TOP_SPENDERS: usize = 10;
-/// Recent requests read for the spend chart.
-const CHART_REQUESTS: usize = 500;
-/// The chart's bars: one per hour of the last day.
-const CHART_HOURS: u64 = 24;
+/// Days of spend the overview's chart shows.
+const CHART_DAYS: usize = 30;
 
 pub(crate) async fn overview(ctx: &Ctx<'_>) -> Page {
     let api = ctx.api();
-    let q = |window: &str| {
-        format!("/admin/spenders?window={window}&scope=subject&offset=0&limit={SPEND_SUM_ENTRIES}")
+    let top = |window: &str| {
+        format!("/admin/spenders?window={window}&scope=subject&offset=0&limit={TOP_SPENDERS}")
     };
-    let day = api.get(&q("day")).await;
-    let month = api.get(&q("month")).await;
-    let recent = api
-        .get(&format!("/admin/requests?offset=0&limit={CHART_REQUESTS}"))
-        .await;
+    let history = api.get(&format!("/admin/spend?days={CHART_DAYS}")).await;
+    let day = api.get(&top("day")).await;
+    let month = api.get(&top("month")).await;
     let counts = Counts::read(ctx.admin);
+    let total = |key: &'static str| {
+        move |v: &Value| {
+            html! {
+                p.big { (amount(&v[key]["spent_micro_usd"], "micro_usd")) }
+                p.hint { (text(&v[key]["requests"])) " settled requests" }
+            }
+        }
+    };
     let content = html! {
         section.cards {
-            div.card { h2 { "Spend today" } (answered(&day, "Spend by subject", spend_total)) }
-            div.card { h2 { "Spend this month" } (answered(&month, "Spend by subject", spend_total)) }
+            div.card { h2 { "Spend today" } (answered(&history, "Spend history", total("today"))) }
+            div.card { h2 { "Spend this month" } (answered(&history, "Spend history", total("month"))) }
             div.card { h2 { "Requests" } p.big { (counts.requests) } p.hint { "since this replica started" } }
             div.card { h2 { "Refusals" } p.big { (counts.refusals) } p.hint { "4xx answers" } }
             div.card { h2 { "Errors" } p.big { (counts.errors) } p.hint { "5xx answers" } }
         }
-        h2 { "Spend over the last 24 hours" }
-        (answered(&recent, "The recent-requests log", chart))
-        h2 { "Top spenders today" }
-        (answered(&day, "Spend by subject", spenders))
-        h2 { "Top spenders this month" }
-        (answered(&month, "Spend by subject", spenders))
+        h2 { "Spend per day, last " (CHART_DAYS) " days (UTC)" }
+        (answered(&history, "Spend history", chart))
+        div.forms {
+            div { h2 { "Top spenders today" } (answered(&day, "Spend by subject", spenders)) }
+            div { h2 { "Top spenders this month" } (answered(&month, "Spend by subject", spenders)) }
+        }
     };
     Page::new("", "Overview", content)
-}
-
-fn spend_total(v: &Value) -> Markup {
-    let entries = v["entries"].as_array().map_or(&[][..], Vec::as_slice);
-    let sum: u64 = entries
-        .iter()
-        .filter_map(|e| e["spent_micro_usd"].as_u64())
-        .sum();
-    let total = v["total"].as_u64().unwrap_or(0);
-    html! {
-        p.big { (usd(sum)) }
-        p.hint { (total) " subjects"
-            @if total > entries.len() as u64 { " (sum of the top " (entries.len()) ")" } }
-    }
 }
 
 fn spenders(v: &Value) -> Markup {
@@ -74,7 +62,7 @@ fn spenders(v: &Value) -> Markup {
             table {
                 thead { tr { th { "Subject" } th.num { "Spent" } } }
                 tbody {
-                    @for e in entries.iter().take(TOP_SPENDERS) {
+                    @for e in entries {
                         tr {
                             td { a href={ "/admin/ui/subjects?subject=" (enc(&text(&e["id"]))) } { (text(&e["id"])) } }
                             td.num { (amount(&e["spent_micro_usd"], "micro_usd")) }
@@ -82,6 +70,8 @@ fn spenders(v: &Value) -> Markup {
                     }
                 }
             }
+            p.hint { (text(&v["total"])) " subjects spent in this window. "
+                a href="/admin/ui/subjects" { "Search a subject" } }
         }
     }
 }
@@ -94,43 +84,35 @@ fn at_ms(v: &Value) -> Option<u64> {
     })
 }
 
-/// Spend per hour of the last day from the recent requests, as SVG bars.
+/// `GET /admin/spend`'s days as SVG bars (no script, no inline style: the CSP allows neither).
 fn chart(v: &Value) -> Markup {
     const W: u64 = 720;
     const H: u64 = 140;
-    let now = gateway_runtime_state::now_ms();
-    let hour = 3_600_000u64;
-    let start = now.saturating_sub(CHART_HOURS * hour);
-    let mut bins = [0u64; CHART_HOURS as usize];
-    for r in v["requests"].as_array().map_or(&[][..], Vec::as_slice) {
-        let (Some(at), Some(cost)) = (at_ms(&r["at"]), r["cost_micro_usd"].as_u64()) else {
-            continue;
-        };
-        if at >= start {
-            let last = bins.len() - 1;
-            let i = usize::try_from((at - start) / hour).unwrap_or(last);
-            if let Some(b) = bins.get_mut(i.min(last)) {
-                *b += cost;
-            }
-        }
+    let days = v["days"].as_array().map_or(&[][..], Vec::as_slice);
+    if days.is_empty() {
+        return html! { p { "No spend recorded yet." } };
     }
-    let max = bins.iter().copied().max().unwrap_or(0).max(1);
-    let bar = W / CHART_HOURS;
+    let spent: Vec<u64> = days
+        .iter()
+        .map(|d| d["spent_micro_usd"].as_u64().unwrap_or(0))
+        .collect();
+    let max = spent.iter().copied().max().unwrap_or(0).max(1);
+    let n = u64::try_from(days.len()).unwrap_or(1).max(1);
+    let bar = (W / n).max(2);
     html! {
-        svg.chart viewBox={ "0 0 " (W) " " (H + 20) } role="img" aria-label="spend per hour, last 24 hours" {
-            @for (i, b) in bins.iter().enumerate() {
-                @let h = b * H / max;
-                @let x = i as u64 * bar;
-                rect.bar x=(x + 2) y=(H - h) width=(bar - 4) height=(h) {
-                    title { (usd(*b)) " in the hour ending " (time_ms(&Value::from(start + (i as u64 + 1) * hour))) }
+        svg.chart viewBox={ "0 0 " (W) " " (H + 20) } role="img" aria-label="spend per day" {
+            @for (i, (d, s)) in days.iter().zip(&spent).enumerate() {
+                @let h = s * H / max;
+                @let x = u64::try_from(i).unwrap_or(0) * bar;
+                rect.bar x=(x + 1) y=(H - h) width=(bar.saturating_sub(2).max(1)) height=(h) {
+                    title { (text(&d["day"])) ": " (usd(*s)) ", " (text(&d["requests"])) " requests" }
                 }
             }
             line.axis x1="0" y1=(H) x2=(W) y2=(H) {}
-            text x="0" y=(H + 16) { "24 h ago" }
-            text x=(W - 40) y=(H + 16) { "now" }
-            text x=(W / 2 - 40) y="12" { "peak " (usd(max)) "/h" }
+            text x="0" y=(H + 16) { (text(&days[0]["day"])) }
+            text x=(W - 70) y=(H + 16) { (text(&days[days.len() - 1]["day"])) }
+            text x=(W / 2 - 50) y="12" { "peak " (usd(max)) " a day" }
         }
-        p.hint { "From the recent-requests log (the last " (CHART_REQUESTS) " requests at most)." }
     }
 }
 
@@ -198,10 +180,10 @@ pub(crate) async fn policies(ctx: &Ctx<'_>) -> Page {
                         tr {
                             td { (text(&p["name"])) }
                             td { code { (text(&p["file"])) ":" (text(&p["line"])) } }
-                            td { code { (text(&p["match"])) } }
+                            td { (matcher(p)) }
                             td { (people::limit_map(&p["limits"])) }
                             td { (people::limit_map(&p["org_limits"])) }
-                            td { (text(&p["models"])) }
+                            td { (list(&p["models"])) }
                         }
                     }
                 }
@@ -217,6 +199,33 @@ pub(crate) async fn policies(ctx: &Ctx<'_>) -> Page {
         @if let Some(a) = &dry_run { (answered(a, "The dry run", people::effective)) }
     };
     Page::new("/policies", "Policies", content)
+}
+
+/// A policy's match as `subject = …, org = …` (the default policy says so).
+fn matcher(p: &Value) -> String {
+    if p["default"] == true {
+        return "everyone else (default)".to_owned();
+    }
+    let m = &p["match"];
+    let parts: Vec<String> = ["subject", "org", "plan"]
+        .iter()
+        .filter(|k| !m[**k].is_null())
+        .map(|k| format!("{k} = {}", list(&m[*k])))
+        .collect();
+    if parts.is_empty() {
+        text(m)
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A string or a list of strings as one line.
+fn list(v: &Value) -> String {
+    match v.as_array() {
+        Some(items) if items.is_empty() => "any".to_owned(),
+        Some(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+        None => text(v),
+    }
 }
 
 pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {

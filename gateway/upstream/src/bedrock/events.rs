@@ -13,7 +13,6 @@
 
 use std::{
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -22,7 +21,7 @@ use aws_smithy_types::event_stream::{HeaderValue, Message};
 use base64::Engine;
 use bytes::{Buf, Bytes, BytesMut};
 use gateway_core::BoxError;
-use gateway_metrics::Metrics;
+use gateway_metrics::IntCounter;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use serde::Deserialize;
@@ -56,28 +55,24 @@ pub enum DecodeError {
 pub(crate) struct EventStream {
     inner: Incoming,
     decoder: Decoder,
-    metrics: Arc<Metrics>,
-    target: String,
+    /// The target's `upstream_eventstream_decode_errors_total` series, resolved once per
+    /// target (see [`super::Target`]).
+    decode_errors: IntCounter,
 }
 
 impl EventStream {
-    pub(crate) fn new(inner: Incoming, metrics: Arc<Metrics>, target: &str) -> Self {
+    pub(crate) fn new(inner: Incoming, decode_errors: IntCounter) -> Self {
         Self {
             inner,
             decoder: Decoder::default(),
-            metrics,
-            target: target.to_owned(),
+            decode_errors,
         }
     }
 
     fn fail(&mut self, e: DecodeError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.decoder.done = true;
         self.decoder.buf.clear();
-        self.metrics
-            .resilience
-            .eventstream_decode_errors_total
-            .with_label_values(&[self.target.as_str()])
-            .inc();
+        self.decode_errors.inc();
         Poll::Ready(Some(Err(Box::new(e))))
     }
 }

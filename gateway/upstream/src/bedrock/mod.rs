@@ -2,13 +2,15 @@
 //! `InvokeModel` / `InvokeModelWithResponseStream` takes it ([`Target::prepare`]: model id in
 //! the path, body transformed by `body.rs`, SigV4 or bearer by `sign.rs`) and the answer
 //! back as Anthropic's (`events.rs`: the event stream re-emitted as SSE; a JSON answer is
-//! already Anthropic's shape and passes through).
+//! already Anthropic's shape and passes through; `errors.rs`: an error answer's
+//! `{"message"}` body rewritten as the Anthropic error of its `x-amzn-errortype`).
 //!
 //! Only the client's headers that describe the body cross: none of `anthropic-version`,
 //! `x-api-key`, `anthropic-beta` (its allowed values move into the body) or the client's
 //! other headers are sent to Bedrock.
 
 mod body;
+mod errors;
 mod events;
 mod sign;
 
@@ -17,9 +19,10 @@ use std::{collections::BTreeMap, time::SystemTime};
 use bytes::Bytes;
 use gateway_config::{Bedrock, BedrockAuth};
 use gateway_core::Secret;
-use gateway_metrics::Metrics;
+use gateway_metrics::{IntCounter, Metrics};
 use http::{HeaderMap, HeaderValue, header};
 
+pub(crate) use errors::anthropic_error;
 pub(crate) use events::EventStream;
 pub use events::{DecodeError, FRAME_MAX_BYTES};
 
@@ -35,6 +38,8 @@ pub(crate) struct Target {
     auth: BedrockAuth,
     models: BTreeMap<String, String>,
     betas: Vec<String>,
+    /// This target's `upstream_eventstream_decode_errors_total` series.
+    decode_errors: IntCounter,
 }
 
 /// One attempt's request, ready to send.
@@ -46,13 +51,23 @@ pub(crate) struct Prepared {
 }
 
 impl Target {
-    pub(crate) fn new(b: &Bedrock) -> Self {
+    /// The target named `name` (its metric label) with settings `b`.
+    pub(crate) fn new(b: &Bedrock, name: &str, metrics: &Metrics) -> Self {
         Self {
             region: b.region.clone(),
             auth: b.auth.clone(),
             models: b.models.clone(),
             betas: b.betas.clone(),
+            decode_errors: metrics
+                .resilience
+                .eventstream_decode_errors_total
+                .with_label_values(&[name]),
         }
+    }
+
+    /// The event stream of a streamed answer's `body`, re-emitted as SSE.
+    pub(crate) fn event_stream(&self, body: hyper::body::Incoming) -> EventStream {
+        EventStream::new(body, self.decode_errors.clone())
     }
 
     /// The Bedrock model id of the client's `model`: mapped, or already a Bedrock id.
@@ -172,6 +187,7 @@ mod tests {
                 "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
             )]),
             betas: vec!["interleaved-thinking-2025-05-14".to_owned()],
+            decode_errors: IntCounter::new("decode_errors", "test").unwrap(),
         }
     }
 

@@ -33,6 +33,22 @@ pub(crate) async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Answer {
+    let (status, headers, body) = send_raw(mock, method, path, headers, body.as_bytes()).await;
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// [`send`] for answers that are not text (Bedrock's event stream).
+pub(crate) async fn send_raw(
+    mock: &MockProvider,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (StatusCode, HeaderMap, Bytes) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = Request::builder()
         .method(method)
@@ -42,16 +58,12 @@ pub(crate) async fn send(
         request = request.header(*name, *value);
     }
     let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
+        .body(Full::new(Bytes::copy_from_slice(body)))
         .unwrap();
     let response = client.request(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    (parts.status, parts.headers, body)
 }
 
 /// `POST` without extra headers.

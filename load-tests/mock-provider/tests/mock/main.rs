@@ -2,6 +2,10 @@
 
 // `cfg(test)` marks the helpers as test code for clippy (unwrap and panic allowed there).
 #[cfg(test)]
+mod bedrock;
+#[cfg(test)]
+mod bedrock_stream;
+#[cfg(test)]
 mod client;
 #[cfg(test)]
 mod scripts;

@@ -5,6 +5,8 @@
 //! where money is involved, that the request was charged once.
 
 mod bedrock;
+mod bedrock_errors;
+mod bedrock_faults;
 mod matrix;
 mod pools;
 
