@@ -224,6 +224,7 @@ fn list(v: &Value) -> String {
     match v.as_array() {
         Some(items) if items.is_empty() => "any".to_owned(),
         Some(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+        None if v.is_null() => "any".to_owned(),
         None => text(v),
     }
 }

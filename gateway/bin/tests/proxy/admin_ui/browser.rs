@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// How long chromedriver may take to say which port it listens on.
 const DRIVER_START_WAIT: Duration = Duration::from_secs(20);
 /// The browser window, so screenshots show a whole screen.
-const WINDOW: &str = "--window-size=1280,1000";
+const WINDOW: &str = "--window-size=1280,1100";
 
 /// A browser session and the chromedriver serving it (killed when dropped).
 pub(super) struct Browser {
