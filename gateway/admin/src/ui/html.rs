@@ -2,10 +2,10 @@
 //! flash message), the pieces screens are built of (tables of JSON values, pagers, forms with
 //! the CSRF token, the API's refusal as a message), and how values read (money, times).
 //!
-//! Invariants: every value from the API or the request goes through `maud`'s escaping (no
-//! `PreEscaped` of anything but the constant stylesheet-free markup here); no inline
-//! `style` or `script` (the CSP forbids both); every form that changes something is a POST
-//! carrying the session's CSRF token.
+//! Invariants: every value from the API or the request goes through `maud`'s escaping (the
+//! page uses no `PreEscaped`); no inline `style` or `script` (the CSP forbids both: bars are
+//! `<progress>` and SVG attributes); every form that changes something is a POST carrying
+//! the session's CSRF token.
 //!
 //! Not here: what a screen shows (pages, people, records), the response headers (mod.rs).
 
