@@ -215,3 +215,5 @@ fn secured(mut r: Response<Bytes>) -> Response<Bytes> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_paging;

@@ -15,7 +15,7 @@ use crate::{Admin, respond};
 const EDITOR: &str = "edit-token";
 const VIEWER: &str = "view-token";
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Bytes> {
+pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Bytes> {
     let mut b = Request::builder().method(Method::GET).uri(path);
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
@@ -38,12 +38,12 @@ fn post(path: &str, cookie: Option<&str>, form: &str, headers: &[(&str, &str)]) 
     b.body(Bytes::from(form.to_owned())).unwrap()
 }
 
-fn text(r: &Response<Bytes>) -> String {
+pub(super) fn text(r: &Response<Bytes>) -> String {
     String::from_utf8_lossy(r.body()).into_owned()
 }
 
 /// Logs in with `token`; returns the `Cookie` header value and the session's CSRF token.
-async fn login(a: &Admin, token: &str) -> (String, String) {
+pub(super) async fn login(a: &Admin, token: &str) -> (String, String) {
     let r = respond(
         a,
         &post(
