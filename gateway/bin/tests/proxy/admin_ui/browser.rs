@@ -22,7 +22,7 @@ const WINDOW: &str = "--window-size=1280,1100";
 /// A browser session and the chromedriver serving it (killed when dropped).
 pub(super) struct Browser {
     pub(super) client: Client,
-    _driver: tokio::process::Child,
+    driver: tokio::process::Child,
     shots: PathBuf,
     taken: usize,
 }
@@ -51,6 +51,8 @@ impl Browser {
             .arg("--port=0")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            // Its own process group, so the browsers it starts end with it (see Drop).
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
@@ -96,7 +98,7 @@ impl Browser {
         std::fs::create_dir_all(&shots).expect("the screenshot directory");
         Some(Self {
             client,
-            _driver: child,
+            driver: child,
             shots,
             taken: 0,
         })
@@ -123,7 +125,20 @@ impl Browser {
     }
 
     pub(super) async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started, also when the test failed half-way
+    /// (a closed session has ended Chromium already).
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
