@@ -28,6 +28,7 @@ mod policies;
 mod readiness;
 mod recent;
 mod request;
+mod sessions;
 mod spend;
 mod ui;
 mod usage;
@@ -82,6 +83,8 @@ pub struct Admin {
     pub audit: AuditLog,
     /// This replica's last metered exchanges.
     pub recent: Arc<RecentRequests>,
+    /// The transcript file sink's directory, when transcripts are recorded there.
+    pub transcripts_dir: Option<std::path::PathBuf>,
 }
 
 /// One admin route.
@@ -91,6 +94,7 @@ enum Route<'a> {
     Ready,
     Metrics,
     Usage(&'a str),
+    OrgUsage(&'a str),
     UsageReset(&'a str),
     Limits(&'a str),
     Audit,
@@ -100,6 +104,7 @@ enum Route<'a> {
     SpendHistory,
     Policies,
     Requests,
+    Session(&'a str),
     /// `GET /admin/{records}`
     List(Records),
     /// `POST /admin/{records}`
@@ -156,6 +161,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         ["admin", "usage", subject, "reset"] if !subject.is_empty() => {
             (Route::UsageReset(subject), method == Method::POST, "POST")
         }
+        ["admin", "orgs", org, "usage"] if !org.is_empty() => {
+            (Route::OrgUsage(org), method == Method::GET, "GET")
+        }
         ["admin", "limits", subject] if !subject.is_empty() => {
             (Route::Limits(subject), method == Method::GET, "GET")
         }
@@ -165,6 +173,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         ["admin", "spend"] => (Route::SpendHistory, method == Method::GET, "GET"),
         ["admin", "policies"] => (Route::Policies, method == Method::GET, "GET"),
         ["admin", "requests"] => (Route::Requests, method == Method::GET, "GET"),
+        ["admin", "sessions", id] if !id.is_empty() => {
+            (Route::Session(id), method == Method::GET, "GET")
+        }
         ["admin", kind] => match Records::parse(kind) {
             Some(kind) if method == Method::POST => (Route::Create(kind), true, "GET, POST"),
             Some(kind) => (Route::List(kind), method == Method::GET, "GET, POST"),
@@ -255,6 +266,10 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             Ok(_) => usage::usage(admin, subject).await,
             Err(refusal) => *refusal,
         },
+        Route::OrgUsage(org) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => usage::org_usage(admin, org).await,
+            Err(refusal) => *refusal,
+        },
         Route::Limits(subject) => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => limits::limits(admin, subject, req.uri().query()),
             Err(refusal) => *refusal,
@@ -265,6 +280,10 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
         },
         Route::Requests => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => recent::list(admin, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::Session(id) => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => sessions::show(admin, id, req.uri().query()).await,
             Err(refusal) => *refusal,
         },
         Route::Spenders => match authorized(admin, req.headers(), AdminRole::Viewer) {
@@ -346,7 +365,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/audit or the page at /admin/ui", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/sessions/{{id}}, /admin/audit or the page at /admin/ui", req.uri().path()),
                     "type": "not_found"
                 }
             }),

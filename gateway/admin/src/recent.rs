@@ -25,6 +25,8 @@ pub struct RecentRequest {
     pub at: String,
     /// The gateway's request id (`x-request-id`), also the transcript record's.
     pub request_id: String,
+    /// The agent session (`transcripts.session_header`), when the client sent one.
+    pub session: Option<String>,
     /// The subject.
     pub subject: String,
     /// Its organisation.

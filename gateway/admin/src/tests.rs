@@ -58,6 +58,7 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
         runtime: Arc::new(runtime),
         audit: AuditLog::open(&dir.join("audit.jsonl")),
         recent: Arc::new(RecentRequests::default()),
+        transcripts_dir: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) struct RecentStart {
     pub(crate) at: std::time::SystemTime,
     pub(crate) arrival: tokio::time::Instant,
     pub(crate) request_id: String,
+    pub(crate) session: Option<String>,
     pub(crate) subject: String,
     pub(crate) org: Option<String>,
     pub(crate) api: &'static str,
@@ -61,6 +62,7 @@ impl RecentStart {
         self.ring.push(gateway_admin::RecentRequest {
             at: humantime::format_rfc3339_millis(self.at).to_string(),
             request_id: self.request_id,
+            session: self.session,
             subject: self.subject,
             org: self.org,
             model: model.to_owned(),

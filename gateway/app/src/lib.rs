@@ -129,6 +129,8 @@ pub struct Gateway {
     audit_path: std::path::PathBuf,
     /// The last metered exchanges, for the admin API.
     recent: Arc<gateway_admin::RecentRequests>,
+    /// `transcripts.session_header`: the agent session of a recent request.
+    session_header: String,
 }
 
 impl Gateway {
@@ -220,6 +222,7 @@ impl Gateway {
             runtime,
             audit_path: config.admin.audit_path.clone(),
             recent: Arc::new(gateway_admin::RecentRequests::default()),
+            session_header: config.transcripts.session_header.clone(),
         })
     }
 }
@@ -286,6 +289,10 @@ pub async fn run(
         runtime: gw.runtime.clone(),
         audit: gateway_admin::AuditLog::open(&gw.audit_path),
         recent: gw.recent.clone(),
+        transcripts_dir: match (&config.transcripts.enabled, &config.transcripts.sink) {
+            (true, gateway_config::TranscriptSink::File(files)) => Some(files.dir.clone()),
+            _ => None,
+        },
     });
     let admin = gateway_server::serve(
         listeners.admin,

@@ -287,6 +287,11 @@ async fn proxy(
                 .unwrap_or_else(SystemTime::now),
             arrival: request.arrival,
             request_id: request.request_id.to_owned(),
+            session: head
+                .headers
+                .get(gw.session_header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             subject: principal.subject.clone(),
             org: principal.org.clone(),
             api: api.as_label(),

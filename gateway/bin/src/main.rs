@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use gateway_config::{Config, LogFormat, ProcessEnvironment};
 use tokio_util::sync::CancellationToken;
 
+mod admin_cli;
 mod transcripts_cli;
 
 /// `EX_CONFIG` from sysexits.h: the configuration is wrong.
@@ -44,6 +45,13 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Call a running gateway's admin API (token in $LLM_GATEWAY_ADMIN_TOKEN).
+    Admin {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        #[command(subcommand)]
+        command: admin_cli::AdminCommand,
     },
     /// Read recorded transcripts.
     Transcripts {
@@ -201,6 +209,7 @@ fn main() -> ExitCode {
             Ok(dir) => transcripts_cli::show(&dir, &session, json),
             Err(code) => code,
         },
+        Command::Admin { target, command } => admin_cli::run(target, command),
         Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
             Ok(cfg) => serve(cfg),
             Err(problems) => {

@@ -84,7 +84,7 @@ impl Hold {
         let reservation = self.reservation.take();
         let ledger = self.ledger.take().map(|store| {
             let (subject, org) = (std::mem::take(&mut self.subject), self.org.take());
-            (store, subject, org)
+            (store, subject, org, self.model_label.clone())
         });
         let actual = Amounts {
             requests: 1,
@@ -94,10 +94,11 @@ impl Hold {
         let metrics = self.metrics.clone();
         // In the background: settlement survives the client leaving.
         runtime.spawn(async move {
-            if let Some((store, subject, org)) = &ledger {
+            if let Some((store, subject, org, model)) = &ledger {
                 let spend = Spend {
                     subject,
                     org: org.as_deref(),
+                    model,
                     micro_usd: outcome.cost_micro_usd,
                     at_ms: now_ms(),
                 };

@@ -192,6 +192,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn settle<'a>(&'a self, reservation: &'a Reservation, actual: Amounts) -> StoreFuture<'a, ()>;
     /// Every bucket of `subject` (keys with `:sub:<subject>:`).
     fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>>;
+    /// Every bucket of organisation `org` (keys with `:org:<org>:`).
+    fn org_usage<'a>(&'a self, org: &'a str) -> StoreFuture<'a, Vec<BucketUsage>>;
     /// Forgets every bucket of `subject` (what it spent and holds); returns how many. An
     /// explicit admin action: nothing else ever resets usage.
     fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64>;
@@ -214,6 +216,14 @@ pub trait Store: Send + Sync + fmt::Debug {
         id: &'a str,
         at_ms: u64,
     ) -> StoreFuture<'a, u64>;
+    /// What `id` spent on each model in the period containing `at_ms`, highest first.
+    fn spend_by_model<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, Vec<(String, u64)>>;
     /// The gateway's totals of the `days` days ending with the one containing `at_ms`,
     /// oldest first (at most [`SPEND_HISTORY_MAX_DAYS`]).
     fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>>;

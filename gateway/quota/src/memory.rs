@@ -209,12 +209,15 @@ impl MemoryStore {
 
     /// The synchronous core of [`Store::usage`].
     pub fn usage_now(&self, subject: &str) -> Vec<BucketUsage> {
+        self.usage_matching(&format!(":sub:{subject}:"))
+    }
+
+    fn usage_matching(&self, needle: &str) -> Vec<BucketUsage> {
         let now = self.clock.now_ms();
-        let needle = format!(":sub:{subject}:");
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<BucketUsage> = buckets
             .iter_mut()
-            .filter(|(key, _)| key.contains(&needle))
+            .filter(|(key, _)| key.contains(needle))
             .filter_map(|(key, state)| {
                 let window = state.window?;
                 state.refresh(window, now);
@@ -247,6 +250,10 @@ impl Store for MemoryStore {
 
     fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
         Box::pin(async move { Ok(self.usage_now(subject)) })
+    }
+
+    fn org_usage<'a>(&'a self, org: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+        Box::pin(async move { Ok(self.usage_matching(&format!(":org:{org}:"))) })
     }
 
     fn reset<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, u64> {
@@ -285,6 +292,16 @@ impl Store for MemoryStore {
         at_ms: u64,
     ) -> StoreFuture<'a, u64> {
         Box::pin(async move { Ok(self.ledger.spent(scope, window, id, at_ms)) })
+    }
+
+    fn spend_by_model<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, Vec<(String, u64)>> {
+        Box::pin(async move { Ok(self.ledger.by_model(scope, window, id, at_ms)) })
     }
 
     fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>> {

@@ -3,7 +3,7 @@
 //! its retention (`EXPIRE`), written in one pipeline per settled request. Reads are one
 //! `ZREVRANGE … WITHSCORES` plus `ZCARD` per page, whatever the number of subjects.
 
-use crate::spend::{last_days, ranking_key, total_key};
+use crate::spend::{by_model_key, last_days, ranking_key, total_key};
 use crate::{
     DayTotal, RedisStore, SPEND_DAY_RETENTION, SPEND_MONTH_RETENTION, Spend, SpendPage, SpendScope,
     SpendWindow, StoreError,
@@ -43,6 +43,16 @@ impl RedisStore {
                     .ignore()
                     .cmd("EXPIRE")
                     .arg(&key)
+                    .arg(retention.as_secs())
+                    .ignore();
+                let by_model = by_model_key(scope, id, window, &period);
+                pipe.cmd("ZINCRBY")
+                    .arg(&by_model)
+                    .arg(spend.micro_usd)
+                    .arg(spend.model)
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&by_model)
                     .arg(retention.as_secs())
                     .ignore();
             }
@@ -93,6 +103,26 @@ impl RedisStore {
                 .collect(),
             total,
         })
+    }
+
+    pub(crate) async fn by_model_now(
+        &self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &str,
+        at_ms: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZREVRANGE")
+            .arg(by_model_key(scope, id, window, &window.period(at_ms)))
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES");
+        let (entries,): (Vec<(String, f64)>,) = self.query("the spend by model", &pipe).await?;
+        Ok(entries
+            .into_iter()
+            .map(|(model, score)| (model, score.max(0.0) as u64))
+            .collect())
     }
 
     pub(crate) async fn spent_now(

@@ -115,14 +115,19 @@ impl RedisStore {
 
     /// Every bucket key of `subject` (`lgw:*:sub:<subject>:*`), by SCAN.
     async fn subject_keys(&self, subject: &str) -> Result<Vec<String>, StoreError> {
-        let escaped: String = subject
+        self.scope_keys("sub", subject).await
+    }
+
+    /// Every bucket key of scope `part` (`sub`, `org`) and `id`, by SCAN.
+    async fn scope_keys(&self, part: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        let escaped: String = id
             .chars()
             .flat_map(|c| match c {
                 '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
                 c => vec![c],
             })
             .collect();
-        let pattern = format!("lgw:*:sub:{escaped}:*");
+        let pattern = format!("lgw:*:{part}:{escaped}:*");
         let mut connection = self.connection.clone();
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
@@ -150,6 +155,56 @@ impl RedisStore {
             }
         }
         Ok(keys)
+    }
+
+    /// The state of each of `keys`.
+    async fn usage_of(&self, mut keys: Vec<String>) -> Result<Vec<BucketUsage>, StoreError> {
+        let mut connection = self.connection.clone();
+        keys.sort();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let fields: std::collections::HashMap<String, String> = tokio::time::timeout(
+                self.timeout,
+                redis::cmd("HGETALL").arg(&key).query_async(&mut connection),
+            )
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "HGETALL",
+                within: self.timeout,
+            })?
+            .map_err(error)?;
+            let number = |f: &str| {
+                fields
+                    .get(f)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let reserved = fields
+                .iter()
+                .filter(|(k, _)| k.starts_with("h:"))
+                .filter_map(|(_, v)| v.split_once(':'))
+                .filter(|(_, until)| until.parse::<u64>().is_ok_and(|u| u > now_ms))
+                .filter_map(|(amount, _)| amount.parse::<u64>().ok())
+                .sum();
+            let window = match fields.get("kind").map(String::as_str) {
+                Some("minute") => Some(crate::Window::Minute),
+                Some("day") => Some(crate::Window::Day),
+                Some("month") => Some(crate::Window::Month),
+                _ => None,
+            };
+            out.push(BucketUsage {
+                label: fields.get("label").cloned().unwrap_or_default(),
+                spent: number("spent"),
+                reserved,
+                limit: number("limit"),
+                resets_at_ms: window.and_then(|w| w.at(now_ms).1),
+                key,
+            });
+        }
+        Ok(out)
     }
 
     /// Checks that Redis answers (for readiness).
@@ -269,53 +324,15 @@ impl Store for RedisStore {
 
     fn usage<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
         Box::pin(async move {
-            let mut keys = self.subject_keys(subject).await?;
-            let mut connection = self.connection.clone();
-            keys.sort();
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
-            let mut out = Vec::with_capacity(keys.len());
-            for key in keys {
-                let fields: std::collections::HashMap<String, String> = tokio::time::timeout(
-                    self.timeout,
-                    redis::cmd("HGETALL").arg(&key).query_async(&mut connection),
-                )
-                .await
-                .map_err(|_| StoreError::Timeout {
-                    what: "HGETALL",
-                    within: self.timeout,
-                })?
-                .map_err(error)?;
-                let number = |f: &str| {
-                    fields
-                        .get(f)
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(0)
-                };
-                let reserved = fields
-                    .iter()
-                    .filter(|(k, _)| k.starts_with("h:"))
-                    .filter_map(|(_, v)| v.split_once(':'))
-                    .filter(|(_, until)| until.parse::<u64>().is_ok_and(|u| u > now_ms))
-                    .filter_map(|(amount, _)| amount.parse::<u64>().ok())
-                    .sum();
-                let window = match fields.get("kind").map(String::as_str) {
-                    Some("minute") => Some(crate::Window::Minute),
-                    Some("day") => Some(crate::Window::Day),
-                    Some("month") => Some(crate::Window::Month),
-                    _ => None,
-                };
-                out.push(BucketUsage {
-                    label: fields.get("label").cloned().unwrap_or_default(),
-                    spent: number("spent"),
-                    reserved,
-                    limit: number("limit"),
-                    resets_at_ms: window.and_then(|w| w.at(now_ms).1),
-                    key,
-                });
-            }
-            Ok(out)
+            let keys = self.subject_keys(subject).await?;
+            self.usage_of(keys).await
+        })
+    }
+
+    fn org_usage<'a>(&'a self, org: &'a str) -> StoreFuture<'a, Vec<BucketUsage>> {
+        Box::pin(async move {
+            let keys = self.scope_keys("org", org).await?;
+            self.usage_of(keys).await
         })
     }
 
@@ -342,6 +359,16 @@ impl Store for RedisStore {
         at_ms: u64,
     ) -> StoreFuture<'a, u64> {
         Box::pin(self.spent_now(scope, window, id, at_ms))
+    }
+
+    fn spend_by_model<'a>(
+        &'a self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &'a str,
+        at_ms: u64,
+    ) -> StoreFuture<'a, Vec<(String, u64)>> {
+        Box::pin(self.by_model_now(scope, window, id, at_ms))
     }
 
     fn spend_history(&self, days: usize, at_ms: u64) -> StoreFuture<'_, Vec<DayTotal>> {

@@ -32,6 +32,8 @@ pub struct Spend<'a> {
     pub subject: &'a str,
     /// Its organisation.
     pub org: Option<&'a str>,
+    /// The model named (the price table's canonical id: a bounded set).
+    pub model: &'a str,
     /// The cost, micro-USD.
     pub micro_usd: u64,
     /// When (unix ms).
@@ -113,6 +115,20 @@ pub(crate) fn ranking_key(scope: SpendScope, window: SpendWindow, period: &str) 
     )
 }
 
+/// The key of one subject's or org's spend by model: `lgw:spend:sub-model:alice:day:2026-12-07`.
+pub(crate) fn by_model_key(
+    scope: SpendScope,
+    id: &str,
+    window: SpendWindow,
+    period: &str,
+) -> String {
+    format!(
+        "lgw:spend:{}-model:{id}:{}:{period}",
+        scope.key_part(),
+        window.as_str()
+    )
+}
+
 /// The key of a day's totals: `lgw:spend:total:day:2026-12-07`.
 pub(crate) fn total_key(day: &str) -> String {
     format!("lgw:spend:total:day:{day}")
@@ -154,6 +170,15 @@ impl MemoryLedger {
             add(SpendScope::Subject, spend.subject);
             if let Some(org) = spend.org {
                 add(SpendScope::Org, org);
+            }
+            let ids = std::iter::once((SpendScope::Subject, spend.subject))
+                .chain(spend.org.map(|o| (SpendScope::Org, o)));
+            for (scope, id) in ids {
+                *l.rankings
+                    .entry(by_model_key(scope, id, window, &period))
+                    .or_default()
+                    .entry(spend.model.to_owned())
+                    .or_default() += spend.micro_usd;
             }
         }
         let day = SpendWindow::Day.period(spend.at_ms);
@@ -210,6 +235,23 @@ impl MemoryLedger {
                 })
             })
             .collect()
+    }
+
+    pub(crate) fn by_model(
+        &self,
+        scope: SpendScope,
+        window: SpendWindow,
+        id: &str,
+        at_ms: u64,
+    ) -> Vec<(String, u64)> {
+        let l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(String, u64)> = l
+            .rankings
+            .get(&by_model_key(scope, id, window, &window.period(at_ms)))
+            .map(|r| r.iter().map(|(m, v)| (m.clone(), *v)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+        out
     }
 
     pub(crate) fn spent(

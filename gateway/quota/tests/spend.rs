@@ -20,6 +20,11 @@ async fn scenario(store: &dyn Store) {
     let spend = |subject, org, micro_usd, at_ms| Spend {
         subject,
         org,
+        model: if micro_usd == 400 {
+            "claude-opus-4-5"
+        } else {
+            "claude-sonnet-4-6"
+        },
         micro_usd,
         at_ms,
     };
@@ -80,6 +85,26 @@ async fn scenario(store: &dyn Store) {
             .await
             .unwrap(),
         0
+    );
+    assert_eq!(
+        store
+            .spend_by_model(SpendScope::Subject, SpendWindow::Day, "alice", T0)
+            .await
+            .unwrap(),
+        [
+            ("claude-opus-4-5".to_owned(), 400),
+            ("claude-sonnet-4-6".to_owned(), 300)
+        ]
+    );
+    assert_eq!(
+        store
+            .spend_by_model(SpendScope::Org, SpendWindow::Month, "acme", T0)
+            .await
+            .unwrap(),
+        [
+            ("claude-sonnet-4-6".to_owned(), 800),
+            ("claude-opus-4-5".to_owned(), 400)
+        ]
     );
     let history = store.spend_history(3, T0 + 2 * MINUTE).await.unwrap();
     let days: Vec<(&str, u64, u64)> = history

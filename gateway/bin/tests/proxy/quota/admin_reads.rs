@@ -24,7 +24,7 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
     let mock = MockProvider::start(MockConfig::default()).await.unwrap();
     let dir = policy_dir(
         "admin-reads",
-        "[[policy]]\nname = \"everyone\"\nmatch = { subject = \"*\" }\nrequests_per_minute = 100\n",
+        "[[policy]]\nname = \"everyone\"\nmatch = { subject = \"*\" }\nrequests_per_minute = 100\n[policy.org]\nusd_per_day = 5\n",
     );
     let gw = with_policies(&mock, &dir).start().await;
     let auth = format!("Bearer {ADMIN_TOKEN}");
@@ -45,6 +45,7 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
         &[
             ("x-api-key", token.as_str()),
             ("anthropic-version", "2023-06-01"),
+            ("x-claude-code-session-id", "sess-admin-1"),
         ],
         &message("claude-sonnet-4-6", 100, false),
     ))
@@ -73,6 +74,26 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
     assert_eq!(spend["days"].as_array().unwrap().len(), 7);
     assert!(spend["month"]["spent_micro_usd"].as_u64().unwrap() >= 4 * SONNET_CALL);
 
+    let usage = get(&gw, "/admin/usage/developer").await;
+    assert_eq!(
+        usage["spend"]["today"]["spent_micro_usd"],
+        3 * SONNET_CALL,
+        "{usage}"
+    );
+    assert_eq!(
+        usage["spend"]["month"]["by_model"][0]["model"],
+        "claude-sonnet-4-6"
+    );
+    let org = get(&gw, "/admin/orgs/acme/usage").await;
+    assert_eq!(org["org"], "acme");
+    assert_eq!(
+        org["spend"]["today"]["spent_micro_usd"], SONNET_CALL,
+        "{org}"
+    );
+    assert_eq!(org["windows"][0]["limit_name"], "usd_per_day", "{org}");
+    assert_eq!(org["windows"][0]["spent"], SONNET_CALL);
+    assert_eq!(org["windows"][0]["limit"], 5_000_000);
+
     let recent = get(&gw, "/admin/requests").await;
     assert_eq!(recent["total"], 4, "{recent}");
     let newest = &recent["requests"][0];
@@ -84,6 +105,43 @@ async fn spenders_totals_recent_requests_and_policies_after_real_requests() {
     assert_eq!(newest["cost_micro_usd"], SONNET_CALL);
     assert_eq!(newest["output_tokens"], 7);
     assert!(newest["request_id"].as_str().unwrap().starts_with("gw-"));
+    assert_eq!(newest["session"], "sess-admin-1", "{recent}");
+    assert!(recent["requests"][1]["session"].is_null());
+
+    // The session's transcript, as `transcripts show` renders it (written in the background).
+    let auth_header = format!("Bearer {ADMIN_TOKEN}");
+    let session = poll_until("the session's transcript is readable", WAIT, || async {
+        let reply = http::send(http::bodyless(
+            ::http::Method::GET,
+            &gw.admin_url("/admin/sessions/sess-admin-1"),
+            &[("authorization", auth_header.as_str())],
+        ))
+        .await;
+        (reply.status == 200).then(|| reply.json())
+    })
+    .await;
+    assert_eq!(session["session"], "sess-admin-1", "{session}");
+    assert!(session.to_string().contains("Reply with hi"), "{session}");
+    let text = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/admin/sessions/sess-admin-1?format=text"),
+        &[("authorization", auth_header.as_str())],
+    ))
+    .await;
+    assert!(text.text().contains("Reply with hi"), "{}", text.text());
+    let missing = http::send(http::bodyless(
+        ::http::Method::GET,
+        &gw.admin_url("/admin/sessions/no-such-session"),
+        &[("authorization", auth_header.as_str())],
+    ))
+    .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.json()["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("session id")
+    );
     assert!(
         !recent.to_string().contains(&token),
         "no credential in the ring"

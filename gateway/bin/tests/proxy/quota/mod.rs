@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{BEARER, WAIT};
 
+mod admin_cli;
 mod admin_reads;
 mod replicas;
 mod runtime_admin;
