@@ -15,11 +15,14 @@ use serde_json::Value;
 use super::session::Session;
 use crate::Admin;
 
-/// One API answer: its status and JSON body (`null` if it had none).
+/// One API answer: its status and JSON body (`null` if it was not JSON, such as a
+/// transcript's text, which is in `text`).
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
+    /// The body as text.
+    pub(crate) text: String,
 }
 
 impl Answer {
@@ -80,6 +83,7 @@ impl Api<'_> {
                         "message": format!("{path_and_query:?} is not a valid path"),
                         "hint": "remove unusual characters from the search and try again",
                     }}),
+                    text: String::new(),
                 };
             }
         }
@@ -96,6 +100,7 @@ impl Api<'_> {
         Answer {
             status: r.status(),
             body: serde_json::from_slice(r.body()).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(r.body()).into_owned(),
         }
     }
 }

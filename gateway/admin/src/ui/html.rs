@@ -16,7 +16,7 @@ use super::session::{CSRF_FIELD, Session};
 use crate::ui::api::Answer;
 
 /// The screens, in navigation order: (path under `/admin/ui`, label).
-pub(crate) const NAV: [(&str, &str); 9] = [
+pub(crate) const NAV: [(&str, &str); 10] = [
     ("", "Overview"),
     ("/subjects", "Subjects"),
     ("/orgs", "Orgs"),
@@ -25,6 +25,7 @@ pub(crate) const NAV: [(&str, &str); 9] = [
     ("/keys", "Virtual keys"),
     ("/policies", "Policies"),
     ("/requests", "Requests"),
+    ("/sessions", "Sessions"),
     ("/audit", "Audit log"),
 ];
 

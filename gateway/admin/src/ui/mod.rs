@@ -155,6 +155,7 @@ pub(crate) async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Byt
         "/keys" => records::keys(&ctx).await,
         "/policies" => pages::policies(&ctx).await,
         "/requests" => pages::requests(&ctx).await,
+        "/sessions" => pages::session(&ctx).await,
         "/audit" => pages::audit(&ctx).await,
         _ => Page::new("", "Not found", html::not_found(path)).with_status(StatusCode::NOT_FOUND),
     };

@@ -245,7 +245,7 @@ pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {
         (answered(&answer, "The recent-requests log", |v| html! {
             table {
                 thead { tr { th { "At" } th { "Subject" } th { "Org" } th { "Model" } th { "API" } th.num { "Status" }
-                    th.num { "In" } th.num { "Out" } th.num { "Cost" } th.num { "ms" } th { "Request id" } } }
+                    th.num { "In" } th.num { "Out" } th.num { "Cost" } th.num { "ms" } th { "Session" } th { "Request id" } } }
                 tbody {
                     @for r in v["requests"].as_array().map_or(&[][..], Vec::as_slice) {
                         tr {
@@ -259,6 +259,9 @@ pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {
                             td.num { (text(&r["output_tokens"])) }
                             td.num { (amount(&r["cost_micro_usd"], "micro_usd")) }
                             td.num { (text(&r["duration_ms"])) }
+                            td { @if let Some(sid) = r["session"].as_str() {
+                                a href={ "/admin/ui/sessions?id=" (enc(sid)) } { (sid) }
+                            } @else { "—" } }
                             td { code { (text(&r["request_id"])) } }
                         }
                     }
@@ -269,6 +272,33 @@ pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {
         }))
     };
     Page::new("/requests", "Recent requests", content)
+}
+
+/// One agent session's conversation, as `llm-gateway transcripts show` renders it (redacted,
+/// as recorded).
+pub(crate) async fn session(ctx: &Ctx<'_>) -> Page {
+    let id = ctx.param("id");
+    let search = html! {
+        form.search method="get" action="/admin/ui/sessions" {
+            (field("id", "Session id", &id, "x-claude-code-session-id"))
+            button type="submit" { "Show" }
+        }
+        p.hint { "Sessions are linked from the recent requests; their transcripts are redacted as recorded." }
+    };
+    if id.is_empty() {
+        return Page::new("/sessions", "Session transcript", search);
+    }
+    let answer = ctx
+        .api()
+        .get(&format!("/admin/sessions/{}?format=text", enc(&id)))
+        .await;
+    let content = html! {
+        (search)
+        @if answer.ok() { pre.transcript { (answer.text) } }
+        @else if answer.unavailable() { (super::html::unavailable("Session transcripts")) }
+        @else { (super::html::problem(&answer)) }
+    };
+    Page::new("/sessions", format!("Session {id}"), content)
 }
 
 pub(crate) async fn audit(ctx: &Ctx<'_>) -> Page {

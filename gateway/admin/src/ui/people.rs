@@ -1,5 +1,5 @@
-//! The subject and organisation screens: search, a subject's quota windows with progress
-//! bars, the effective limits of its subject and org buckets with each value's source, the
+//! The subject and organisation screens: search, quota windows with progress bars, spend
+//! today and this month by model, the effective limits of its subject and org buckets with each value's source, the
 //! overrides and blocks in force, and (for an editor) the forms to set an override, block,
 //! or reset usage.
 //!
@@ -67,6 +67,8 @@ pub(crate) async fn subject(ctx: &Ctx<'_>) -> Page {
         (search)
         h2 { "Windows" }
         (answered(&usage, "Usage", windows))
+        h2 { "Spend by model" }
+        (answered(&usage, "Usage", spend))
         h2 { "Effective limits" }
         (answered(&limits, "Effective limits", effective))
         h2 { "Overrides in force" }
@@ -117,6 +119,7 @@ pub(crate) async fn org(ctx: &Ctx<'_>) -> Page {
     let api = ctx.api();
     let o = enc(&org);
     let who = if member.is_empty() { "-" } else { &member };
+    let usage = api.get(&format!("/admin/orgs/{o}/usage")).await;
     let limits = api
         .get(&format!("/admin/limits/{}?org={o}", enc(who)))
         .await;
@@ -130,6 +133,10 @@ pub(crate) async fn org(ctx: &Ctx<'_>) -> Page {
     let editor = ctx.session.role == AdminRole::Editor;
     let content = html! {
         (search)
+        h2 { "Shared windows" }
+        (answered(&usage, "Organisation usage", windows))
+        h2 { "Spend by model" }
+        (answered(&usage, "Organisation usage", spend))
         h2 { "Organisation limits" }
         (answered(&limits, "Effective limits", |v| html! {
             (policy_line(v))
@@ -186,6 +193,26 @@ fn windows(v: &Value) -> Markup {
                         td.num { (amount(&w["limit"], unit)) }
                         td.num { (amount(&w["reserved"], unit)) }
                         td { (text(&w["resets_at"])) }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// Spend today and this month, in all and per model (`spend` of a usage answer).
+fn spend(v: &Value) -> Markup {
+    let rows = |w: &Value| w["by_model"].as_array().cloned().unwrap_or_default();
+    html! {
+        @if v["spend"].is_null() { p { "No spend ledger on this gateway." } } @else {
+            table.spend {
+                thead { tr { th { "Period" } th { "Model" } th.num { "Spent" } } }
+                tbody { @for key in ["today", "month"] {
+                    @let w = &v["spend"][key];
+                    tr { td { strong { (text(&w["period"])) } } td { "all models" }
+                        td.num { strong { (amount(&w["spent_micro_usd"], "micro_usd")) } } }
+                    @for m in rows(w) {
+                        tr { td {} td { (text(&m["model"])) } td.num { (amount(&m["spent_micro_usd"], "micro_usd")) } }
                     }
                 } }
             }

@@ -124,12 +124,16 @@ async fn login_gives_a_strict_http_only_cookie_and_every_page_the_strict_headers
     for path in [
         "",
         "/subjects",
+        "/subjects?subject=alice",
         "/orgs",
+        "/orgs?org=acme",
         "/overrides",
         "/blocks",
         "/keys",
         "/policies",
         "/requests",
+        "/sessions",
+        "/sessions?id=nope",
         "/audit",
         "/login",
     ] {
@@ -153,6 +157,7 @@ async fn login_gives_a_strict_http_only_cookie_and_every_page_the_strict_headers
     let missing = super::api::Answer {
         status: StatusCode::NOT_FOUND,
         body: serde_json::json!({ "error": { "type": "not_found", "message": "no admin route" } }),
+        text: String::new(),
     };
     let shown = super::html::answered(&missing, "Spend", |_| maud::html! { "never" }).into_string();
     assert!(

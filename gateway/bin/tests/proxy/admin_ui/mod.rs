@@ -2,7 +2,7 @@
 //! mock provider: log in (a wrong token refused), the session cookie's flags, a subject's
 //! spend after real requests, an override from the page admitting the next request, a block
 //! refusing it and its deletion admitting it again, a virtual key created on the page and
-//! used, a cross-site form refused, every screen rendered without a CSP violation, and the
+//! used, a session's transcript, a cross-site form refused, every screen rendered without a CSP violation, and the
 //! audit log listing every change. Screenshots of each screen go to
 //! `target/admin-ui-screenshots/`.
 
@@ -144,9 +144,14 @@ async fn an_admin_runs_the_gateway_from_the_page_in_a_real_browser() {
     assert_eq!(cookie.path(), Some("/admin/ui"));
 
     // Real requests, then their spend on the page.
-    for _ in 0..2 {
-        assert_eq!(send(&proxy, BEARER).await.status, 200);
-    }
+    let in_session = http::send(post_json(
+        &proxy,
+        &[BEARER, ("x-claude-code-session-id", "ui-session-1")],
+        &message(),
+    ))
+    .await;
+    assert_eq!(in_session.status, 200, "{}", in_session.text());
+    assert_eq!(send(&proxy, BEARER).await.status, 200);
     assert_eq!(send(&proxy, BEARER).await.status, 429, "the file's limit");
     see(
         &c,
@@ -273,7 +278,8 @@ async fn an_admin_runs_the_gateway_from_the_page_in_a_real_browser() {
         ("/orgs?org=acme", "Organisation limits", "org"),
         ("/overrides", "demo this afternoon", "overrides"),
         ("/policies?subject=developer", "two-a-minute", "policies"),
-        ("/requests", "claude-sonnet-4-6", "requests"),
+        ("/requests", "ui-session-1", "requests"),
+        ("/sessions?id=ui-session-1", "Reply with hi", "session"),
         ("/audit", "key.create", "audit"),
     ] {
         see(&c, Some(&ui(path)), shows).await;
