@@ -217,4 +217,6 @@ fn secured(mut r: Response<Bytes>) -> Response<Bytes> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_forms;
+#[cfg(test)]
 mod tests_paging;

@@ -23,7 +23,12 @@ pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Bytes> {
     b.body(Bytes::new()).unwrap()
 }
 
-fn post(path: &str, cookie: Option<&str>, form: &str, headers: &[(&str, &str)]) -> Request<Bytes> {
+pub(super) fn post(
+    path: &str,
+    cookie: Option<&str>,
+    form: &str,
+    headers: &[(&str, &str)],
+) -> Request<Bytes> {
     let mut b = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -69,7 +74,7 @@ pub(super) async fn login(a: &Admin, token: &str) -> (String, String) {
     (cookie, csrf)
 }
 
-fn records(a: &Admin) -> usize {
+pub(super) fn records(a: &Admin) -> usize {
     a.runtime.snapshot().records().count()
 }
 
