@@ -157,7 +157,7 @@ pub(crate) fn pager(base: &str, offset: usize, limit: usize, total: usize) -> Ma
             @if offset > 0 {
                 a rel="prev" href={ (base) "offset=" (offset.saturating_sub(limit)) "&limit=" (limit) } { "← newer" }
             }
-            span { (if total == 0 { 0 } else { offset + 1 }) "–" (end) " of " (total) }
+            span { (if total == 0 { 0 } else { offset.saturating_add(1).min(total) }) "–" (end) " of " (total) }
             @if end < total {
                 a rel="next" href={ (base) "offset=" (end) "&limit=" (limit) } { "older →" }
             }

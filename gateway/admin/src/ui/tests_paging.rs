@@ -35,6 +35,15 @@ async fn list_screens_page_server_side_with_offset_links() {
         "{second}"
     );
     assert!(!second.contains("rel=\"next\""));
+    let far = respond(
+        &a,
+        &get(
+            &format!("/admin/ui/blocks?offset={}", usize::MAX),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(far.status(), 200, "an offset past the end is an empty page");
     let audit = text(&respond(&a, &get("/admin/ui/audit?limit=2", Some(&cookie))).await);
     assert!(
         audit.contains("1–2 of 3") && audit.contains("block.create"),
