@@ -54,7 +54,7 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         .map_err(|e| state_refusal(&e))?;
     Ok(Applied {
         status: StatusCode::CREATED,
-        answer: view(&stored, now),
+        answer: view(admin, &stored, now),
         before: None,
         after: serde_json::to_value(&stored).ok(),
         reason: Some(reason),

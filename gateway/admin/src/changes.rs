@@ -161,11 +161,18 @@ fn of_kind(record: &Record, kind: Records) -> bool {
     )
 }
 
-/// A record as answered: as stored, plus whether it is in force now.
-pub(crate) fn view(record: &Record, now: u64) -> serde_json::Value {
+/// A record as answered: as stored, plus whether it is in force now (and, for an override,
+/// whether the files changed under it).
+pub(crate) fn view(admin: &Admin, record: &Record, now: u64) -> serde_json::Value {
     let mut v = serde_json::to_value(record).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.insert("active".to_owned(), record.active(now).into());
+        if let Record::Override(ovr) = record {
+            o.insert(
+                "stale".to_owned(),
+                crate::stale::is_stale(admin, ovr).into(),
+            );
+        }
     }
     v
 }
@@ -194,7 +201,7 @@ pub(crate) fn list(admin: &Admin, kind: Records, query: Option<&str>) -> Respons
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|r| view(r, now))
+        .map(|r| view(admin, r, now))
         .collect();
     json(
         StatusCode::OK,
@@ -213,7 +220,7 @@ pub(crate) fn read(admin: &Admin, kind: Records, id: &str) -> Response<Bytes> {
     let snapshot = admin.runtime.snapshot();
     match snapshot.get(id).filter(|r| of_kind(r, kind)) {
         Some(r) => {
-            let mut resp = json(StatusCode::OK, &view(r, now_ms()));
+            let mut resp = json(StatusCode::OK, &view(admin, r, now_ms()));
             set_etag(&mut resp, r.revision());
             resp
         }

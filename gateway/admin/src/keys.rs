@@ -83,7 +83,7 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         .put(Record::Key(key), Expect::Absent)
         .await
         .map_err(|e| state_refusal(&e))?;
-    let mut answer = view(&stored, now);
+    let mut answer = view(admin, &stored, now);
     if let Some(o) = answer.as_object_mut() {
         // Shown once: the gateway keeps only its SHA-256.
         o.insert("token".to_owned(), token.into());

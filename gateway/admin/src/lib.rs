@@ -21,6 +21,7 @@
 mod audit_log;
 mod blocks;
 mod changes;
+mod export;
 mod keys;
 mod limits;
 mod overrides;
@@ -30,6 +31,7 @@ mod recent;
 mod request;
 mod sessions;
 mod spend;
+mod stale;
 mod ui;
 mod usage;
 
@@ -48,6 +50,7 @@ pub use policies::RefusedReload;
 pub use readiness::Readiness;
 pub use recent::{RECENT_REQUESTS_MAX, RecentRequest, RecentRequests};
 pub use request::ADMIN_BODY_MAX_BYTES;
+pub use stale::StaleOverrides;
 
 /// What the admin listener reads from the running gateway.
 pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
@@ -85,6 +88,8 @@ pub struct Admin {
     pub recent: Arc<RecentRequests>,
     /// The transcript file sink's directory, when transcripts are recorded there.
     pub transcripts_dir: Option<std::path::PathBuf>,
+    /// Overrides already audited as stale.
+    pub stale: StaleOverrides,
 }
 
 /// One admin route.
@@ -105,6 +110,7 @@ enum Route<'a> {
     Policies,
     Requests,
     Session(&'a str),
+    ExportOverrides,
     /// `GET /admin/{records}`
     List(Records),
     /// `POST /admin/{records}`
@@ -161,6 +167,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
         ["admin", "usage", subject, "reset"] if !subject.is_empty() => {
             (Route::UsageReset(subject), method == Method::POST, "POST")
         }
+        ["admin", "overrides", "export"] => (Route::ExportOverrides, method == Method::GET, "GET"),
         ["admin", "orgs", org, "usage"] if !org.is_empty() => {
             (Route::OrgUsage(org), method == Method::GET, "GET")
         }
@@ -255,6 +262,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
         }
         Route::Metrics => {
             admin.state.before_scrape();
+            admin.note_policy_reload();
             let mut r = Response::new(Bytes::from(admin.metrics.render()));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -280,6 +288,10 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
         },
         Route::Requests => match authorized(admin, req.headers(), AdminRole::Viewer) {
             Ok(_) => recent::list(admin, req.uri().query()),
+            Err(refusal) => *refusal,
+        },
+        Route::ExportOverrides => match authorized(admin, req.headers(), AdminRole::Viewer) {
+            Ok(_) => export::export(admin),
             Err(refusal) => *refusal,
         },
         Route::Session(id) => match authorized(admin, req.headers(), AdminRole::Viewer) {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::Admin;
 use crate::changes::{Applied, state_refusal, view};
 use crate::request::{Refused, if_match, json_body, lifetime_ms, reason};
+use crate::stale::file_values;
 
 /// An override lapses after this unless it says otherwise.
 pub(crate) const OVERRIDE_TTL_DEFAULT: Duration = Duration::from_secs(24 * 3600);
@@ -59,10 +60,12 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         OVERRIDE_TTL_MAX,
     )?
     .unwrap_or_default();
+    let file_values = file_values(admin, req.scope, &target, limits.keys());
     let record = Record::Override(Override {
         id: new_id("ovr"),
         scope: req.scope,
         target,
+        file_values,
         limits,
         reason: reason.clone(),
         by: by.to_owned(),
@@ -77,7 +80,7 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         .map_err(|e| state_refusal(&e))?;
     Ok(Applied {
         status: StatusCode::CREATED,
-        answer: view(&stored, now),
+        answer: view(admin, &stored, now),
         before: None,
         after: serde_json::to_value(&stored).ok(),
         reason: Some(reason),
@@ -108,6 +111,8 @@ pub(crate) async fn update(
     if let Some(limits) = &req.limits {
         changed.limits = parse_limits(limits)?;
     }
+    // Written again: against what the files say now.
+    changed.file_values = file_values(admin, changed.scope, &changed.target, changed.limits.keys());
     if let Some(ttl) = lifetime_ms(req.expires_in.as_deref(), None, OVERRIDE_TTL_MAX)? {
         changed.expires_at_ms = now.saturating_add(ttl);
     }
@@ -120,7 +125,7 @@ pub(crate) async fn update(
         .map_err(|e| state_refusal(&e))?;
     Ok(Applied {
         status: StatusCode::OK,
-        answer: view(&stored, now),
+        answer: view(admin, &stored, now),
         before: serde_json::to_value(Record::Override(existing)).ok(),
         after: serde_json::to_value(&stored).ok(),
         reason: Some(reason),

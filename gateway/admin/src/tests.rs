@@ -59,6 +59,7 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
         audit: AuditLog::open(&dir.join("audit.jsonl")),
         recent: Arc::new(RecentRequests::default()),
         transcripts_dir: None,
+        stale: StaleOverrides::default(),
     }
 }
 

@@ -289,10 +289,23 @@ pub async fn run(
         runtime: gw.runtime.clone(),
         audit: gateway_admin::AuditLog::open(&gw.audit_path),
         recent: gw.recent.clone(),
+        stale: gateway_admin::StaleOverrides::default(),
         transcripts_dir: match (&config.transcripts.enabled, &config.transcripts.sink) {
             (true, gateway_config::TranscriptSink::File(files)) => Some(files.dir.clone()),
             _ => None,
         },
+    });
+    // An applied policy reload may leave overrides stale: the admin side flags them.
+    let mut reloads = gw.policies.applied_reloads();
+    let weak_admin = Arc::downgrade(&admin);
+    // Ends when the admin state is dropped or the policies are.
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            let Some(admin) = weak_admin.upgrade() else {
+                break;
+            };
+            admin.note_policy_reload();
+        }
     });
     let admin = gateway_server::serve(
         listeners.admin,

@@ -24,6 +24,8 @@ pub(crate) struct LivePolicies {
     set: RwLock<Arc<PolicySet>>,
     /// The last refused reload, until a reload is applied.
     refused: RwLock<Option<RefusedReload>>,
+    /// Counts applied reloads, for whoever must react to one (stale overrides).
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl LivePolicies {
@@ -31,7 +33,13 @@ impl LivePolicies {
         Self {
             set: RwLock::new(Arc::new(set)),
             refused: RwLock::new(None),
+            applied: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Wakes on every applied reload.
+    pub(crate) fn applied_reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied.subscribe()
     }
 
     /// The set in force and the last refused reload, for the admin API.
@@ -132,6 +140,7 @@ pub(crate) fn spawn_reload(
                     tracing::info!(dir = %dir.display(), policies = set.policies().len(), "policies reloaded");
                     live.swap(set);
                     live.set_refused(None);
+                    live.applied.send_modify(|n| *n += 1);
                     metrics
                         .policy_reloads_total
                         .with_label_values(&["applied"])

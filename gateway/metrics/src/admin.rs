@@ -6,9 +6,10 @@ use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::{Error, NAMESPACE};
 
-/// Kinds of `admin_changes_total{kind}`: what an editor changed, or `refused` for an
+/// Kinds of `admin_changes_total{kind}`: what an editor changed, `override_stale` when a
+/// policy reload changed a file value an override was written against, or `refused` for an
 /// attempt refused (403, 409, 412, 4xx on bad input).
-pub const ADMIN_CHANGE_KINDS: [&str; 8] = [
+pub const ADMIN_CHANGE_KINDS: [&str; 9] = [
     "override_set",
     "override_removed",
     "block_set",
@@ -16,6 +17,7 @@ pub const ADMIN_CHANGE_KINDS: [&str; 8] = [
     "key_created",
     "key_revoked",
     "usage_reset",
+    "override_stale",
     "refused",
 ];
 
@@ -30,6 +32,8 @@ pub struct AdminMetrics {
     pub blocks_active: IntGauge,
     /// `admin_virtual_keys`: virtual keys not revoked or expired.
     pub virtual_keys: IntGauge,
+    /// `admin_overrides_stale`: active overrides whose file values changed since written.
+    pub overrides_stale: IntGauge,
 }
 
 impl AdminMetrics {
@@ -64,6 +68,10 @@ impl AdminMetrics {
             virtual_keys: gauge(
                 "admin_virtual_keys",
                 "Virtual keys that authenticate (not revoked, not expired).",
+            )?,
+            overrides_stale: gauge(
+                "admin_overrides_stale",
+                "Active overrides whose policy file values changed on a reload since they were written: review them.",
             )?,
         })
     }

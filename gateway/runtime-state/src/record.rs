@@ -46,6 +46,10 @@ pub struct Override {
     pub created_at_ms: u64,
     /// Unix ms; after this it no longer applies.
     pub expires_at_ms: u64,
+    /// What the policy files said for each limit it names when it was written (`None`: no
+    /// limit there). A reload that changes one of these makes the override stale.
+    #[serde(default)]
+    pub file_values: BTreeMap<String, Option<u64>>,
     /// The store revision of its last write.
     #[serde(default)]
     pub revision: u64,

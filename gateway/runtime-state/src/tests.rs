@@ -30,6 +30,7 @@ fn overriding(target: &str, limit: &str, value: u64, created_at_ms: u64) -> Reco
         by: "admin".to_owned(),
         created_at_ms,
         expires_at_ms: now_ms() + 60_000,
+        file_values: Default::default(),
         revision: 0,
     })
 }

@@ -17,6 +17,7 @@ fn override_of(scope: Scope, target: &str, value: u64, now: u64, ttl: u64) -> Re
         by: "admin".to_owned(),
         created_at_ms: now,
         expires_at_ms: now + ttl,
+        file_values: Default::default(),
         revision: 0,
     })
 }

@@ -17,6 +17,7 @@ mod admin_cli;
 mod admin_reads;
 mod replicas;
 mod runtime_admin;
+mod stale_overrides;
 
 /// The admin token the quota tests configure.
 const ADMIN_TOKEN: &str = "test-admin-token";
