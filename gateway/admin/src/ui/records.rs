@@ -1,6 +1,6 @@
-//! The runtime record screens: overrides, blocks and virtual keys, each a page of the API's
-//! list with a delete (revoke) button per record for an editor, plus the create forms for
-//! blocks and keys.
+//! The runtime record screens: overrides (flagged when stale; exported as a policy TOML
+//! patch), blocks and virtual keys, each a page of the API's list with a delete (revoke)
+//! button per record for an editor, plus the create forms for blocks and keys.
 //!
 //! Invariants: a key is listed by id, subject and budget only (never a token; the digest is
 //! not shown either); every list is one API page with offset/limit links.
@@ -24,10 +24,10 @@ fn items(v: &Value, kind: &str) -> Vec<Value> {
 }
 
 fn active(r: &Value) -> &'static str {
-    if r["active"] == true {
-        "in force"
-    } else {
-        "lapsed"
+    match (r["active"] == true, r["stale"] == true) {
+        (true, true) => "in force, stale: the policy file changed since it was set",
+        (true, false) => "in force",
+        (false, _) => "lapsed",
     }
 }
 
@@ -101,12 +101,25 @@ pub(crate) async fn overrides(ctx: &Ctx<'_>) -> Page {
         .get(&format!("/admin/overrides?offset={offset}&limit={limit}"))
         .await;
     let back = format!("/admin/ui/overrides?offset={offset}&limit={limit}");
+    let export = if ctx.param("export") == "1" {
+        Some(ctx.api().get("/admin/overrides/export").await)
+    } else {
+        None
+    };
     let content = html! {
         p.hint { "Set an override from a subject's or an organisation's screen." }
         (answered(&answer, "Overrides", |v| html! {
             (override_table(ctx, v, &back))
             (pager("/admin/ui/overrides?", offset, limit, total(v)))
         }))
+        h2 { "Make them lasting" }
+        @match &export {
+            None => p { a href="/admin/ui/overrides?export=1" { "Export the active overrides as a TOML patch for policies/" }
+                " (review it, deploy it, then delete the overrides; the gateway never writes the files)." },
+            Some(a) if a.ok() => pre.export { (a.text) },
+            Some(a) if a.unavailable() => (super::html::unavailable("Exporting overrides")),
+            Some(a) => (super::html::problem(a)),
+        }
     };
     Page::new("/overrides", "Overrides", content)
 }

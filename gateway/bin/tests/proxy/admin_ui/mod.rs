@@ -276,7 +276,7 @@ async fn an_admin_runs_the_gateway_from_the_page_in_a_real_browser() {
     // Every other screen renders.
     for (path, shows, name) in [
         ("/orgs?org=acme", "Organisation limits", "org"),
-        ("/overrides", "demo this afternoon", "overrides"),
+        ("/overrides?export=1", "[[policy]]", "overrides"),
         ("/policies?subject=developer", "two-a-minute", "policies"),
         ("/requests", "ui-session-1", "requests"),
         ("/sessions?id=ui-session-1", "Reply with hi", "session"),
