@@ -10,6 +10,7 @@
 //! says what happened, `error.hint` what to do). Admin tokens ([`authorized`]) carry a role:
 //! `viewer` reads, `editor` also changes (403 for a viewer's change). Every change and every
 //! refused change is written to the audit log ([`AuditLog`]) and counted.
+//! The admin page at `/admin/ui` (module `ui`) is a client of these same handlers.
 //!
 //! Invariants: admin routes live only on the admin listener, never on the client-facing one;
 //! answers carry no secret; a presented admin token is compared by SHA-256 with every configured
