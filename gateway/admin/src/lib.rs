@@ -10,6 +10,7 @@
 //! says what happened, `error.hint` what to do). Admin tokens ([`authorized`]) carry a role:
 //! `viewer` reads, `editor` also changes (403 for a viewer's change). Every change and every
 //! refused change is written to the audit log ([`AuditLog`]) and counted.
+//! The admin page at `/admin/ui` (module `ui`) is a client of these same handlers.
 //!
 //! Invariants: admin routes live only on the admin listener, never on the client-facing one;
 //! answers carry no secret; a presented admin token is compared by SHA-256 with every configured
@@ -32,6 +33,7 @@ mod request;
 mod sessions;
 mod spend;
 mod stale;
+mod ui;
 mod usage;
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
@@ -102,6 +104,8 @@ enum Route<'a> {
     UsageReset(&'a str),
     Limits(&'a str),
     Audit,
+    /// `/admin/ui` and below: the admin page.
+    Ui,
     Spenders,
     SpendHistory,
     Policies,
@@ -172,6 +176,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
             (Route::Limits(subject), method == Method::GET, "GET")
         }
         ["admin", "audit"] => (Route::Audit, method == Method::GET, "GET"),
+        ["admin", "ui", ..] => return Route::Ui,
         ["admin", "spenders"] => (Route::Spenders, method == Method::GET, "GET"),
         ["admin", "spend"] => (Route::SpendHistory, method == Method::GET, "GET"),
         ["admin", "policies"] => (Route::Policies, method == Method::GET, "GET"),
@@ -355,6 +360,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             })
             .await
         }
+        Route::Ui => ui::respond(admin, req).await,
         Route::WrongMethod(allow) => {
             let mut r = error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -372,7 +378,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": {
-                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/sessions/{{id}} or /admin/audit", req.uri().path()),
+                    "message": format!("no admin route {}; try /healthz, /readyz, /metrics, /admin/usage/{{subject}}, /admin/orgs/{{org}}/usage, /admin/limits/{{subject}}, /admin/overrides, /admin/blocks, /admin/keys, /admin/spenders, /admin/spend, /admin/policies, /admin/requests, /admin/sessions/{{id}}, /admin/audit or the page at /admin/ui", req.uri().path()),
                     "type": "not_found"
                 }
             }),

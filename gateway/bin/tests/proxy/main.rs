@@ -4,6 +4,7 @@
 #![cfg(test)]
 
 mod admin;
+mod admin_ui;
 mod clients;
 mod config_cli;
 mod identity;
