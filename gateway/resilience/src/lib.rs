@@ -24,6 +24,7 @@
 //! a stream until it commits (gateway-upstream), the loop itself (the app's pipeline).
 
 pub mod backoff;
+mod breaker;
 mod budget;
 mod classify;
 mod plan;
@@ -39,6 +40,7 @@ use gateway_core::{ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
 use http::HeaderMap;
 
+pub use breaker::{Admit, BREAKER_BUCKETS, BREAKER_PROBES_IN_FLIGHT, Breaker, Health, State};
 pub use budget::{BUDGET_MIN_RETRIES, BUDGET_WINDOW, Budget};
 pub use classify::{Class, Observed, Phase, Transport, classify, cooldown, retry_after};
 pub use plan::{Attempt, Plan, Verdict};

@@ -30,6 +30,7 @@ fn retry() -> Retry {
         retry_after_max: Duration::from_secs(2),
         budget_percent: 100,
         ttft_timeout: None,
+        breaker: None,
     }
 }
 
