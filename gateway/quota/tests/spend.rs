@@ -2,7 +2,10 @@
 //! rankings per subject and org, by day and month, paged highest first; daily totals with
 //! empty days; periods that roll over at UTC midnight and month ends.
 
-#![expect(clippy::unwrap_used, reason = "the shared scenario is test code outside #[test]")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "the shared scenario is test code outside #[test]"
+)]
 
 use std::time::Duration;
 

@@ -158,7 +158,13 @@ impl Breaker {
                 }
                 self.tripped().then(|| self.open(now))
             }
-            (Admit::Probe, Inner::HalfOpen { in_flight, successes }) => match health {
+            (
+                Admit::Probe,
+                Inner::HalfOpen {
+                    in_flight,
+                    successes,
+                },
+            ) => match health {
                 Health::Down => Some(self.open(now)),
                 Health::Up if successes + 1 >= self.settings.probe_successes => {
                     Some(self.close(now))
@@ -210,8 +216,8 @@ impl Breaker {
     fn roll(&mut self, now: Instant) {
         let width = self.bucket_width();
         let elapsed = now.saturating_duration_since(self.current_start);
-        let steps = usize::try_from(elapsed.as_nanos() / width.as_nanos().max(1))
-            .unwrap_or(usize::MAX);
+        let steps =
+            usize::try_from(elapsed.as_nanos() / width.as_nanos().max(1)).unwrap_or(usize::MAX);
         if steps == 0 {
             return;
         }

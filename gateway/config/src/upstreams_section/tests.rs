@@ -282,7 +282,9 @@ typo = 1
 
 #[test]
 fn the_breaker_is_on_by_default_and_its_settings_validate() {
-    let base = config("[upstreams.anthropic]\nbase_url = \"https://api.anthropic.com\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n");
+    let base = config(
+        "[upstreams.anthropic]\nbase_url = \"https://api.anthropic.com\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n",
+    );
     let b = Config::parse(&base, &env())
         .unwrap()
         .forwarding
@@ -299,10 +301,8 @@ fn the_breaker_is_on_by_default_and_its_settings_validate() {
         "{base}[forwarding.breaker]\nmin_requests = 4\nfailure_percent = 75\nprobe_successes = 1\n"
     );
     let mut vars = env();
-    vars.0.insert(
-        "GATEWAY__FORWARDING__BREAKER__OPEN_MS".into(),
-        "200".into(),
-    );
+    vars.0
+        .insert("GATEWAY__FORWARDING__BREAKER__OPEN_MS".into(), "200".into());
     let b = Config::parse(&tuned, &vars)
         .unwrap()
         .forwarding
@@ -313,11 +313,19 @@ fn the_breaker_is_on_by_default_and_its_settings_validate() {
         (b.min_requests, b.failure_percent, b.probe_successes),
         (4, 75, 1)
     );
-    assert_eq!(b.open, Duration::from_millis(200), "overridden from the environment");
+    assert_eq!(
+        b.open,
+        Duration::from_millis(200),
+        "overridden from the environment"
+    );
 
     let off = format!("{base}[forwarding.breaker]\nenabled = false\n");
     assert_eq!(
-        Config::parse(&off, &env()).unwrap().forwarding.retry.breaker,
+        Config::parse(&off, &env())
+            .unwrap()
+            .forwarding
+            .retry
+            .breaker,
         None
     );
 
@@ -337,5 +345,8 @@ fn the_breaker_is_on_by_default_and_its_settings_validate() {
     );
     let typo = format!("{base}[forwarding.breaker]\nopen_secs = 3\n");
     let shown = Config::parse(&typo, &env()).unwrap_err().to_string();
-    assert!(shown.contains("forwarding") && shown.contains("open_secs"), "{shown}");
+    assert!(
+        shown.contains("forwarding") && shown.contains("open_secs"),
+        "{shown}"
+    );
 }

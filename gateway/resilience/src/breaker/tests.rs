@@ -32,7 +32,11 @@ fn attempts(b: &mut Breaker, n: usize, health: Health, at: Instant) -> Option<St
 fn it_opens_only_at_the_failure_rate_with_enough_attempts() {
     let t0 = Instant::now();
     let mut b = Breaker::new(settings(1), t0);
-    assert_eq!(attempts(&mut b, 3, Health::Down, t0), None, "below min_requests");
+    assert_eq!(
+        attempts(&mut b, 3, Health::Down, t0),
+        None,
+        "below min_requests"
+    );
     assert_eq!(b.state(t0), State::Closed);
     assert_eq!(attempts(&mut b, 1, Health::Down, t0), Some(State::Open));
     assert_eq!(b.state(t0), State::Open);
@@ -88,7 +92,11 @@ fn a_failed_probe_opens_it_again_for_a_whole_interval() {
     attempts(&mut b, 4, Health::Down, t0);
     let t1 = t0 + OPEN;
     let (probe, _) = b.admit(t1);
-    assert_eq!(b.record(probe, Health::Up, t1), None, "one of two successes");
+    assert_eq!(
+        b.record(probe, Health::Up, t1),
+        None,
+        "one of two successes"
+    );
     let (probe, _) = b.admit(t1);
     assert_eq!(probe, Admit::Probe, "the slot was freed");
     assert_eq!(b.record(probe, Health::Down, t1), Some(State::Open));
