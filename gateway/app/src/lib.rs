@@ -337,6 +337,9 @@ impl AdminState for Gateway {
 
     fn before_scrape(&self) {
         self.metrics.sync_auth_failures(&self.auth.failure_counts());
+        if let Some(r) = &self.resilience {
+            r.sync_breaker_gauges(std::time::Instant::now());
+        }
         let budget = self.intake.budget();
         self.metrics
             .sync_body_budget(budget.in_use(), budget.max_bytes(), budget.refusals());
@@ -355,6 +358,15 @@ impl AdminState for Gateway {
                 counts.queue_depth + counts.retained,
             );
         }
+    }
+
+    fn breakers(&self) -> Vec<(String, &'static str)> {
+        self.resilience.as_ref().map_or_else(Vec::new, |r| {
+            r.breakers(std::time::Instant::now())
+                .into_iter()
+                .map(|b| (format!("{}/{}", b.target, b.model), b.state.as_label()))
+                .collect()
+        })
     }
 
     fn quota_store(&self) -> &Arc<dyn gateway_quota::Store> {

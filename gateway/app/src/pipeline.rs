@@ -165,7 +165,7 @@ async fn proxy(
     }
     //    The attempt plan, before the body is read: a bad `x-gateway-fallback` is a 400 that
     //    costs nothing. Anthropic routes only (the other upstream gets one attempt).
-    let plan = match (&gw.resilience, endpoint.provider()) {
+    let mut plan = match (&gw.resilience, endpoint.provider()) {
         (Some(r), Provider::Anthropic) => Some(r.plan(&head.headers)?),
         _ => None,
     };
@@ -196,6 +196,11 @@ async fn proxy(
         None => None,
     };
     let body = admission.as_ref().map_or(body, |a| a.body.clone());
+    //    The model is known now: the targets' circuit breakers for it join the plan (by its
+    //    price-table id, so their number is bounded). Unmetered routes are not broken.
+    if let (Some(plan), Some(admission)) = (plan.as_mut(), &admission) {
+        plan.for_model(admission.hold.model_label());
+    }
 
     // 5. Redact: after the quota stage (a refused request needs no scan), before anything
     //    leaves for the provider. A body that cannot be read is refused, never forwarded

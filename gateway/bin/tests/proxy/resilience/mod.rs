@@ -7,6 +7,7 @@
 mod bedrock;
 mod bedrock_errors;
 mod bedrock_faults;
+mod breaker;
 mod matrix;
 mod pools;
 
