@@ -85,7 +85,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
                 .map_err(|_| "the value is not visible ASCII".to_owned())
                 .and_then(Scenario::parse_header),
         ),
-        None => shared.config.scenario.as_deref().map(Scenario::parse_header),
+        None => shared
+            .config
+            .scenario
+            .as_deref()
+            .map(Scenario::parse_header),
     };
     shared.record(RecordedRequest {
         method: parts.method,
