@@ -5,6 +5,7 @@
 
 mod admin;
 mod clients;
+mod clients_fallback;
 mod config_cli;
 mod identity;
 mod memory_bounds;

@@ -91,7 +91,7 @@ fn fallback_section(second: &MockProvider) -> String {
 
 /// A gateway whose config is config/gateway.toml with `anthropic` as its Anthropic upstream,
 /// a metering policy and quick retries.
-fn gateway(anthropic: &str, name: &str) -> TestGatewayBuilder {
+pub(super) fn gateway(anthropic: &str, name: &str) -> TestGatewayBuilder {
     let root = gateway_testkit::workspace_root();
     let dev = std::fs::read_to_string(root.join("config/gateway.toml")).unwrap();
     assert!(
