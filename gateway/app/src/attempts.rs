@@ -2,9 +2,10 @@
 //! failure) looks like to gateway-resilience, and the gateway's headers on the answer served.
 //! The loop itself is in `pipeline.rs`.
 
+use gateway_core::GatewayError;
 use gateway_resilience::{Observed, Phase, Transport};
 use gateway_upstream::{Answer, Held, UpstreamError};
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
 /// What the plan judges of one attempt's result. `body` is the held error body
 /// ([`error_body`]).
@@ -45,12 +46,26 @@ pub(crate) fn error_body(result: &Result<Answer, UpstreamError>) -> bytes::Bytes
     }
 }
 
-/// `x-gateway-upstream` (the target that answered) and `x-gateway-attempts` on the answer
-/// the client gets.
-pub(crate) fn label(answer: &mut Answer, target: &str, attempts: u32) {
-    let headers = answer.headers_mut();
+/// `x-gateway-upstream` (the target that answered, or whose failure the client gets) and
+/// `x-gateway-attempts` on what the client gets.
+pub(crate) fn label(headers: &mut HeaderMap, target: &str, attempts: u32) {
     if let Ok(v) = HeaderValue::from_str(target) {
         headers.insert("x-gateway-upstream", v);
     }
     headers.insert("x-gateway-attempts", HeaderValue::from(attempts));
+}
+
+/// A request no target answered: the gateway's own 502/504 (or a refusal before any attempt),
+/// with the labels for [`label`] when attempts were made.
+#[derive(Debug)]
+pub(crate) struct Unanswered {
+    pub(crate) error: GatewayError,
+    /// The target whose failure the client gets (the first), and the attempts made.
+    pub(crate) label: Option<(String, u32)>,
+}
+
+impl From<GatewayError> for Unanswered {
+    fn from(error: GatewayError) -> Self {
+        Self { error, label: None }
+    }
 }

@@ -260,13 +260,20 @@ async fn proxy(
     *upstream_wait = sent.elapsed();
     let response = match response {
         Ok(response) => response,
-        Err(e) => {
+        Err(attempts::Unanswered { error, label }) => {
             // The provider was not reached or did not answer: still one record, no content;
             // the hold, dropped, releases its reservation.
             if let Some(tee) = tee.take() {
-                tee.finish(&Outcome::unanswered(e.kind().status()));
+                tee.finish(&Outcome::unanswered(error.kind().status()));
             }
-            return Err(e);
+            let Some((target, made)) = label else {
+                return Err(error);
+            };
+            // Attempts were made: the 502/504 says which target failed and how often we tried.
+            log_refusal(&error);
+            let mut r = refusal(&error, endpoint.provider(), request.request_id);
+            attempts::label(r.headers_mut(), &target, made);
+            return Ok(r);
         }
     };
 
@@ -322,12 +329,13 @@ async fn forward(
     plan: Option<Plan<'_>>,
     out: &Outbound<'_>,
     error_frame: Option<bytes::Bytes>,
-) -> Result<Response<Relay>, GatewayError> {
+) -> Result<Response<Relay>, attempts::Unanswered> {
     let Some(mut plan) = plan else {
         let answer = gw
             .upstreams
             .attempt(out, Pick { target: 0, key: 0 })
-            .await?;
+            .await
+            .map_err(GatewayError::from)?;
         return Ok(answer.into_response(error_frame));
     };
     let mut first_failure = None;
@@ -377,11 +385,20 @@ async fn forward(
         }
     }
     let Some((target, result)) = served.or(first_failure) else {
-        return Err(plan.unavailable());
+        return Err(plan.unavailable().into());
     };
-    let mut answer = result?;
-    if let Some(r) = &gw.resilience {
-        attempts::label(&mut answer, r.target_name(target), plan.attempts());
+    let name = gw.resilience.as_ref().map(|r| r.target_name(target));
+    let mut answer = match result {
+        Ok(answer) => answer,
+        Err(e) => {
+            return Err(attempts::Unanswered {
+                error: e.into(),
+                label: name.map(|n| (n.to_owned(), plan.attempts())),
+            });
+        }
+    };
+    if let Some(name) = name {
+        attempts::label(answer.headers_mut(), name, plan.attempts());
     }
     Ok(answer.into_response(error_frame))
 }

@@ -30,6 +30,11 @@ pub struct ResilienceMetrics {
     /// `upstream_eventstream_decode_errors_total{target}`: Bedrock event-stream frames that
     /// could not be decoded (bad CRC, oversized, bad payload).
     pub eventstream_decode_errors_total: IntCounterVec,
+    /// `upstream_possibly_billed_total{target,reason}`: attempts that failed after their
+    /// request was sent (a stall, a timeout, a connection or stream broken after sending, an
+    /// error event before the first content): the provider may have billed them though the
+    /// client was served elsewhere or not at all.
+    pub possibly_billed_total: IntCounterVec,
     /// `breaker_state{target,model}`: 0 closed, 1 half-open, 2 open; `model` a price-table
     /// canonical id or `other`.
     pub breaker_state: IntGaugeVec,
@@ -85,6 +90,11 @@ impl ResilienceMetrics {
                 "upstream_eventstream_decode_errors_total",
                 "AWS event-stream frames from a Bedrock target that could not be decoded.",
                 &["target"],
+            )?,
+            possibly_billed_total: counter_vec(
+                "upstream_possibly_billed_total",
+                "Upstream attempts that failed after their request was sent, which the provider may bill.",
+                &["target", "reason"],
             )?,
             breaker_state,
             breaker_transitions_total: counter_vec(

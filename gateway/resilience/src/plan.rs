@@ -143,6 +143,7 @@ impl<'a> Plan<'a> {
             Observed::Status { .. } | Observed::Skipped(_) => Phase::Head.as_label(),
             Observed::ErrorEvent { .. } => Phase::BeforeCommit.as_label(),
         };
+        let possibly_billed = observed.possibly_billed();
         let class = classify(observed, SystemTime::now());
         let Some(state) = self.r.targets.get(attempt.target) else {
             return Verdict::GiveUp;
@@ -151,6 +152,11 @@ impl<'a> Plan<'a> {
         m.attempts_total
             .with_label_values(&[state.name.as_str(), class.as_label(), phase])
             .inc();
+        if let Some(reason) = possibly_billed {
+            m.possibly_billed_total
+                .with_label_values(&[state.name.as_str(), reason])
+                .inc();
+        }
         let now = Instant::now();
         let opened = self.breaker_verdict(attempt.target, class, now) == Some(State::Open);
         match class {

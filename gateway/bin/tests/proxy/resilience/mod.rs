@@ -11,6 +11,7 @@ mod breaker;
 mod matrix;
 mod pools;
 mod storm;
+mod unanswered;
 
 use std::path::PathBuf;
 
