@@ -167,15 +167,16 @@ impl Resilience {
         let settings = self.retry.breaker?;
         let t = self.targets.get(target)?;
         let mut breakers = lock(&t.breakers);
-        let breaker = breakers.entry(model.to_owned()).or_insert_with(|| {
+        // Looked up by `&str` first: no allocation once the model has been seen.
+        if !breakers.contains_key(model) {
             self.metrics
                 .resilience
                 .breaker_state
                 .with_label_values(&[t.name.as_str(), model])
                 .set(State::Closed.gauge());
-            Breaker::new(settings, now)
-        });
-        let (admit, entered) = breaker.admit(now);
+            breakers.insert(model.to_owned(), Breaker::new(settings, now));
+        }
+        let (admit, entered) = breakers.get_mut(model)?.admit(now);
         self.entered(t, model, entered);
         Some(admit)
     }
