@@ -4,8 +4,8 @@
 //! Owns: the order of things. `stack.rs` holds the request-agnostic tower shell (request id,
 //! sensitive headers, tracing); `pipeline.rs` the whole request lifecycle, both halves, in
 //! order (resolve route → authenticate → read body → resolve policy → reserve → redact →
-//! begin transcript → forward → the response chain → one `Outcome` fanned out to quota,
-//! metrics and transcripts); `routes.rs` the route table and the one endpoint → API mapping;
+//! begin transcript → forward, the attempt loop in `attempts.rs` → the response chain → one
+//! `Outcome` fanned out to quota, metrics and transcripts); `routes.rs` the route table and the one endpoint → API mapping;
 //! `exchange.rs` the metered response body that produces the outcome; `body.rs` the response
 //! body type and in-flight accounting; `policies.rs` the live policy set and its reload
 //! (every stage prepares, then the set swaps); the one `gateway_metrics::Metrics` registry,

@@ -18,8 +18,7 @@ use gateway_capture::{PolicyMode, RequestFacts as TranscriptFacts};
 use gateway_core::{ErrorKind, GatewayError, MicroUsd, Outcome, Provider, sse};
 use gateway_metrics::Metrics;
 use gateway_redaction::Redacted;
-use gateway_resilience::{Plan, Verdict};
-use gateway_upstream::{Outbound, Pick, Relay};
+use gateway_upstream::Outbound;
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -244,7 +243,7 @@ async fn proxy(
     //    include_usage, redacted secrets), the client's headers minus credentials and
     //    hop-by-hop headers, the picked target's key injected. Until an answer commits (its
     //    head; a stream's first content event) nothing reached the client, so a failure is
-    //    retried or falls back (`forward`); the reservation stays held across attempts and
+    //    retried or falls back (`attempts::forward`); the reservation stays held across attempts and
     //    only the answer served is metered. Provider errors come back unchanged.
     let sent = Instant::now();
     let out = Outbound {
@@ -256,7 +255,7 @@ async fn proxy(
         body: redacted.body,
     };
     let error_frame = endpoint.body_api().map(sse::error_frame);
-    let response = forward(gw, plan, &out, error_frame).await;
+    let response = attempts::forward(gw, plan, &out, error_frame).await;
     *upstream_wait = sent.elapsed();
     let response = match response {
         Ok(response) => response,
@@ -319,88 +318,6 @@ async fn proxy(
             .insert("x-gateway-budget-remaining-usd", v);
     }
     Ok(response)
-}
-
-/// Step 7's attempt loop: gateway-resilience picks the target and key and judges each
-/// answer; gateway-upstream sends and holds it until it commits. The first failure is kept:
-/// when every target failed, the client gets it (the primary's error, bytes unchanged).
-async fn forward(
-    gw: &Gateway,
-    plan: Option<Plan<'_>>,
-    out: &Outbound<'_>,
-    error_frame: Option<bytes::Bytes>,
-) -> Result<Response<Relay>, attempts::Unanswered> {
-    let Some(mut plan) = plan else {
-        let answer = gw
-            .upstreams
-            .attempt(out, Pick { target: 0, key: 0 })
-            .await
-            .map_err(GatewayError::from)?;
-        return Ok(answer.into_response(error_frame));
-    };
-    let mut first_failure = None;
-    let mut served = None;
-    while let Some(attempt) = plan.next_attempt() {
-        // The backoff or the provider's `retry-after` (bounded by `retry_after_max_ms`).
-        if !attempt.delay.is_zero() {
-            tokio::time::sleep(attempt.delay).await;
-        }
-        let pick = Pick {
-            target: attempt.target,
-            key: attempt.key,
-        };
-        let result = gw.upstreams.attempt(out, pick).await;
-        let body = attempts::error_body(&result);
-        let verdict = plan.judge(&attempt, attempts::observed(&result, &body));
-        if verdict != Verdict::Serve {
-            tracing::info!(
-                target_name = gw
-                    .resilience
-                    .as_ref()
-                    .map(|r| r.target_name(attempt.target)),
-                key_id = gw
-                    .resilience
-                    .as_ref()
-                    .map(|r| r.key_id(attempt.target, attempt.key)),
-                status = result.as_ref().ok().map(|a| a.status().as_u16()),
-                error = result
-                    .as_ref()
-                    .err()
-                    .map(gateway_upstream::UpstreamError::as_label),
-                "upstream attempt failed"
-            );
-        }
-        match verdict {
-            Verdict::Serve => {
-                served = Some((attempt.target, result));
-                break;
-            }
-            Verdict::Again => {
-                first_failure.get_or_insert((attempt.target, result));
-            }
-            Verdict::GiveUp => {
-                first_failure.get_or_insert((attempt.target, result));
-                break;
-            }
-        }
-    }
-    let Some((target, result)) = served.or(first_failure) else {
-        return Err(plan.unavailable().into());
-    };
-    let name = gw.resilience.as_ref().map(|r| r.target_name(target));
-    let mut answer = match result {
-        Ok(answer) => answer,
-        Err(e) => {
-            return Err(attempts::Unanswered {
-                error: e.into(),
-                label: name.map(|n| (n.to_owned(), plan.attempts())),
-            });
-        }
-    };
-    if let Some(name) = name {
-        attempts::label(answer.headers_mut(), name, plan.attempts());
-    }
-    Ok(answer.into_response(error_frame))
 }
 
 /// The end of every metered exchange (its body ended, failed, or the client left): the one
