@@ -11,7 +11,7 @@ use super::{OVERLOADED, Pair, WAIT, gateway, scrape, send, served, status};
 const MIN_REQUESTS: usize = 3;
 /// How long it stays open: long enough that the request right after it opened is still
 /// bypassed, short enough to wait out by polling.
-const OPEN_MS: &str = "500";
+const OPEN_MS: &str = "1000";
 /// The `/readyz` key of the primary's breaker for the model these tests send.
 const PRIMARY: &str = "anthropic/claude-sonnet-4-6";
 
