@@ -60,6 +60,11 @@ pub trait AdminState: Send + Sync + std::fmt::Debug + 'static {
     fn problems(&self) -> Vec<&'static str>;
     /// Brings counters kept outside the registry up to date, just before a scrape.
     fn before_scrape(&self);
+    /// Circuit breakers that have seen traffic, as `("target/model", state)`: shown in
+    /// `/readyz` detail, never a reason to be unready.
+    fn breakers(&self) -> Vec<(String, &'static str)> {
+        Vec::new()
+    }
     /// The quota store, for usage reads.
     fn quota_store(&self) -> &Arc<dyn gateway_quota::Store>;
     /// Shared-store failures so far.
@@ -253,7 +258,7 @@ pub async fn respond(admin: &Admin, req: &Request<Bytes>) -> Response<Bytes> {
         Route::Health => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
         Route::Ready => {
             let problems = admin.state.problems();
-            let (ready, body) = admin.readiness.report(&problems);
+            let (ready, body) = admin.readiness.report(&problems, &admin.state.breakers());
             let status = if ready {
                 StatusCode::OK
             } else {

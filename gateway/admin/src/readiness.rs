@@ -37,7 +37,15 @@ impl Readiness {
         self.inner.draining.store(true, Ordering::Relaxed);
     }
 
-    pub(crate) fn report(&self, extra: &[&str]) -> (bool, serde_json::Value) {
+    /// Ready or not, and the body. `breakers` (`"target/model"` → state) are detail only: an
+    /// open breaker reroutes traffic but the gateway still serves (and still tries the last
+    /// target), and every replica would see the same provider outage, so taking replicas out
+    /// of the load balancer would turn a degraded provider into a total outage.
+    pub(crate) fn report(
+        &self,
+        extra: &[&str],
+        breakers: &[(String, &'static str)],
+    ) -> (bool, serde_json::Value) {
         let draining = self.inner.draining.load(Ordering::Relaxed);
         let mut problems: Vec<&str> = extra.to_vec();
         if draining {
@@ -54,6 +62,7 @@ impl Readiness {
                 "upstreams": self.inner.upstreams,
                 "unconfigured_upstreams": self.inner.unconfigured.iter().map(|(name, why)| (name.clone(), serde_json::Value::from(why.as_str()))).collect::<serde_json::Map<_, _>>(),
                 "draining": draining,
+                "breakers": breakers.iter().map(|(key, state)| (key.clone(), serde_json::Value::from(*state))).collect::<serde_json::Map<_, _>>(),
             },
             "problems": problems,
         });

@@ -17,6 +17,9 @@ impl AdminState for State {
         self.problems.clone()
     }
     fn before_scrape(&self) {}
+    fn breakers(&self) -> Vec<(String, &'static str)> {
+        vec![("anthropic/claude-sonnet-4-6".to_owned(), "open")]
+    }
     fn quota_store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -103,7 +106,11 @@ async fn readiness_turns_unready_when_draining_or_a_component_reports_a_problem(
     assert_eq!(
         r.status(),
         200,
-        "a keyless upstream is listed, not a reason to be unready"
+        "a keyless upstream is listed, not a reason to be unready; nor is an open breaker"
+    );
+    assert_eq!(
+        body(&r)["checks"]["breakers"]["anthropic/claude-sonnet-4-6"],
+        "open"
     );
     assert_eq!(
         body(&r)["checks"]["unconfigured_upstreams"]["openai"],

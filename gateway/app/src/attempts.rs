@@ -1,10 +1,13 @@
-//! The words between the two engines of the attempt loop: what gateway-upstream's answer (or
-//! failure) looks like to gateway-resilience, and the gateway's headers on the answer served.
-//! The loop itself is in `pipeline.rs`.
+//! Step 7 of the pipeline, the attempt loop ([`forward`]), and the words between its two
+//! engines: what gateway-upstream's answer (or failure) looks like to gateway-resilience, and
+//! the gateway's headers on what the client gets.
 
-use gateway_resilience::{Observed, Phase, Transport};
-use gateway_upstream::{Answer, Held, UpstreamError};
-use http::HeaderValue;
+use gateway_core::GatewayError;
+use gateway_resilience::{Observed, Phase, Plan, Transport, Verdict};
+use gateway_upstream::{Answer, Held, Outbound, Pick, Relay, UpstreamError};
+use http::{HeaderMap, HeaderValue, Response};
+
+use crate::Gateway;
 
 /// What the plan judges of one attempt's result. `body` is the held error body
 /// ([`error_body`]).
@@ -45,12 +48,108 @@ pub(crate) fn error_body(result: &Result<Answer, UpstreamError>) -> bytes::Bytes
     }
 }
 
-/// `x-gateway-upstream` (the target that answered) and `x-gateway-attempts` on the answer
-/// the client gets.
-pub(crate) fn label(answer: &mut Answer, target: &str, attempts: u32) {
-    let headers = answer.headers_mut();
+/// `x-gateway-upstream` (the target that answered, or whose failure the client gets) and
+/// `x-gateway-attempts` on what the client gets.
+pub(crate) fn label(headers: &mut HeaderMap, target: &str, attempts: u32) {
     if let Ok(v) = HeaderValue::from_str(target) {
         headers.insert("x-gateway-upstream", v);
     }
     headers.insert("x-gateway-attempts", HeaderValue::from(attempts));
+}
+
+/// A request no target answered: the gateway's own 502/504 (or a refusal before any attempt),
+/// with the labels for [`label`] when attempts were made.
+#[derive(Debug)]
+pub(crate) struct Unanswered {
+    pub(crate) error: GatewayError,
+    /// The target whose failure the client gets (the first), and the attempts made.
+    pub(crate) label: Option<(String, u32)>,
+}
+
+impl From<GatewayError> for Unanswered {
+    fn from(error: GatewayError) -> Self {
+        Self { error, label: None }
+    }
+}
+
+/// Step 7's attempt loop: gateway-resilience picks the target and key and judges each
+/// answer; gateway-upstream sends and holds it until it commits. The first failure is kept:
+/// when every target failed, the client gets it (the primary's error, bytes unchanged).
+pub(crate) async fn forward(
+    gw: &Gateway,
+    plan: Option<Plan<'_>>,
+    out: &Outbound<'_>,
+    error_frame: Option<bytes::Bytes>,
+) -> Result<Response<Relay>, Unanswered> {
+    let Some(mut plan) = plan else {
+        let answer = gw
+            .upstreams
+            .attempt(out, Pick { target: 0, key: 0 })
+            .await
+            .map_err(GatewayError::from)?;
+        return Ok(answer.into_response(error_frame));
+    };
+    let mut first_failure = None;
+    let mut served = None;
+    while let Some(attempt) = plan.next_attempt() {
+        // The backoff or the provider's `retry-after` (bounded by `retry_after_max_ms`).
+        if !attempt.delay.is_zero() {
+            tokio::time::sleep(attempt.delay).await;
+        }
+        let pick = Pick {
+            target: attempt.target,
+            key: attempt.key,
+        };
+        let result = gw.upstreams.attempt(out, pick).await;
+        let body = error_body(&result);
+        let verdict = plan.judge(&attempt, observed(&result, &body));
+        if verdict != Verdict::Serve {
+            tracing::info!(
+                target_name = gw
+                    .resilience
+                    .as_ref()
+                    .map(|r| r.target_name(attempt.target)),
+                key_id = gw
+                    .resilience
+                    .as_ref()
+                    .map(|r| r.key_id(attempt.target, attempt.key)),
+                status = result.as_ref().ok().map(|a| a.status().as_u16()),
+                error = result
+                    .as_ref()
+                    .err()
+                    .map(gateway_upstream::UpstreamError::as_label),
+                "upstream attempt failed"
+            );
+        }
+        match verdict {
+            Verdict::Serve => {
+                served = Some((attempt.target, result));
+                break;
+            }
+            Verdict::Again => {
+                first_failure.get_or_insert((attempt.target, result));
+            }
+            Verdict::GiveUp => {
+                first_failure.get_or_insert((attempt.target, result));
+                break;
+            }
+        }
+    }
+    let Some((target, result)) = served.or(first_failure) else {
+        return Err(plan.unavailable().into());
+    };
+    let name = gw.resilience.as_ref().map(|r| r.target_name(target));
+    let mut answer = match result {
+        Ok(answer) => answer,
+        Err(e) => {
+            return Err(Unanswered {
+                error: e.into(),
+                label: name.map(|n| (n.to_owned(), plan.attempts())),
+            });
+        }
+    };
+    if let Some(name) = name {
+        label(answer.headers_mut(), name, plan.attempts());
+    }
+    Ok(answer.into_response(error_frame))
 }

@@ -4,8 +4,8 @@
 //! Owns: the order of things. `stack.rs` holds the request-agnostic tower shell (request id,
 //! sensitive headers, tracing); `pipeline.rs` the whole request lifecycle, both halves, in
 //! order (resolve route → authenticate → read body → resolve policy → reserve → redact →
-//! begin transcript → forward → the response chain → one `Outcome` fanned out to quota,
-//! metrics and transcripts); `routes.rs` the route table and the one endpoint → API mapping;
+//! begin transcript → forward, the attempt loop in `attempts.rs` → the response chain → one
+//! `Outcome` fanned out to quota, metrics and transcripts); `routes.rs` the route table and the one endpoint → API mapping;
 //! `exchange.rs` the metered response body that produces the outcome; `body.rs` the response
 //! body type and in-flight accounting; `policies.rs` the live policy set and its reload
 //! (every stage prepares, then the set swaps); the one `gateway_metrics::Metrics` registry,
@@ -357,6 +357,9 @@ impl AdminState for Gateway {
 
     fn before_scrape(&self) {
         self.metrics.sync_auth_failures(&self.auth.failure_counts());
+        if let Some(r) = &self.resilience {
+            r.sync_breaker_gauges(std::time::Instant::now());
+        }
         let budget = self.intake.budget();
         self.metrics
             .sync_body_budget(budget.in_use(), budget.max_bytes(), budget.refusals());
@@ -375,6 +378,15 @@ impl AdminState for Gateway {
                 counts.queue_depth + counts.retained,
             );
         }
+    }
+
+    fn breakers(&self) -> Vec<(String, &'static str)> {
+        self.resilience.as_ref().map_or_else(Vec::new, |r| {
+            r.breakers(std::time::Instant::now())
+                .into_iter()
+                .map(|b| (format!("{}/{}", b.target, b.model), b.state.as_label()))
+                .collect()
+        })
     }
 
     fn quota_store(&self) -> &Arc<dyn gateway_quota::Store> {

@@ -18,8 +18,7 @@ use gateway_capture::{PolicyMode, RequestFacts as TranscriptFacts};
 use gateway_core::{ErrorKind, GatewayError, MicroUsd, Outcome, Provider, sse};
 use gateway_metrics::Metrics;
 use gateway_redaction::Redacted;
-use gateway_resilience::{Plan, Verdict};
-use gateway_upstream::{Outbound, Pick, Relay};
+use gateway_upstream::Outbound;
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -165,7 +164,7 @@ async fn proxy(
     }
     //    The attempt plan, before the body is read: a bad `x-gateway-fallback` is a 400 that
     //    costs nothing. Anthropic routes only (the other upstream gets one attempt).
-    let plan = match (&gw.resilience, endpoint.provider()) {
+    let mut plan = match (&gw.resilience, endpoint.provider()) {
         (Some(r), Provider::Anthropic) => Some(r.plan(&head.headers)?),
         _ => None,
     };
@@ -196,6 +195,11 @@ async fn proxy(
         None => None,
     };
     let body = admission.as_ref().map_or(body, |a| a.body.clone());
+    //    The model is known now: the targets' circuit breakers for it join the plan (by its
+    //    price-table id, so their number is bounded). Unmetered routes are not broken.
+    if let (Some(plan), Some(admission)) = (plan.as_mut(), &admission) {
+        plan.for_model(admission.hold.model_label());
+    }
 
     // 5. Redact: after the quota stage (a refused request needs no scan), before anything
     //    leaves for the provider. A body that cannot be read is refused, never forwarded
@@ -239,7 +243,7 @@ async fn proxy(
     //    include_usage, redacted secrets), the client's headers minus credentials and
     //    hop-by-hop headers, the picked target's key injected. Until an answer commits (its
     //    head; a stream's first content event) nothing reached the client, so a failure is
-    //    retried or falls back (`forward`); the reservation stays held across attempts and
+    //    retried or falls back (`attempts::forward`); the reservation stays held across attempts and
     //    only the answer served is metered. Provider errors come back unchanged.
     let sent = Instant::now();
     let out = Outbound {
@@ -251,17 +255,24 @@ async fn proxy(
         body: redacted.body,
     };
     let error_frame = endpoint.body_api().map(sse::error_frame);
-    let response = forward(gw, plan, &out, error_frame).await;
+    let response = attempts::forward(gw, plan, &out, error_frame).await;
     *upstream_wait = sent.elapsed();
     let response = match response {
         Ok(response) => response,
-        Err(e) => {
+        Err(attempts::Unanswered { error, label }) => {
             // The provider was not reached or did not answer: still one record, no content;
             // the hold, dropped, releases its reservation.
             if let Some(tee) = tee.take() {
-                tee.finish(&Outcome::unanswered(e.kind().status()));
+                tee.finish(&Outcome::unanswered(error.kind().status()));
             }
-            return Err(e);
+            let Some((target, made)) = label else {
+                return Err(error);
+            };
+            // Attempts were made: the 502/504 says which target failed and how often we tried.
+            log_refusal(&error);
+            let mut r = refusal(&error, endpoint.provider(), request.request_id);
+            attempts::label(r.headers_mut(), &target, made);
+            return Ok(r);
         }
     };
 
@@ -312,78 +323,6 @@ async fn proxy(
             .insert("x-gateway-budget-remaining-usd", v);
     }
     Ok(response)
-}
-
-/// Step 7's attempt loop: gateway-resilience picks the target and key and judges each
-/// answer; gateway-upstream sends and holds it until it commits. The first failure is kept:
-/// when every target failed, the client gets it (the primary's error, bytes unchanged).
-async fn forward(
-    gw: &Gateway,
-    plan: Option<Plan<'_>>,
-    out: &Outbound<'_>,
-    error_frame: Option<bytes::Bytes>,
-) -> Result<Response<Relay>, GatewayError> {
-    let Some(mut plan) = plan else {
-        let answer = gw
-            .upstreams
-            .attempt(out, Pick { target: 0, key: 0 })
-            .await?;
-        return Ok(answer.into_response(error_frame));
-    };
-    let mut first_failure = None;
-    let mut served = None;
-    while let Some(attempt) = plan.next_attempt() {
-        // The backoff or the provider's `retry-after` (bounded by `retry_after_max_ms`).
-        if !attempt.delay.is_zero() {
-            tokio::time::sleep(attempt.delay).await;
-        }
-        let pick = Pick {
-            target: attempt.target,
-            key: attempt.key,
-        };
-        let result = gw.upstreams.attempt(out, pick).await;
-        let body = attempts::error_body(&result);
-        let verdict = plan.judge(&attempt, attempts::observed(&result, &body));
-        if verdict != Verdict::Serve {
-            tracing::info!(
-                target_name = gw
-                    .resilience
-                    .as_ref()
-                    .map(|r| r.target_name(attempt.target)),
-                key_id = gw
-                    .resilience
-                    .as_ref()
-                    .map(|r| r.key_id(attempt.target, attempt.key)),
-                status = result.as_ref().ok().map(|a| a.status().as_u16()),
-                error = result
-                    .as_ref()
-                    .err()
-                    .map(gateway_upstream::UpstreamError::as_label),
-                "upstream attempt failed"
-            );
-        }
-        match verdict {
-            Verdict::Serve => {
-                served = Some((attempt.target, result));
-                break;
-            }
-            Verdict::Again => {
-                first_failure.get_or_insert((attempt.target, result));
-            }
-            Verdict::GiveUp => {
-                first_failure.get_or_insert((attempt.target, result));
-                break;
-            }
-        }
-    }
-    let Some((target, result)) = served.or(first_failure) else {
-        return Err(plan.unavailable());
-    };
-    let mut answer = result?;
-    if let Some(r) = &gw.resilience {
-        attempts::label(&mut answer, r.target_name(target), plan.attempts());
-    }
-    Ok(answer.into_response(error_frame))
 }
 
 /// The end of every metered exchange (its body ended, failed, or the client left): the one

@@ -31,8 +31,8 @@ use gateway_core::Secret;
 pub use env::{Environment, MapEnvironment, ProcessEnvironment};
 pub use problems::{ConfigErrors, Problem};
 pub use upstreams_section::{
-    AwsCredentials, Bedrock, BedrockAuth, DEFAULT_BEDROCK_BETAS, ProviderKey, Retry, Target,
-    TargetKind, Upstream,
+    AwsCredentials, Bedrock, BedrockAuth, Breaker, DEFAULT_BEDROCK_BETAS, ProviderKey, Retry,
+    Target, TargetKind, Upstream,
 };
 
 /// The validated configuration. Restart-time: it never changes while the gateway runs.

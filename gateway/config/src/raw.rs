@@ -258,6 +258,26 @@ pub struct Forwarding {
     pub retry_after_max_ms: Option<u64>,
     /// Default 20: same-target retries as a share (percent) of recent requests.
     pub retry_budget_percent: Option<u64>,
+    /// `[forwarding.breaker]`: the circuit breaker per (target, model).
+    pub breaker: Option<Breaker>,
+}
+
+/// `[forwarding.breaker]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breaker {
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Default 60 000: the failure rate is taken over this window.
+    pub window_ms: Option<u64>,
+    /// Default 20: attempts in the window before the rate can open the breaker.
+    pub min_requests: Option<u64>,
+    /// Default 50: the failure rate (percent) that opens it.
+    pub failure_percent: Option<u64>,
+    /// Default 30 000: how long it stays open before probing.
+    pub open_ms: Option<u64>,
+    /// Default 3: successful probes in a row that close it again.
+    pub probe_successes: Option<u64>,
 }
 
 /// `[auth]`

@@ -8,6 +8,7 @@
 //! missing key is a problem.
 
 mod bedrock;
+mod breaker;
 mod keys;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ mod tests;
 use std::{collections::BTreeSet, time::Duration};
 
 pub use bedrock::{AwsCredentials, Bedrock, BedrockAuth, DEFAULT_BEDROCK_BETAS};
+pub use breaker::Breaker;
 use gateway_core::Secret;
 use keys::{Single, target_keys};
 
@@ -102,6 +104,8 @@ pub struct Retry {
     pub budget_percent: u32,
     /// The most a target may take to commit; `None` waits up to the request timeout.
     pub ttft_timeout: Option<Duration>,
+    /// The circuit breaker per (target, model); `None` when turned off.
+    pub breaker: Option<Breaker>,
 }
 
 pub(crate) fn retry(c: &mut Collector<'_>, f: &raw::Forwarding) -> Retry {
@@ -131,6 +135,7 @@ pub(crate) fn retry(c: &mut Collector<'_>, f: &raw::Forwarding) -> Retry {
         ),
         budget_percent: u32::try_from(budget_percent.min(100)).unwrap_or(20),
         ttft_timeout: (!ttft.is_zero()).then_some(ttft),
+        breaker: breaker::breaker(c, f.breaker.as_ref()),
     }
 }
 

@@ -1,11 +1,13 @@
 //! The families of upstream resilience: attempts, fallbacks, key cooldowns, retry budget,
-//! and what adapting a request to a target cost (stripped parameters, event-stream errors).
+//! circuit breakers, and what adapting a request to a target cost (stripped parameters,
+//! event-stream errors).
 //!
-//! Labels: `target` and `from`/`to` are target names from the config, `key` a key's
-//! configured id (never the key), `outcome`, `phase`, `reason` and `kind` closed sets
-//! (gateway-resilience names them).
+//! Labels: `target` and `from` are target names from the config (`to` too, except on
+//! breaker transitions, where it is the state entered), `model` a price-table canonical id or
+//! `other`, `key` a key's configured id (never the key), `outcome`, `phase`, `reason` and
+//! `kind` closed sets (gateway-resilience names them).
 
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::{Error, NAMESPACE};
 
@@ -28,6 +30,17 @@ pub struct ResilienceMetrics {
     /// `upstream_eventstream_decode_errors_total{target}`: Bedrock event-stream frames that
     /// could not be decoded (bad CRC, oversized, bad payload).
     pub eventstream_decode_errors_total: IntCounterVec,
+    /// `upstream_possibly_billed_total{target,reason}`: attempts that failed after their
+    /// request was sent (a stall, a timeout, a connection or stream broken after sending, an
+    /// error event before the first content): the provider may have billed them though the
+    /// client was served elsewhere or not at all.
+    pub possibly_billed_total: IntCounterVec,
+    /// `breaker_state{target,model}`: 0 closed, 1 half-open, 2 open; `model` a price-table
+    /// canonical id or `other`.
+    pub breaker_state: IntGaugeVec,
+    /// `breaker_transitions_total{target,to}`: a breaker entered `closed`, `half_open` or
+    /// `open`.
+    pub breaker_transitions_total: IntCounterVec,
 }
 
 impl ResilienceMetrics {
@@ -43,6 +56,14 @@ impl ResilienceMetrics {
             "Same-target retries refused because the retry budget was spent.",
         ))?;
         registry.register(Box::new(retry_budget_exhausted_total.clone()))?;
+        let breaker_state = IntGaugeVec::new(
+            opts(
+                "breaker_state",
+                "Circuit breaker of an upstream target and model: 0 closed, 1 half-open, 2 open.",
+            ),
+            &["target", "model"],
+        )?;
+        registry.register(Box::new(breaker_state.clone()))?;
         Ok(Self {
             attempts_total: counter_vec(
                 "upstream_attempts_total",
@@ -69,6 +90,17 @@ impl ResilienceMetrics {
                 "upstream_eventstream_decode_errors_total",
                 "AWS event-stream frames from a Bedrock target that could not be decoded.",
                 &["target"],
+            )?,
+            possibly_billed_total: counter_vec(
+                "upstream_possibly_billed_total",
+                "Upstream attempts that failed after their request was sent, which the provider may bill.",
+                &["target", "reason"],
+            )?,
+            breaker_state,
+            breaker_transitions_total: counter_vec(
+                "breaker_transitions_total",
+                "Circuit breaker transitions of an upstream target, by the state entered.",
+                &["target", "to"],
             )?,
         })
     }

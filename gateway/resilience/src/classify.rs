@@ -85,6 +85,21 @@ pub enum Observed<'a> {
     },
 }
 
+impl Observed<'_> {
+    /// Why the provider may have billed this failed attempt, when it may have: the request
+    /// was sent and then no usable answer came (a stall, a timeout, a connection or stream
+    /// broken after sending, an error event after `message_start`). A refused connection, a
+    /// skipped target and an error status (the provider's own refusal) were not billed.
+    pub fn possibly_billed(&self) -> Option<&'static str> {
+        match self {
+            Self::Failed(Transport::Connect, _) => None,
+            Self::Failed(t, _) => Some(t.as_label()),
+            Self::ErrorEvent { .. } => Some("error_event"),
+            Self::Committed | Self::Status { .. } | Self::Skipped(_) => None,
+        }
+    }
+}
+
 /// The meaning of an attempt's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {

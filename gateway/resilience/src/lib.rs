@@ -7,29 +7,36 @@
 //!   `anthropic-ratelimit-*-reset`);
 //! - [`Pool`]: one target's keys (weights, cooldowns, revocations), ids only;
 //! - [`Budget`]: same-target retries as a share of recent requests;
+//! - [`Breaker`]: the circuit breaker of one (target, model), kept here per target and
+//!   model label (a price-table canonical id or `other`, so the set is bounded);
 //! - [`backoff`]: the wait before a same-target retry;
 //! - [`Plan`]: one request's attempt loop state (target, keys tried, retries used), built by
 //!   [`Resilience::plan`] from the request's `x-gateway-fallback` /
 //!   `x-posthog-use-bedrock-fallback` and `x-stainless-retry-count` headers;
-//! - the resilience metrics: attempts, fallbacks, key cooldowns, budget exhaustion.
+//! - the resilience metrics: attempts, fallbacks, key cooldowns, budget exhaustion, breaker
+//!   states and transitions.
 //!
 //! Invariants:
 //! - a wait comes only from the provider's signals or the configured backoff: no invented
 //!   cooldown; a `retry-after` beyond `retry_after_max_ms` moves on instead of waiting;
 //! - secrets never reach this crate: keys are indexes and ids;
 //! - a request whose client already retried (`x-stainless-retry-count` > 0) gets no
-//!   same-target retry; key rotation and fallback still apply.
+//!   same-target retry; key rotation and fallback still apply;
+//! - a breaker only reroutes: an open one sends a request to the next target, but the last
+//!   target a request may use is tried whatever its breaker says.
 //!
 //! Not here: sending (gateway-upstream does it with the key at the index picked here), holding
 //! a stream until it commits (gateway-upstream), the loop itself (the app's pipeline).
 
 pub mod backoff;
+mod breaker;
 mod budget;
 mod classify;
 mod plan;
 mod pool;
 
 use std::{
+    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Instant,
 };
@@ -39,6 +46,7 @@ use gateway_core::{ErrorKind, GatewayError};
 use gateway_metrics::Metrics;
 use http::HeaderMap;
 
+pub use breaker::{Admit, BREAKER_BUCKETS, BREAKER_PROBES_IN_FLIGHT, Breaker, Health, State};
 pub use budget::{BUDGET_MIN_RETRIES, BUDGET_WINDOW, Budget};
 pub use classify::{Class, Observed, Phase, Transport, classify, cooldown, retry_after};
 pub use plan::{Attempt, Plan, Verdict};
@@ -55,6 +63,8 @@ pub const CLIENT_RETRY_HEADER: &str = "x-stainless-retry-count";
 struct TargetState {
     name: String,
     pool: Mutex<Pool>,
+    /// By model label: bounded by the price table's canonical ids plus `other`.
+    breakers: Mutex<HashMap<String, Breaker>>,
 }
 
 /// The shared resilience state of one API family's upstream.
@@ -66,6 +76,17 @@ pub struct Resilience {
     metrics: Arc<Metrics>,
 }
 
+/// One breaker as `/readyz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerReport {
+    /// The target's name.
+    pub target: String,
+    /// The model label.
+    pub model: String,
+    /// Its state now.
+    pub state: State,
+}
+
 impl Resilience {
     /// The targets of `upstream` in order, each with its key pool.
     pub fn new(upstream: &Upstream, retry: &Retry, metrics: Arc<Metrics>) -> Self {
@@ -75,6 +96,7 @@ impl Resilience {
                 .map(|t| TargetState {
                     name: t.name.clone(),
                     pool: Mutex::new(Pool::new(t.keys.iter().map(|k| (k.id.as_str(), k.weight)))),
+                    breakers: Mutex::default(),
                 })
                 .collect(),
             retry: retry.clone(),
@@ -106,6 +128,97 @@ impl Resilience {
             .is_some_and(|n| n > 0);
         lock(&self.budget).request(Instant::now());
         Ok(Plan::new(self, fallback, !client_retried))
+    }
+}
+
+impl Resilience {
+    /// Every breaker that has seen traffic, in target order then by model, with its state at
+    /// `now`.
+    pub fn breakers(&self, now: Instant) -> Vec<BreakerReport> {
+        let mut out = Vec::new();
+        for t in &self.targets {
+            let breakers = lock(&t.breakers);
+            let mut models: Vec<_> = breakers.iter().collect();
+            models.sort_by(|a, b| a.0.cmp(b.0));
+            out.extend(models.into_iter().map(|(model, b)| BreakerReport {
+                target: t.name.clone(),
+                model: model.clone(),
+                state: b.state(now),
+            }));
+        }
+        out
+    }
+
+    /// Sets `breaker_state` to each breaker's state at `now` (an open breaker whose interval
+    /// is over reads half-open before the next request enters it), before a scrape.
+    pub fn sync_breaker_gauges(&self, now: Instant) {
+        for b in self.breakers(now) {
+            self.metrics
+                .resilience
+                .breaker_state
+                .with_label_values(&[b.target.as_str(), b.model.as_str()])
+                .set(b.state.gauge());
+        }
+    }
+
+    /// Asks target `target`'s breaker for `model` whether a request may use it. `None` when
+    /// breakers are off.
+    fn admit(&self, target: usize, model: &str, now: Instant) -> Option<Admit> {
+        let settings = self.retry.breaker?;
+        let t = self.targets.get(target)?;
+        let mut breakers = lock(&t.breakers);
+        // Looked up by `&str` first: no allocation once the model has been seen.
+        if !breakers.contains_key(model) {
+            self.metrics
+                .resilience
+                .breaker_state
+                .with_label_values(&[t.name.as_str(), model])
+                .set(State::Closed.gauge());
+            breakers.insert(model.to_owned(), Breaker::new(settings, now));
+        }
+        let (admit, entered) = breakers.get_mut(model)?.admit(now);
+        self.entered(t, model, entered);
+        Some(admit)
+    }
+
+    /// Records an attempt's health with the breaker that admitted it; the state entered.
+    fn record(
+        &self,
+        target: usize,
+        model: &str,
+        admit: Admit,
+        health: Health,
+        now: Instant,
+    ) -> Option<State> {
+        let t = self.targets.get(target)?;
+        let entered = lock(&t.breakers).get_mut(model)?.record(admit, health, now);
+        self.entered(t, model, entered);
+        entered
+    }
+
+    /// Frees a probe's slot without a verdict.
+    fn release(&self, target: usize, model: &str, admit: Admit) {
+        if let Some(t) = self.targets.get(target)
+            && let Some(b) = lock(&t.breakers).get_mut(model)
+        {
+            b.release(admit);
+        }
+    }
+
+    fn entered(&self, t: &TargetState, model: &str, entered: Option<State>) {
+        let Some(state) = entered else { return };
+        let m = &self.metrics.resilience;
+        m.breaker_state
+            .with_label_values(&[t.name.as_str(), model])
+            .set(state.gauge());
+        m.breaker_transitions_total
+            .with_label_values(&[t.name.as_str(), state.as_label()])
+            .inc();
+        if state == State::Open {
+            tracing::warn!(target_name = %t.name, model, "circuit breaker opened: requests skip this target");
+        } else {
+            tracing::info!(target_name = %t.name, model, state = state.as_label(), "circuit breaker changed state");
+        }
     }
 }
 

@@ -7,12 +7,20 @@
 //! (after the backoff, within the retry budget, unless the client already retried); a
 //! rate-limited or revoked key rotates to another key; with none left, or retries spent, the
 //! next target (when fallback is on).
+//!
+//! Breakers: once the model is known ([`Plan::for_model`]), each target's breaker for it is
+//! asked once per request as the plan reaches that target. An open one sends the request on
+//! to the next target (reason `breaker_open`), unless this is the last target the request may
+//! use; a failure that opens it ends the same-target retries. Each attempt's health goes back
+//! to the breaker; a probe's slot is freed when its request ends without a verdict.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use gateway_core::{ErrorKind, GatewayError};
 
-use crate::{Class, Exhausted, Observed, Phase, Resilience, backoff, classify, lock};
+use crate::{
+    Admit, Class, Exhausted, Health, Observed, Phase, Resilience, State, backoff, classify, lock,
+};
 
 /// One attempt to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +59,10 @@ pub struct Plan<'a> {
     leaving: &'static str,
     /// Why the primary had no key, when it had none.
     primary_exhausted: Option<Exhausted>,
+    /// The model label the breakers are kept by; `None`: breakers are not consulted.
+    model: Option<String>,
+    /// What the current target's breaker said (`None`: not asked yet).
+    admitted: Option<Admit>,
 }
 
 impl<'a> Plan<'a> {
@@ -66,7 +78,15 @@ impl<'a> Plan<'a> {
             delay: Duration::ZERO,
             leaving: "no_key",
             primary_exhausted: None,
+            model: None,
+            admitted: None,
         }
+    }
+
+    /// The request's model label (a price-table canonical id or `other`): the targets'
+    /// breakers for it decide from here on.
+    pub fn for_model(&mut self, model: &str) {
+        self.model = Some(model.to_owned());
     }
 
     /// Attempts handed out so far.
@@ -81,6 +101,17 @@ impl<'a> Plan<'a> {
                 return None;
             }
             let state = self.r.targets.get(self.target)?;
+            if self.admitted.is_none()
+                && let Some(model) = &self.model
+            {
+                let admit = self.r.admit(self.target, model, Instant::now());
+                self.admitted = admit;
+                if admit == Some(Admit::Bypass) && self.may_leave() {
+                    self.leaving = "breaker_open";
+                    self.advance();
+                    continue;
+                }
+            }
             let picked = lock(&state.pool).pick(Instant::now(), &self.tried, fastrand::u64(..));
             match picked {
                 Ok(key) => {
@@ -112,6 +143,7 @@ impl<'a> Plan<'a> {
             Observed::Status { .. } | Observed::Skipped(_) => Phase::Head.as_label(),
             Observed::ErrorEvent { .. } => Phase::BeforeCommit.as_label(),
         };
+        let possibly_billed = observed.possibly_billed();
         let class = classify(observed, SystemTime::now());
         let Some(state) = self.r.targets.get(attempt.target) else {
             return Verdict::GiveUp;
@@ -120,7 +152,13 @@ impl<'a> Plan<'a> {
         m.attempts_total
             .with_label_values(&[state.name.as_str(), class.as_label(), phase])
             .inc();
+        if let Some(reason) = possibly_billed {
+            m.possibly_billed_total
+                .with_label_values(&[state.name.as_str(), reason])
+                .inc();
+        }
         let now = Instant::now();
+        let opened = self.breaker_verdict(attempt.target, class, now) == Some(State::Open);
         match class {
             Class::Success => Verdict::Serve,
             Class::Terminal => Verdict::GiveUp,
@@ -135,6 +173,7 @@ impl<'a> Plan<'a> {
                 self.leaving = reason;
                 if self.retries < self.r.retry.per_target
                     && self.may_retry
+                    && !(opened && self.may_leave())
                     && let Some(delay) = backoff::delay(
                         self.r.retry.backoff,
                         after,
@@ -195,8 +234,43 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Whether there is a target after this one the request may use.
+    fn may_leave(&self) -> bool {
+        self.fallback && self.target + 1 < self.r.targets.len()
+    }
+
+    /// Gives the attempt's health to the breaker that admitted the target; the state it
+    /// entered. After a probe's verdict, later attempts on the target count as passes.
+    fn breaker_verdict(&mut self, target: usize, class: Class, now: Instant) -> Option<State> {
+        let (Some(model), Some(admit)) = (&self.model, self.admitted) else {
+            return None;
+        };
+        if target != self.target {
+            return None;
+        }
+        self.admitted = Some(Admit::Pass);
+        let health = match class {
+            Class::Success | Class::Terminal => Health::Up,
+            Class::Retry { .. } => Health::Down,
+            Class::RateLimited { .. } | Class::Revoked { .. } | Class::Skip { .. } => {
+                self.r.release(target, model, admit);
+                return None;
+            }
+        };
+        self.r.record(target, model, admit, health, now)
+    }
+
+    /// Frees the current target's probe slot if a probe was admitted and never judged.
+    fn release_probe(&mut self) {
+        if let (Some(model), Some(Admit::Probe)) = (&self.model, self.admitted) {
+            self.r.release(self.target, model, Admit::Probe);
+        }
+        self.admitted = None;
+    }
+
     /// Moves to the next target, counting the fallback when there is one to go to.
     fn advance(&mut self) {
+        self.release_probe();
         let from = self.target;
         self.target += 1;
         self.retries = 0;
@@ -213,6 +287,14 @@ impl<'a> Plan<'a> {
                 .with_label_values(&[from.name.as_str(), to.name.as_str(), self.leaving])
                 .inc();
         }
+    }
+}
+
+impl Drop for Plan<'_> {
+    /// A request that ends (or is dropped: the client left) with a probe unjudged frees its
+    /// slot, or the breaker would never let another probe through.
+    fn drop(&mut self) {
+        self.release_probe();
     }
 }
 

@@ -21,6 +21,9 @@ pub struct MockConfig {
     /// What the Bedrock routes accept: a SigV4 signature by this key pair for this region,
     /// or this Bedrock API key as `Authorization: Bearer`.
     pub bedrock: BedrockCredentials,
+    /// An `x-mock-scenario` value (e.g. `status=529`) for every request that carries none:
+    /// a provider that keeps failing, whoever calls it (real clients cannot add the header).
+    pub scenario: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -33,6 +36,7 @@ impl Default for MockConfig {
             usage: Usage::default(),
             expect_api_key: None,
             bedrock: BedrockCredentials::default(),
+            scenario: None,
         }
     }
 }

@@ -78,12 +78,19 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         }
         _ => None,
     };
-    let scenario = parts.headers.get(SCENARIO_HEADER).map(|value| {
-        value
-            .to_str()
-            .map_err(|_| "the value is not visible ASCII".to_owned())
-            .and_then(Scenario::parse_header)
-    });
+    let scenario = match parts.headers.get(SCENARIO_HEADER) {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| "the value is not visible ASCII".to_owned())
+                .and_then(Scenario::parse_header),
+        ),
+        None => shared
+            .config
+            .scenario
+            .as_deref()
+            .map(Scenario::parse_header),
+    };
     shared.record(RecordedRequest {
         method: parts.method,
         path_and_query,

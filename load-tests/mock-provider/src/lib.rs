@@ -21,7 +21,8 @@
 //!   [`MockProvider::cancelled_streams`], a stream the mock ends or resets on purpose does not.
 //! - Whatever depends only on the config (reply escaping, delta frames, usage JSON) is built
 //!   once per mock, so answers are mostly concatenation.
-//! - The `x-mock-scenario` header wins over the script queue and does not consume it.
+//! - The `x-mock-scenario` header wins over the script queue and does not consume it;
+//!   [`MockConfig::scenario`] is the header's value for requests without one.
 //!
 //! Not here: tool use, thinking blocks, real token counting, TLS.
 //!

@@ -34,6 +34,9 @@ struct Args {
     /// Require this key (`x-api-key` on Anthropic routes, Bearer on OpenAI routes).
     #[arg(long)]
     expect_api_key: Option<String>,
+    /// An `x-mock-scenario` value for every request without one, e.g. `status=529`.
+    #[arg(long)]
+    scenario: Option<String>,
     /// The access key id the Bedrock routes accept in SigV4 signatures.
     #[arg(long, default_value = mock_provider::BEDROCK_ACCESS_KEY_ID)]
     bedrock_access_key_id: String,
@@ -59,6 +62,7 @@ async fn main() -> ExitCode {
         inter_token_delay: Duration::from_millis(args.inter_token_ms),
         usage: defaults.usage,
         expect_api_key: args.expect_api_key,
+        scenario: args.scenario,
         bedrock: BedrockCredentials {
             access_key_id: args.bedrock_access_key_id,
             secret_access_key: args.bedrock_secret_access_key,

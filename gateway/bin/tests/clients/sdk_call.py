@@ -20,9 +20,15 @@ if surface == "anthropic":
         with client.messages.stream(**kwargs) as stream:
             out["text"] = "".join(stream.text_stream)
             final = stream.get_final_message()
+            headers = stream.response.headers
     else:
-        final = client.messages.create(**kwargs)
+        raw = client.messages.with_raw_response.create(**kwargs)
+        final = raw.parse()
+        headers = raw.headers
         out["text"] = "".join(b.text for b in final.content if b.type == "text")
+    # Which target served, and after how many attempts (the gateway's own headers).
+    out["upstream"] = headers.get("x-gateway-upstream")
+    out["attempts"] = headers.get("x-gateway-attempts")
     out["input_tokens"] = final.usage.input_tokens
     out["output_tokens"] = final.usage.output_tokens
     # The SDK's own error type for a refusal, to prove it parses our envelope.

@@ -8,9 +8,14 @@ use mock_provider::{MockConfig, Script};
 
 use super::pair;
 
-const REPLY: &str = "Hello from the mock provider.";
+pub(super) const REPLY: &str = "Hello from the mock provider.";
 
-fn sdk_call(python: &std::path::Path, base: &str, surface: &str, mode: &str) -> serde_json::Value {
+pub(super) fn sdk_call(
+    python: &std::path::Path,
+    base: &str,
+    surface: &str,
+    mode: &str,
+) -> serde_json::Value {
     let script = gateway_testkit::workspace_root().join("gateway/bin/tests/clients/sdk_call.py");
     let output = Command::new(python)
         .arg(script)
@@ -80,6 +85,20 @@ fn claude_with(
     format: &str,
     credential: (&str, &str),
 ) -> std::process::Output {
+    claude_command(bin, base, home, format, credential)
+        .output()
+        .expect("run claude")
+}
+
+/// One `claude -p` turn on claude-sonnet-4-6 in `format`, offline against `base`, with a
+/// clean environment and quick failures.
+pub(super) fn claude_command(
+    bin: &std::path::Path,
+    base: &str,
+    home: &std::path::Path,
+    format: &str,
+    credential: (&str, &str),
+) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args([
         "-p",
@@ -99,9 +118,8 @@ fn claude_with(
         .env(credential.0, credential.1)
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env("CLAUDE_CODE_MAX_RETRIES", "2")
-        .env("API_TIMEOUT_MS", "30000")
-        .output()
-        .expect("run claude")
+        .env("API_TIMEOUT_MS", "30000");
+    cmd
 }
 
 #[tokio::test]

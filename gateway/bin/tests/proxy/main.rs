@@ -6,6 +6,7 @@
 mod admin;
 mod admin_ui;
 mod clients;
+mod clients_fallback;
 mod config_cli;
 mod identity;
 mod memory_bounds;

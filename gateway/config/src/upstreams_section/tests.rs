@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use crate::{Config, MapEnvironment};
 
 fn env() -> MapEnvironment {
@@ -274,6 +276,77 @@ typo = 1
         .to_string();
     assert!(
         shown.contains("fallbacks[2].aws_secret_access_key_env: environment variable UNSET_SECRET"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_breaker_is_on_by_default_and_its_settings_validate() {
+    let base = config(
+        "[upstreams.anthropic]\nbase_url = \"https://api.anthropic.com\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n",
+    );
+    let b = Config::parse(&base, &env())
+        .unwrap()
+        .forwarding
+        .retry
+        .breaker
+        .expect("on by default");
+    assert_eq!(
+        (b.window, b.min_requests, b.failure_percent),
+        (Duration::from_secs(60), 20, 50)
+    );
+    assert_eq!((b.open, b.probe_successes), (Duration::from_secs(30), 3));
+
+    let tuned = format!(
+        "{base}[forwarding.breaker]\nmin_requests = 4\nfailure_percent = 75\nprobe_successes = 1\n"
+    );
+    let mut vars = env();
+    vars.0
+        .insert("GATEWAY__FORWARDING__BREAKER__OPEN_MS".into(), "200".into());
+    let b = Config::parse(&tuned, &vars)
+        .unwrap()
+        .forwarding
+        .retry
+        .breaker
+        .unwrap();
+    assert_eq!(
+        (b.min_requests, b.failure_percent, b.probe_successes),
+        (4, 75, 1)
+    );
+    assert_eq!(
+        b.open,
+        Duration::from_millis(200),
+        "overridden from the environment"
+    );
+
+    let off = format!("{base}[forwarding.breaker]\nenabled = false\n");
+    assert_eq!(
+        Config::parse(&off, &env())
+            .unwrap()
+            .forwarding
+            .retry
+            .breaker,
+        None
+    );
+
+    let bad = format!(
+        "{base}[forwarding.breaker]\nwindow_ms = 10\nmin_requests = 0\nfailure_percent = 101\nopen_ms = 999999999\nprobe_successes = 0\n"
+    );
+    let errors = Config::parse(&bad, &env()).unwrap_err();
+    crate::tests::assert_reported(
+        &errors,
+        &[
+            "forwarding.breaker.window_ms",
+            "forwarding.breaker.min_requests",
+            "forwarding.breaker.failure_percent",
+            "forwarding.breaker.open_ms",
+            "forwarding.breaker.probe_successes",
+        ],
+    );
+    let typo = format!("{base}[forwarding.breaker]\nopen_secs = 3\n");
+    let shown = Config::parse(&typo, &env()).unwrap_err().to_string();
+    assert!(
+        shown.contains("forwarding") && shown.contains("open_secs"),
         "{shown}"
     );
 }

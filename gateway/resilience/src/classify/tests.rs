@@ -155,3 +155,36 @@ fn transport_failures_are_retried() {
         ));
     }
 }
+
+#[test]
+fn only_failures_after_sending_are_possibly_billed() {
+    let none = HeaderMap::new();
+    let sent = [
+        (Transport::Timeout, "timeout"),
+        (Transport::Stall, "stall"),
+        (Transport::Broken, "broken"),
+    ];
+    for (t, label) in sent {
+        assert_eq!(
+            Observed::Failed(t, Phase::Head).possibly_billed(),
+            Some(label)
+        );
+    }
+    let event = Observed::ErrorEvent {
+        data: br#"{"type":"error","error":{"type":"overloaded_error"}}"#,
+    };
+    assert_eq!(event.possibly_billed(), Some("error_event"));
+    let status = Observed::Status {
+        status: 529,
+        headers: &none,
+        body: b"{}",
+    };
+    for unbilled in [
+        Observed::Failed(Transport::Connect, Phase::Head),
+        status,
+        Observed::Skipped("unmapped_model"),
+        Observed::Committed,
+    ] {
+        assert_eq!(unbilled.possibly_billed(), None, "{unbilled:?}");
+    }
+}

@@ -1,6 +1,6 @@
 use std::{sync::Arc, time::Duration};
 
-use gateway_config::{ProviderKey, Retry, Target, TargetKind, Upstream};
+use gateway_config::{Breaker, ProviderKey, Retry, Target, TargetKind, Upstream};
 use gateway_core::{ErrorKind, Secret};
 use gateway_metrics::Metrics;
 use http::{HeaderMap, HeaderValue};
@@ -30,10 +30,19 @@ fn retry() -> Retry {
         retry_after_max: Duration::from_secs(2),
         budget_percent: 100,
         ttft_timeout: None,
+        breaker: None,
     }
 }
 
 fn resilience(primary_keys: &[&str], fallbacks: usize) -> (Resilience, Arc<Metrics>) {
+    resilience_with(primary_keys, fallbacks, retry())
+}
+
+fn resilience_with(
+    primary_keys: &[&str],
+    fallbacks: usize,
+    retry: Retry,
+) -> (Resilience, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new().unwrap());
     let upstream = Upstream {
         primary: target("anthropic", primary_keys),
@@ -41,10 +50,7 @@ fn resilience(primary_keys: &[&str], fallbacks: usize) -> (Resilience, Arc<Metri
             .map(|i| target(&format!("fb{i}"), &["f"]))
             .collect(),
     };
-    (
-        Resilience::new(&upstream, &retry(), metrics.clone()),
-        metrics,
-    )
+    (Resilience::new(&upstream, &retry, metrics.clone()), metrics)
 }
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -248,4 +254,136 @@ fn terminal_answers_stop_and_the_budget_bounds_retries() {
             .contains("llm_gateway_retry_budget_exhausted_total 5")
     );
     drop(metrics);
+}
+
+const MODEL: &str = "claude-sonnet-4-6";
+
+/// Retries with a breaker that opens at 2 attempts all failing, for `open`.
+fn with_breaker(per_target: u32, open: Duration) -> Retry {
+    Retry {
+        per_target,
+        breaker: Some(Breaker {
+            window: Duration::from_secs(60),
+            min_requests: 2,
+            failure_percent: 100,
+            open,
+            probe_successes: 1,
+        }),
+        ..retry()
+    }
+}
+
+#[test]
+fn an_open_breaker_sends_requests_straight_to_the_fallback_but_never_strands_the_last_target() {
+    let (r, metrics) = resilience_with(&["a"], 1, with_breaker(1, Duration::from_secs(60)));
+    let none = HeaderMap::new();
+    let mut plan = r.plan(&none).unwrap();
+    plan.for_model(MODEL);
+    let first = plan.next_attempt().unwrap();
+    assert_eq!(plan.judge(&first, status(529, &none)), Verdict::Again);
+    let retry = plan.next_attempt().unwrap();
+    assert_eq!(retry.target, 0, "one failure: still closed, retried");
+    plan.judge(&retry, status(529, &none));
+    assert_eq!(plan.next_attempt().unwrap().target, 1);
+    drop(plan);
+    let report = r.breakers(std::time::Instant::now());
+    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(
+        (report[0].target.as_str(), report[0].state),
+        ("anthropic", crate::State::Open)
+    );
+
+    // Open: the next request for the model never reaches the primary.
+    let mut plan = r.plan(&none).unwrap();
+    plan.for_model(MODEL);
+    let a = plan.next_attempt().unwrap();
+    assert_eq!(a.target, 1);
+    assert_eq!(plan.judge(&a, Observed::Committed), Verdict::Serve);
+    assert_eq!(plan.attempts(), 1, "a bypass is not an attempt");
+    // Another model's breaker is its own; a plan without a model does not ask.
+    let mut plan = r.plan(&none).unwrap();
+    plan.for_model("other");
+    assert_eq!(plan.next_attempt().unwrap().target, 0);
+    let mut plan = r.plan(&none).unwrap();
+    assert_eq!(plan.next_attempt().unwrap().target, 0);
+    // Fallback off: the primary is the last target this request may use, so it is tried.
+    let mut plan = r
+        .plan(&headers(&[("x-gateway-fallback", "false")]))
+        .unwrap();
+    plan.for_model(MODEL);
+    assert_eq!(plan.next_attempt().unwrap().target, 0);
+
+    let m = metrics.render();
+    for line in [
+        r#"llm_gateway_breaker_state{model="claude-sonnet-4-6",target="anthropic"} 2"#,
+        r#"llm_gateway_breaker_state{model="claude-sonnet-4-6",target="fb0"} 0"#,
+        r#"llm_gateway_breaker_transitions_total{target="anthropic",to="open"} 1"#,
+        r#"llm_gateway_upstream_fallbacks_total{from="anthropic",reason="breaker_open",to="fb0"} 1"#,
+    ] {
+        assert!(m.contains(line), "{line} missing from\n{m}");
+    }
+}
+
+#[test]
+fn a_failure_that_opens_the_breaker_ends_the_same_target_retries() {
+    let mut retry = with_breaker(1, Duration::from_secs(60));
+    if let Some(b) = &mut retry.breaker {
+        b.min_requests = 1;
+    }
+    let (r, _) = resilience_with(&["a"], 1, retry);
+    let none = HeaderMap::new();
+    let mut plan = r.plan(&none).unwrap();
+    plan.for_model(MODEL);
+    let a = plan.next_attempt().unwrap();
+    plan.judge(&a, status(503, &none));
+    assert_eq!(
+        plan.next_attempt().unwrap().target,
+        1,
+        "no retry into an open breaker"
+    );
+}
+
+#[test]
+fn once_due_one_probe_at_a_time_reaches_the_target_and_its_success_closes_the_breaker() {
+    // No open interval: the breaker is due for a probe as soon as it opens.
+    let (r, metrics) = resilience_with(&["a"], 1, with_breaker(0, Duration::ZERO));
+    let none = HeaderMap::new();
+    for _ in 0..2 {
+        let mut plan = r.plan(&none).unwrap();
+        plan.for_model(MODEL);
+        let a = plan.next_attempt().unwrap();
+        assert_eq!(a.target, 0);
+        plan.judge(&a, status(529, &none));
+    }
+    let mut probing = r.plan(&none).unwrap();
+    probing.for_model(MODEL);
+    let probe = probing.next_attempt().unwrap();
+    assert_eq!(probe.target, 0, "the probe");
+    let mut other = r.plan(&none).unwrap();
+    other.for_model(MODEL);
+    assert_eq!(
+        other.next_attempt().unwrap().target,
+        1,
+        "one probe at a time"
+    );
+    // A probe whose request ends unjudged frees its slot.
+    drop(probing);
+    let mut probing = r.plan(&none).unwrap();
+    probing.for_model(MODEL);
+    let probe = probing.next_attempt().unwrap();
+    assert_eq!(probe.target, 0);
+    assert_eq!(probing.judge(&probe, Observed::Committed), Verdict::Serve);
+    let mut after = r.plan(&none).unwrap();
+    after.for_model(MODEL);
+    assert_eq!(after.next_attempt().unwrap().target, 0, "closed again");
+    let m = metrics.render();
+    for to in ["open", "half_open", "closed"] {
+        let line =
+            format!(r#"llm_gateway_breaker_transitions_total{{target="anthropic",to="{to}"}}"#);
+        assert!(m.contains(&line), "{line} missing from\n{m}");
+    }
+    assert!(
+        m.contains(r#"llm_gateway_breaker_state{model="claude-sonnet-4-6",target="anthropic"} 0"#),
+        "{m}"
+    );
 }

@@ -76,6 +76,26 @@ async fn scenario_header_answers_in_the_routes_error_shape() {
 }
 
 #[tokio::test]
+async fn a_configured_scenario_answers_every_request_without_the_header() {
+    let mock = MockProvider::start(MockConfig {
+        scenario: Some("status=529".to_owned()),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let failing = post(&mock, "/v1/messages", STREAM).await;
+        assert_eq!(failing.status, 529);
+        assert_eq!(failing.json()["error"]["type"], "overloaded_error");
+    }
+    // The request's own header still wins.
+    let own = [("x-mock-scenario", "status=500")];
+    let answered = send(&mock, "POST", "/v1/messages", &own, STREAM).await;
+    assert_eq!(answered.status, 500);
+    assert_eq!(mock.hits("/v1/messages"), 3);
+}
+
+#[tokio::test]
 async fn midstream_error_ends_the_stream_after_n_deltas() {
     let mock = MockProvider::start(MockConfig::default()).await.unwrap();
     // A non-streamed request leaves a streaming script queued.

@@ -10,7 +10,7 @@ use super::{
 };
 
 /// A port nothing listens on.
-fn dead_url() -> String {
+pub(super) fn dead_url() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -217,6 +217,13 @@ async fn before_commit_an_error_event_or_a_reset_after_message_start_falls_back_
     );
     let m = scrape(&gw).await;
     assert!(m.contains(r#"llm_gateway_upstream_attempts_total{outcome="retryable",phase="before_commit",target="anthropic"} 2"#), "{m}");
+    // Both were sent and started answering: the provider may bill them.
+    for reason in ["error_event", "broken"] {
+        let line = format!(
+            r#"llm_gateway_upstream_possibly_billed_total{{reason="{reason}",target="anthropic"}} 1"#
+        );
+        assert!(m.contains(&line), "{line} missing from\n{m}");
+    }
 }
 
 #[tokio::test]

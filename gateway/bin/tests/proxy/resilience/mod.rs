@@ -7,8 +7,11 @@
 mod bedrock;
 mod bedrock_errors;
 mod bedrock_faults;
+mod breaker;
 mod matrix;
 mod pools;
+mod storm;
+mod unanswered;
 
 use std::path::PathBuf;
 
@@ -89,7 +92,7 @@ fn fallback_section(second: &MockProvider) -> String {
 
 /// A gateway whose config is config/gateway.toml with `anthropic` as its Anthropic upstream,
 /// a metering policy and quick retries.
-fn gateway(anthropic: &str, name: &str) -> TestGatewayBuilder {
+pub(super) fn gateway(anthropic: &str, name: &str) -> TestGatewayBuilder {
     let root = gateway_testkit::workspace_root();
     let dev = std::fs::read_to_string(root.join("config/gateway.toml")).unwrap();
     assert!(
