@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The admin API (and page, when built) at scale: SUBJECTS subjects (default 100000) seeded
+# The admin API and the admin page at scale: SUBJECTS subjects (default 100000) seeded
 # into a fresh redis-server on a free loopback port — three quota buckets each, plus the
 # spend ledger's rankings and per-model spend for today and this month, and the bucket index,
 # as the gateway writes them — then a gateway
@@ -7,7 +7,7 @@
 # Prints the median and worst time per path. Needs redis-server, redis-cli, curl, python3.
 #
 # Knobs: SUBJECTS, REPEAT (default 20), GATEWAY_BIN (default target/release/llm-gateway),
-# EXTRA_PATHS (space-separated admin paths to time as well, e.g. the admin page's screens).
+# EXTRA_PATHS (space-separated admin paths to time as well).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +70,8 @@ env -i PATH="$PATH" \
 pids+=($!)
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null && break; sleep 0.1; done
 
+# The admin page's session: log in once with the token.
+curl -s -o /dev/null -c "$WORK/cookies" --data-urlencode "token=$TOKEN" "http://127.0.0.1:$ADMIN_PORT/admin/ui/login"
 paths=(
   "/admin/spenders?window=day&limit=50"
   "/admin/spenders?window=month&offset=50000&limit=50"
@@ -79,6 +81,11 @@ paths=(
   "/admin/limits/sub-077777"
   "/admin/overrides"
   "/admin/audit"
+  "/admin/ui"
+  "/admin/ui/subjects?subject=sub-077777"
+  "/admin/ui/orgs?org=org-7"
+  "/admin/ui/requests"
+  "/admin/ui/audit"
 )
 # shellcheck disable=SC2206
 paths+=(${EXTRA_PATHS:-})

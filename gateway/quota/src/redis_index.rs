@@ -2,8 +2,10 @@
 //! (`lgw:idx:sub:<id>`, `lgw:idx:org:<id>`), so a usage read or a reset touches a handful of
 //! keys instead of scanning the keyspace (a SCAN over a million subjects' buckets takes
 //! seconds). Written when a replica first reserves on a bucket (a bounded memory of what it
-//! indexed; forgetting only costs an idempotent `SADD` again), in the background, never
-//! delaying the request. Keys of an index may have expired since: readers skip them.
+//! indexed; forgetting only costs an idempotent `SADD` again): one extra round trip on a
+//! bucket's first reservation per replica, none after. A failed index write is logged and
+//! retried on the next reservation; it never fails the request. Keys of an index may have
+//! expired since: readers skip them.
 
 use std::{
     collections::HashSet,
@@ -18,10 +20,34 @@ const INDEXED_MAX: usize = 50_000;
 /// How long an index lives after its last write (longer than any bucket window).
 const INDEX_RETENTION: Duration = Duration::from_secs(400 * 86_400);
 
-/// What this replica indexed already.
-#[derive(Debug, Default)]
+/// How long a replica trusts that what it indexed is still there: after this it indexes
+/// again (an idempotent `SADD`), so an index lost with a Redis restart it never saw heals.
+const INDEXED_TRUST: Duration = Duration::from_secs(600);
+
+/// What this replica indexed already, and since when it trusts that.
+#[derive(Debug)]
 pub(crate) struct Indexed {
     seen: Mutex<HashSet<String>>,
+    since: Mutex<std::time::Instant>,
+}
+
+impl Default for Indexed {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::default(),
+            since: Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+impl Indexed {
+    /// Forgets everything: the next reservation of each bucket indexes it again.
+    pub(crate) fn forget_all(&self) {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
 }
 
 /// The index key of a bucket key `lgw:{tenant}:<scope>:<id>:<label>` (`sub` and `org` scopes).
@@ -39,7 +65,18 @@ pub(crate) fn index_key(scope: &str, id: &str) -> String {
 
 impl RedisStore {
     /// Indexes the buckets of a reservation this replica has not indexed yet.
-    pub(crate) fn index_buckets(&self, buckets: &[Bucket]) {
+    pub(crate) async fn index_buckets(&self, buckets: &[Bucket]) {
+        {
+            let mut since = self
+                .indexed()
+                .since
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if since.elapsed() >= INDEXED_TRUST {
+                *since = std::time::Instant::now();
+                self.indexed().forget_all();
+            }
+        }
         let fresh: Vec<(String, String)> = {
             let mut seen = self
                 .indexed()
@@ -77,21 +114,20 @@ impl RedisStore {
                 .ignore();
         }
         let mut connection = self.connection();
-        let timeout = self.timeout();
-        let this = self.indexed_handle();
-        // In the background: the request does not wait for its index.
-        tokio::spawn(async move {
-            let written =
-                tokio::time::timeout(timeout, pipe.query_async::<()>(&mut connection)).await;
-            if !matches!(written, Ok(Ok(()))) {
-                // Forget them so the next reservation tries again.
-                let mut seen = this.seen.lock().unwrap_or_else(PoisonError::into_inner);
-                for (_, key) in &fresh {
-                    seen.remove(key);
-                }
-                tracing::debug!("writing the bucket index failed; retried on the next reservation");
+        let written =
+            tokio::time::timeout(self.timeout(), pipe.query_async::<()>(&mut connection)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            // Forget them so the next reservation tries again.
+            let mut seen = self
+                .indexed()
+                .seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (_, key) in &fresh {
+                seen.remove(key);
             }
-        });
+            tracing::warn!("writing the bucket index failed; retried on the next reservation");
+        }
     }
 
     /// The bucket keys indexed under `scope`/`id`.

@@ -1,5 +1,7 @@
 //! [`RedisStore`]: buckets in Redis, shared by every replica. One `EVALSHA` per reserve and one
-//! per settle (`quota.lua`), Redis server time, bounded by a timeout.
+//! per settle (`quota.lua`), Redis server time, bounded by a timeout; on a bucket's first
+//! reservation by a replica, one pipelined `SADD` to its owner's index first
+//! (`redis_index.rs`), so usage reads never scan.
 
 use std::{
     sync::{
@@ -18,8 +20,6 @@ use crate::{
 
 /// The reserve and settle logic, run atomically inside Redis.
 const SCRIPT: &str = include_str!("quota.lua");
-/// Most keys a usage lookup scans for.
-const USAGE_SCAN_COUNT: usize = 1000;
 
 /// Buckets in Redis.
 #[derive(Clone)]
@@ -106,71 +106,35 @@ impl RedisStore {
         &self.indexed
     }
 
-    pub(crate) fn indexed_handle(&self) -> Arc<crate::redis_index::Indexed> {
-        self.indexed.clone()
-    }
-
     async fn run<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
-        tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection))
+        let result = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection))
             .await
             .map_err(|_| StoreError::Timeout {
                 what: "the quota script",
                 within: self.timeout,
-            })?
-            .map_err(error)
+            })
+            .and_then(|r| r.map_err(error));
+        if result.is_err() {
+            // Redis may come back empty (a restart, a failover): index everything again.
+            self.indexed.forget_all();
+        }
+        result
     }
 
-    /// Every bucket key of `subject` (`lgw:*:sub:<subject>:*`), by SCAN.
+    /// Every bucket key of `subject`.
     async fn subject_keys(&self, subject: &str) -> Result<Vec<String>, StoreError> {
         self.scope_keys("sub", subject).await
     }
 
-    /// Every bucket key of scope `part` (`sub`, `org`) and `id`: from its index, or by SCAN
-    /// for buckets written before the index existed.
+    /// Every bucket key of scope `part` (`sub`, `org`) and `id`, from its index (a key is
+    /// indexed on a replica's first reservation of it, so after an upgrade a bucket shows once
+    /// its owner calls again).
     async fn scope_keys(&self, part: &str, id: &str) -> Result<Vec<String>, StoreError> {
-        let indexed = self.indexed_keys(part, id).await?;
-        if !indexed.is_empty() {
-            return Ok(indexed);
-        }
-        let escaped: String = id
-            .chars()
-            .flat_map(|c| match c {
-                '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        let pattern = format!("lgw:*:{part}:{escaped}:*");
-        let mut connection = self.connection.clone();
-        let mut keys: Vec<String> = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = tokio::time::timeout(
-                self.timeout,
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(USAGE_SCAN_COUNT)
-                    .query_async(&mut connection),
-            )
-            .await
-            .map_err(|_| StoreError::Timeout {
-                what: "SCAN",
-                within: self.timeout,
-            })?
-            .map_err(error)?;
-            keys.extend(batch);
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
-        Ok(keys)
+        self.indexed_keys(part, id).await
     }
 
     /// The state of each of `keys`.
@@ -248,7 +212,7 @@ impl Store for RedisStore {
     fn reserve<'a>(&'a self, request: &'a ReserveRequest) -> StoreFuture<'a, ReserveOutcome> {
         Box::pin(async move {
             let id = self.ids.next();
-            self.index_buckets(&request.buckets);
+            self.index_buckets(&request.buckets).await;
             let mut invocation = self.script.prepare_invoke();
             invocation
                 .arg("reserve")

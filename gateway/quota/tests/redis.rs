@@ -368,7 +368,7 @@ async fn usage_reads_the_bucket_index_and_skips_keys_that_expired_since() {
             .unwrap(),
         ReserveOutcome::Granted(_)
     ));
-    // The index is written in the background; the subject's set names its bucket.
+    // The subject's index names its bucket (the org's, its own).
     let client = redis::Client::open(redis.url()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let day_key = day.key.clone();
