@@ -27,6 +27,7 @@ impl HttpFetch for NoNetwork {
 fn config(jwks_file: std::path::PathBuf) -> Auth {
     Auth {
         keys: vec![StaticKey {
+            id: "key-ci-bot".into(),
             sha256: sha2::Sha256::digest(b"static-key").into(),
             subject: "ci-bot".into(),
             org: None,

@@ -22,7 +22,8 @@ impl StaticKeys {
                         subject: k.subject.clone(),
                         org: k.org.clone(),
                         plan: k.plan.clone(),
-                        token_id: None,
+                        // What an admin's `key` block names.
+                        token_id: Some(k.id.clone()),
                         run_budget_micro_usd: None,
                     };
                     (k.sha256, principal)

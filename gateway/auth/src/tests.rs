@@ -20,6 +20,7 @@ const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test";
 
 fn config(burst: u32) -> Auth {
     let key = |token: &str, subject: &str| StaticKey {
+        id: format!("key-{subject}"),
         sha256: sha2::Sha256::digest(token.as_bytes()).into(),
         subject: subject.to_owned(),
         org: Some("acme".into()),

@@ -57,7 +57,19 @@ fn static_keys(c: &mut Collector<'_>, values: Vec<toml::Value>) -> Vec<StaticKey
             c.push(&format!("{path}.sha256"), "the same key is listed twice");
             continue;
         }
+        let id = match k.id.map(|id| id.trim().to_owned()) {
+            Some(id) if id.is_empty() => {
+                c.push(
+                    &format!("{path}.id"),
+                    "must not be empty; leave it out for the default",
+                );
+                continue;
+            }
+            Some(id) => id,
+            None => format!("key-{}", &hex::encode(digest)[..12]),
+        };
         keys.push(StaticKey {
+            id,
             sha256: digest,
             subject: k.subject,
             org: k.org,

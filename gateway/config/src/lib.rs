@@ -404,6 +404,9 @@ impl Default for AuthLimits {
 pub struct StaticKey {
     /// SHA-256 of the key.
     pub sha256: [u8; 32],
+    /// Safe to log; what an admin's `key` block names (`id`, default `key-<12 hex digits of
+    /// the digest>`).
+    pub id: String,
     /// The principal's subject.
     pub subject: String,
     /// The principal's organisation.

@@ -381,6 +381,8 @@ pub struct AuthLimits {
 pub struct StaticKey {
     /// SHA-256 hex of the key.
     pub sha256: String,
+    /// An id safe to log and to block by (default `key-` and the digest's first 12 hex digits).
+    pub id: Option<String>,
     /// Principal subject.
     pub subject: String,
     /// Principal organisation.

@@ -357,3 +357,16 @@ fn admin_tokens_have_ids_and_roles_and_the_single_token_is_the_editor_admin() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_static_key_gets_a_loggable_id_and_an_empty_one_is_refused() {
+    let c = Config::parse(&minimal(), &env()).unwrap();
+    assert_eq!(c.auth.keys[0].id, format!("key-{}", &KEY_HASH[..12]));
+    let named = minimal().replace("subject = \"ci-bot\"", "subject = \"ci-bot\"\nid = \"ci\"");
+    assert_eq!(Config::parse(&named, &env()).unwrap().auth.keys[0].id, "ci");
+    let empty = minimal().replace("subject = \"ci-bot\"", "subject = \"ci-bot\"\nid = \" \"");
+    assert_reported(
+        &Config::parse(&empty, &env()).unwrap_err(),
+        &["auth.keys[0].id"],
+    );
+}

@@ -317,3 +317,44 @@ async fn two_replicas_on_one_redis_see_each_change_within_a_second_and_overrides
     assert_eq!(audit(&a).len(), 2);
     assert_eq!(audit(&b).len(), 1);
 }
+
+#[tokio::test]
+async fn a_static_key_is_blocked_by_its_id_and_its_subject_stays_served_by_other_credentials() {
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = policy_dir("runtime-static-key", &TWO_A_MINUTE.replace("= 2", "= 100"));
+    let gw = with_policies(&mock, &dir).start().await;
+    let ok = message("claude-sonnet-4-6", 100, false);
+    assert_eq!(send(&gw, &ok).await.status, 200);
+    // The dev token's key id: `key-` and the first 12 hex digits of its SHA-256.
+    let id = format!(
+        "key-{}",
+        &gateway_testkit::sha256_hex(gateway_testkit::DEV_TOKEN)[..12]
+    );
+    let reply = admin(
+        &gw,
+        ::http::Method::POST,
+        "/admin/blocks",
+        Some(&format!(
+            r#"{{"kind":"key","value":"{id}","reason":"laptop stolen"}}"#
+        )),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let reply = send(&gw, &ok).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(
+        reply.text().contains("this key is blocked"),
+        "{}",
+        reply.text()
+    );
+    // A virtual key of the same subject is another credential: not blocked.
+    let key = admin(
+        &gw,
+        ::http::Method::POST,
+        "/admin/keys",
+        Some(r#"{"subject":"developer"}"#),
+    )
+    .await;
+    let token = key.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(with_key(&gw, &token).await.status, 200);
+}
