@@ -373,3 +373,74 @@ async fn a_block_applies_at_once_and_limits_show_each_values_source() {
         .status()
     );
 }
+
+#[tokio::test]
+async fn every_endpoint_needs_a_token_a_viewer_reads_all_and_changes_nothing() {
+    let a = test_admin();
+    let reads = [
+        "/admin/usage/alice",
+        "/admin/orgs/acme/usage",
+        "/admin/limits/alice?org=acme",
+        "/admin/spenders",
+        "/admin/spenders?window=month&scope=org",
+        "/admin/spend?days=7",
+        "/admin/overrides",
+        "/admin/overrides/export",
+        "/admin/blocks",
+        "/admin/keys",
+        "/admin/policies",
+        "/admin/requests",
+        "/admin/sessions/s-1",
+        "/admin/audit",
+    ];
+    for path in reads {
+        let r = respond(&a, &call(Method::GET, path, "guess", "")).await;
+        assert_eq!(r.status(), 401, "{path}");
+        let r = respond(&a, &call(Method::GET, path, VIEWER, "")).await;
+        // Sessions: 404 here (no transcript directory), never an authorization refusal.
+        let expected = if path.starts_with("/admin/sessions") {
+            404
+        } else {
+            200
+        };
+        assert_eq!(
+            r.status(),
+            expected,
+            "{path}: {}",
+            String::from_utf8_lossy(r.body())
+        );
+    }
+    let writes = [
+        (
+            Method::POST,
+            "/admin/overrides",
+            r#"{"scope":"subject","target":"a","limits":{"usd_per_day":1},"reason":"r"}"#,
+        ),
+        (Method::PUT, "/admin/overrides/ovr_x", r#"{"reason":"r"}"#),
+        (Method::DELETE, "/admin/overrides/ovr_x", ""),
+        (
+            Method::POST,
+            "/admin/blocks",
+            r#"{"kind":"subject","value":"a","reason":"r"}"#,
+        ),
+        (Method::DELETE, "/admin/blocks/blk_x", ""),
+        (Method::POST, "/admin/keys", r#"{"subject":"a"}"#),
+        (Method::DELETE, "/admin/keys/key_x", ""),
+        (Method::POST, "/admin/usage/a/reset", r#"{"reason":"r"}"#),
+    ];
+    for (method, path, body) in &writes {
+        let r = respond(&a, &call(method.clone(), path, VIEWER, body)).await;
+        assert_eq!(r.status(), 403, "{method} {path}");
+        let r = respond(&a, &call(method.clone(), path, "guess", body)).await;
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
+    assert_eq!(a.runtime.snapshot().records().count(), 0, "nothing changed");
+    let audit = audit_lines(&a);
+    assert_eq!(
+        audit.len(),
+        2 * writes.len(),
+        "every refused attempt audited"
+    );
+    assert!(audit.iter().all(|e| e["ok"] == false));
+    assert_eq!(changes(&a, "refused"), 2 * writes.len() as u64);
+}
