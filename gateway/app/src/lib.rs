@@ -27,6 +27,7 @@ mod body;
 mod exchange;
 mod pipeline;
 mod policies;
+mod redis_client;
 mod route_meters;
 mod routes;
 mod runtime_records;
@@ -172,14 +173,18 @@ impl Gateway {
             gateway_config::QuotaStore::Memory => {
                 (Arc::new(gateway_quota::MemoryStore::default()), false)
             }
-            gateway_config::QuotaStore::Redis { url } => (
-                Arc::new(
-                    gateway_quota::RedisStore::connect(url.expose(), q.redis_timeout)
-                        .await
-                        .map_err(StartError::Store)?,
-                ),
-                true,
-            ),
+            gateway_config::QuotaStore::Redis { url, ca_pem } => {
+                let client = redis_client::client(url.expose(), ca_pem.as_deref())
+                    .map_err(|e| StartError::Store(gateway_quota::StoreError::Redis(e)))?;
+                (
+                    Arc::new(
+                        gateway_quota::RedisStore::connect_client(client, q.redis_timeout)
+                            .await
+                            .map_err(StartError::Store)?,
+                    ),
+                    true,
+                )
+            }
         };
         let runtime = runtime_records::start(q).await?;
         let metering = Metering::new(prices, store, shared, q.lease, metrics.clone())

@@ -15,11 +15,17 @@ use crate::StartError;
 pub(crate) async fn start(quota: &gateway_config::Quota) -> Result<Arc<RuntimeState>, StartError> {
     let store: Arc<dyn StateStore> = match &quota.store {
         gateway_config::QuotaStore::Memory => Arc::new(MemoryState::default()),
-        gateway_config::QuotaStore::Redis { url } => Arc::new(
-            RedisState::connect(url.expose(), quota.redis_timeout)
-                .await
-                .map_err(StartError::RuntimeState)?,
-        ),
+        gateway_config::QuotaStore::Redis { url, ca_pem } => {
+            let client =
+                crate::redis_client::client(url.expose(), ca_pem.as_deref()).map_err(|e| {
+                    StartError::RuntimeState(gateway_runtime_state::StateError::Redis(e))
+                })?;
+            Arc::new(
+                RedisState::connect_client(client, quota.redis_timeout)
+                    .await
+                    .map_err(StartError::RuntimeState)?,
+            )
+        }
     };
     let state = Arc::new(
         RuntimeState::load(store)

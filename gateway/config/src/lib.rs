@@ -226,8 +226,11 @@ pub enum QuotaStore {
     Memory,
     /// In Redis, shared by every replica.
     Redis {
-        /// Connection URL (may hold a password: never logged).
+        /// Connection URL (may hold a password: never logged); `rediss://` for TLS.
         url: Secret<String>,
+        /// `quota.redis_ca_file`: PEM certificates to trust for `rediss://` instead of the
+        /// system's roots (a managed Redis's or a private CA).
+        ca_pem: Option<Vec<u8>>,
     },
 }
 

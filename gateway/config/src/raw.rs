@@ -153,6 +153,8 @@ pub struct Quota {
     pub store: Option<String>,
     /// `redis://host:port/db`, with `store = "redis"`.
     pub redis_url: Option<String>,
+    /// PEM CA file for `rediss://`.
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// Default 250.
     pub redis_timeout_ms: Option<u64>,
     /// Default `policies`.

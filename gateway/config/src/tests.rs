@@ -370,3 +370,40 @@ fn a_static_key_gets_a_loggable_id_and_an_empty_one_is_refused() {
         &["auth.keys[0].id"],
     );
 }
+
+#[test]
+fn a_redis_ca_file_is_read_for_rediss_and_its_problems_are_named() {
+    let dir = std::env::temp_dir().join(format!("llm-gateway-config-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("ca.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let not_pem = dir.join("ca.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let with = |url: &str, ca: &std::path::Path| {
+        format!(
+            "{}[quota]\nstore = \"redis\"\nredis_url = \"{url}\"\nredis_ca_file = \"{}\"\n",
+            minimal(),
+            ca.display()
+        )
+    };
+    let c = Config::parse(&with("rediss://redis.internal:6380", &pem), &env()).unwrap();
+    assert!(
+        matches!(c.quota.store, QuotaStore::Redis { ca_pem: Some(ref p), .. } if p.starts_with(b"-----BEGIN"))
+    );
+    for (url, ca) in [
+        ("redis://127.0.0.1:6379", pem.as_path()),
+        ("rediss://redis.internal:6380", not_pem.as_path()),
+        (
+            "rediss://redis.internal:6380",
+            dir.join("missing.pem").as_path(),
+        ),
+    ] {
+        let problems = Config::parse(&with(url, ca), &env()).unwrap_err();
+        assert_reported(&problems, &["quota.redis_ca_file"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -319,8 +319,39 @@ fn quota(c: &mut Collector<'_>, value: Option<toml::Value>, env: &dyn Environmen
             if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
                 c.push("quota.redis_url", "must start with redis:// or rediss://");
             }
+            let ca_pem = q.redis_ca_file.as_ref().and_then(|path| {
+                if !url.starts_with("rediss://") {
+                    c.push(
+                        "quota.redis_ca_file",
+                        "only used with a rediss:// redis_url; use rediss:// or remove it",
+                    );
+                }
+                match std::fs::read(path) {
+                    Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                        Some(pem)
+                    }
+                    Ok(_) => {
+                        c.push(
+                            "quota.redis_ca_file",
+                            format!(
+                                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                                path.display()
+                            ),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        c.push(
+                            "quota.redis_ca_file",
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        None
+                    }
+                }
+            });
             QuotaStore::Redis {
                 url: Secret::new(url),
+                ca_pem,
             }
         }
         (Some("redis"), None) => {

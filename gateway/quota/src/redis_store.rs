@@ -70,7 +70,15 @@ impl RedisStore {
     /// Connects to `url` (reconnecting by itself after failures); every call is bounded by
     /// `timeout`.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(error)?;
+        Self::connect_client(redis::Client::open(url).map_err(error)?, timeout).await
+    }
+
+    /// Connects with `client` (built by the caller: TLS roots, cluster choice); every call is
+    /// bounded by `timeout`.
+    pub async fn connect_client(
+        client: redis::Client,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))

@@ -406,3 +406,43 @@ async fn usage_reads_the_bucket_index_and_skips_keys_that_expired_since() {
         .unwrap();
     assert!(store.usage("user:7").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn rediss_verifies_the_server_against_the_given_ca_and_refuses_an_unknown_one() {
+    let Some(redis) = RedisServer::start_tls().await else {
+        return;
+    };
+    let ca = std::fs::read(redis.ca_file().unwrap()).unwrap();
+    let client = redis::Client::build_with_tls(
+        redis.url(),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca),
+        },
+    )
+    .unwrap();
+    let store = RedisStore::connect_client(client, TIMEOUT).await.unwrap();
+    let usd = bucket(
+        "sub:tls",
+        "tls",
+        "usd_per_day",
+        Window::Day,
+        Measure::MicroUsd,
+        1_000,
+    );
+    assert!(matches!(
+        store.reserve(&request(vec![usd], 100)).await.unwrap(),
+        ReserveOutcome::Granted(_)
+    ));
+    assert_eq!(store.usage("tls").await.unwrap()[0].reserved, 100);
+    // The system's roots do not know the test CA: no connection, never a plaintext fallback.
+    let untrusted = redis::Client::open(redis.url()).unwrap();
+    assert!(
+        RedisStore::connect_client(untrusted, TIMEOUT)
+            .await
+            .is_err()
+    );
+    // Plain redis:// to the TLS port: refused too.
+    let plain = format!("redis://127.0.0.1:{}", redis.port());
+    assert!(RedisStore::connect(&plain, TIMEOUT).await.is_err());
+}

@@ -34,7 +34,19 @@ impl RedisState {
     /// Connects to `url` (the quota store's; reconnecting by itself); every call is bounded
     /// by `timeout`.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StateError> {
-        let client = redis::Client::open(url).map_err(StateError::Redis)?;
+        Self::connect_client(
+            redis::Client::open(url).map_err(StateError::Redis)?,
+            timeout,
+        )
+        .await
+    }
+
+    /// Connects with `client` (the quota store's, built by the caller); every call is bounded
+    /// by `timeout`.
+    pub async fn connect_client(
+        client: redis::Client,
+        timeout: Duration,
+    ) -> Result<Self, StateError> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))

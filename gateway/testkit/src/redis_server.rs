@@ -1,4 +1,5 @@
-//! [`RedisServer`]: a real `redis-server` on a loopback port, for tests. Locally a missing
+//! [`RedisServer`]: a real `redis-server` on a loopback port, for tests (plain, or TLS only
+//! with a fresh self-signed certificate). Locally a missing
 //! binary skips the test loudly; under CI it fails (`.ci/run` installs it).
 
 use std::{process::Stdio, time::Duration};
@@ -16,6 +17,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    /// With TLS: the directory of its certificate, key and CA (removed with the server).
+    tls: Option<tempfile::TempDir>,
 }
 
 impl RedisServer {
@@ -30,8 +33,55 @@ impl RedisServer {
         Self::start_on(port).await
     }
 
+    /// Starts redis-server speaking TLS only, on a free loopback port, with a fresh
+    /// self-signed certificate for `localhost` (see [`RedisServer::ca_file`]).
+    pub async fn start_tls() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = tempfile::Builder::new()
+            .prefix("llm-gateway-redis-tls-")
+            .tempdir()
+            .expect("a temporary directory");
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        let cert = dir.path().join("redis.crt");
+        let key = dir.path().join("redis.key");
+        std::fs::write(&cert, certified.cert.pem()).expect("write cert");
+        std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write key");
+        let args = [
+            "--port".to_owned(),
+            "0".to_owned(),
+            "--tls-port".to_owned(),
+            port.to_string(),
+            "--tls-cert-file".to_owned(),
+            cert.display().to_string(),
+            "--tls-key-file".to_owned(),
+            key.display().to_string(),
+            "--tls-ca-cert-file".to_owned(),
+            cert.display().to_string(),
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        let mut server = Self::spawn(port, &args).await?;
+        server.tls = Some(dir);
+        Some(server)
+    }
+
+    /// The CA to trust for a TLS server (its own self-signed certificate).
+    pub fn ca_file(&self) -> Option<std::path::PathBuf> {
+        self.tls.as_ref().map(|d| d.path().join("redis.crt"))
+    }
+
     /// Starts (or restarts) redis-server on `port`.
     pub async fn start_on(port: u16) -> Option<Self> {
+        let args = ["--port".to_owned(), port.to_string()];
+        Self::spawn(port, &args).await
+    }
+
+    async fn spawn(port: u16, listen: &[String]) -> Option<Self> {
         if which("redis-server").is_none() {
             let message =
                 "redis-server not found: install it (apt-get install redis-server; .ci/run does)";
@@ -42,16 +92,8 @@ impl RedisServer {
             return None;
         }
         let mut child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(listen)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -77,12 +119,17 @@ impl RedisServer {
         Some(Self {
             child: Some(child),
             port,
+            tls: None,
         })
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT`, or `rediss://localhost:PORT` for a TLS server (the name
+    /// its certificate is for).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://localhost:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// The port.

@@ -23,17 +23,27 @@ async fn two_replicas(
     configure: impl Fn(TestGatewayBuilder) -> TestGatewayBuilder,
     credential: (&'static str, String),
     label: &str,
+    tls: bool,
 ) -> Option<(u64, u64, serde_json::Value)> {
-    let redis = RedisServer::start().await?;
+    let redis = if tls {
+        RedisServer::start_tls().await?
+    } else {
+        RedisServer::start().await?
+    };
+    let ca_file = redis.ca_file();
     let mock = MockProvider::start(MockConfig::default()).await.unwrap();
     let dir = policy_dir(name, policy);
     let replica = || {
-        configure(with_policies(&mock, &dir))
+        let b = configure(with_policies(&mock, &dir))
             .env("GATEWAY__QUOTA__STORE", "redis")
-            .env("GATEWAY__QUOTA__REDIS_URL", redis.url())
-            // Generous: 200 concurrent requests on two debug builds sharing 2 cores.
-            .env("GATEWAY__QUOTA__REDIS_TIMEOUT_MS", "3000")
-            .start()
+            .env("GATEWAY__QUOTA__REDIS_URL", redis.url());
+        match &ca_file {
+            Some(ca) => b.env("GATEWAY__QUOTA__REDIS_CA_FILE", ca.to_str().unwrap()),
+            None => b,
+        }
+        // Generous: 200 concurrent requests on two debug builds sharing 2 cores.
+        .env("GATEWAY__QUOTA__REDIS_TIMEOUT_MS", "3000")
+        .start()
     };
     let (a, b) = (Arc::new(replica().await), Arc::new(replica().await));
     let credential = Arc::new(credential);
@@ -104,7 +114,8 @@ async fn two_replicas(
 async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
     let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, _, day)) = two_replicas("exact-usd", policy, |b| b, dev, "usd_per_day").await
+    let Some((ok, _, day)) =
+        two_replicas("exact-usd", policy, |b| b, dev, "usd_per_day", false).await
     else {
         return;
     };
@@ -119,12 +130,31 @@ async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
 }
 
 #[tokio::test]
+async fn two_replicas_sharing_redis_over_tls_never_overshoot_a_money_budget() {
+    let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
+    let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
+    let Some((ok, refused, day)) =
+        two_replicas("exact-usd-tls", policy, |b| b, dev, "usd_per_day", true).await
+    else {
+        return;
+    };
+    let spent = day["spent"].as_u64().unwrap();
+    eprintln!("over TLS: {ok} admitted, {refused} refused, spent {spent} of 10000 micro-USD");
+    assert!(spent <= 10_000, "spent {spent} over the limit");
+    assert_eq!(
+        spent,
+        ok * SONNET_CALL,
+        "every admitted request settled exactly once"
+    );
+}
+
+#[tokio::test]
 async fn two_replicas_sharing_redis_never_overshoot_a_daily_token_limit() {
     // The mock reports 12 + 20 + 100 + 7 = 139 tokens a call.
     let policy = "[[policy]]\nname = \"exact\"\ntokens_per_day = 5000\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
     let Some((ok, _, day)) =
-        two_replicas("exact-tokens", policy, |b| b, dev, "tokens_per_day").await
+        two_replicas("exact-tokens", policy, |b| b, dev, "tokens_per_day", false).await
     else {
         return;
     };
@@ -151,8 +181,15 @@ async fn two_replicas_sharing_redis_stop_a_run_token_at_its_max_usd() {
     };
     let policy = "[[policy]]\nname = \"open\"\nusd_per_day = 100.0\n";
     let credential = ("authorization", format!("Bearer {token}"));
-    let Some((ok, _, day)) =
-        two_replicas("exact-run", policy, identity, credential, "usd_per_day").await
+    let Some((ok, _, day)) = two_replicas(
+        "exact-run",
+        policy,
+        identity,
+        credential,
+        "usd_per_day",
+        false,
+    )
+    .await
     else {
         return;
     };
