@@ -169,24 +169,35 @@ impl Gateway {
             gateway_policy::PolicySet::load_dir(&q.policies_dir).map_err(StartError::Policies)?;
         // Every policy's engine is built now: a rule the engine refuses stops the start.
         let redaction = Redaction::new(&config.redaction, &policies)?.map(Arc::new);
+        let mut redis = None;
         let (store, shared): (Arc<dyn gateway_quota::Store>, bool) = match &q.store {
             gateway_config::QuotaStore::Memory => {
                 (Arc::new(gateway_quota::MemoryStore::default()), false)
             }
-            gateway_config::QuotaStore::Redis { url, ca_pem } => {
-                let client = redis_client::client(url.expose(), ca_pem.as_deref())
-                    .map_err(|e| StartError::Store(gateway_quota::StoreError::Redis(e)))?;
+            gateway_config::QuotaStore::Redis {
+                url,
+                ca_pem,
+                cluster,
+            } => {
+                let connection = redis_client::connect(
+                    url.expose(),
+                    ca_pem.as_deref(),
+                    *cluster,
+                    q.redis_timeout,
+                )
+                .await
+                .map_err(StartError::Store)?;
+                redis = Some(connection.clone());
                 (
-                    Arc::new(
-                        gateway_quota::RedisStore::connect_client(client, q.redis_timeout)
-                            .await
-                            .map_err(StartError::Store)?,
-                    ),
+                    Arc::new(gateway_quota::RedisStore::with_connection(
+                        connection,
+                        q.redis_timeout,
+                    )),
                     true,
                 )
             }
         };
-        let runtime = runtime_records::start(q).await?;
+        let runtime = runtime_records::start(redis, q.redis_timeout).await?;
         let metering = Metering::new(prices, store, shared, q.lease, metrics.clone())
             .with_overrides(runtime.clone());
         let policies = Arc::new(policies::LivePolicies::new(policies));

@@ -11,21 +11,15 @@ use gateway_runtime_state::{
 
 use crate::StartError;
 
-/// Loads the records of the configured store and starts its sync.
-pub(crate) async fn start(quota: &gateway_config::Quota) -> Result<Arc<RuntimeState>, StartError> {
-    let store: Arc<dyn StateStore> = match &quota.store {
-        gateway_config::QuotaStore::Memory => Arc::new(MemoryState::default()),
-        gateway_config::QuotaStore::Redis { url, ca_pem } => {
-            let client =
-                crate::redis_client::client(url.expose(), ca_pem.as_deref()).map_err(|e| {
-                    StartError::RuntimeState(gateway_runtime_state::StateError::Redis(e))
-                })?;
-            Arc::new(
-                RedisState::connect_client(client, quota.redis_timeout)
-                    .await
-                    .map_err(StartError::RuntimeState)?,
-            )
-        }
+/// Loads the records (in Redis beside the quota buckets when `redis` is the shared store's
+/// connection, else in this process) and starts their sync.
+pub(crate) async fn start(
+    redis: Option<gateway_quota::RedisConnection>,
+    timeout: std::time::Duration,
+) -> Result<Arc<RuntimeState>, StartError> {
+    let store: Arc<dyn StateStore> = match redis {
+        None => Arc::new(MemoryState::default()),
+        Some(connection) => Arc::new(RedisState::with_connection(connection, timeout)),
     };
     let state = Arc::new(
         RuntimeState::load(store)

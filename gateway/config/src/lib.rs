@@ -231,6 +231,8 @@ pub enum QuotaStore {
         /// `quota.redis_ca_file`: PEM certificates to trust for `rediss://` instead of the
         /// system's roots (a managed Redis's or a private CA).
         ca_pem: Option<Vec<u8>>,
+        /// `quota.redis_cluster`: `redis_url` is a seed node of a Redis Cluster.
+        cluster: bool,
     },
 }
 

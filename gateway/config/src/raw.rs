@@ -155,6 +155,8 @@ pub struct Quota {
     pub redis_url: Option<String>,
     /// PEM CA file for `rediss://`.
     pub redis_ca_file: Option<std::path::PathBuf>,
+    /// `redis_url` names a seed node of a Redis Cluster.
+    pub redis_cluster: Option<bool>,
     /// Default 250.
     pub redis_timeout_ms: Option<u64>,
     /// Default `policies`.

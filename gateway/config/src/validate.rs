@@ -352,6 +352,7 @@ fn quota(c: &mut Collector<'_>, value: Option<toml::Value>, env: &dyn Environmen
             QuotaStore::Redis {
                 url: Secret::new(url),
                 ca_pem,
+                cluster: q.redis_cluster.unwrap_or(false),
             }
         }
         (Some("redis"), None) => {

@@ -22,6 +22,7 @@
 //! `on_store_error` using a [`MemoryStore`] as the local fallback).
 
 mod memory;
+mod redis_conn;
 mod redis_index;
 mod redis_spend;
 mod redis_store;
@@ -31,6 +32,7 @@ mod window;
 use std::{fmt, future::Future, pin::Pin, time::Duration};
 
 pub use memory::{Clock, MemoryStore, SystemClock};
+pub use redis_conn::{RedisConnection, RedisTarget};
 pub use redis_store::RedisStore;
 pub use spend::{
     DayTotal, SPEND_DAY_RETENTION, SPEND_HISTORY_MAX_DAYS, SPEND_MONTH_RETENTION, Spend, SpendPage,

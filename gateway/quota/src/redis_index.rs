@@ -102,20 +102,31 @@ impl RedisStore {
         if fresh.is_empty() {
             return;
         }
-        let mut pipe = redis::pipe();
-        for (idx, key) in &fresh {
-            pipe.cmd("SADD")
-                .arg(idx)
-                .arg(key)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(idx)
-                .arg(INDEX_RETENTION.as_secs())
-                .ignore();
-        }
-        let mut connection = self.connection();
-        let written =
-            tokio::time::timeout(self.timeout(), pipe.query_async::<()>(&mut connection)).await;
+        // One small pipeline per index key: they sit in different slots of a cluster.
+        let pipes: Vec<redis::Pipeline> = fresh
+            .iter()
+            .map(|(idx, key)| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SADD")
+                    .arg(idx)
+                    .arg(key)
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(idx)
+                    .arg(INDEX_RETENTION.as_secs())
+                    .ignore();
+                pipe
+            })
+            .collect();
+        let written = tokio::time::timeout(
+            self.timeout(),
+            futures_util::future::try_join_all(pipes.iter().map(|p| {
+                let mut connection = self.connection();
+                async move { p.query_async::<()>(&mut connection).await }
+            })),
+        )
+        .await
+        .map(|r| r.map(|_| ()));
         if !matches!(written, Ok(Ok(()))) {
             // Forget them so the next reservation tries again.
             let mut seen = self

@@ -1,7 +1,8 @@
 //! The spend ledger in Redis: one sorted set per (scope, period) ranking subjects or
 //! organisations by micro-USD (`ZINCRBY`), one hash per day of totals (`HINCRBY`), each with
-//! its retention (`EXPIRE`), written in one pipeline per settled request. Reads are one
-//! `ZREVRANGE … WITHSCORES` plus `ZCARD` per page, whatever the number of subjects.
+//! its retention (`EXPIRE`), written key by key and all at once per settled request (keys of
+//! one pipeline share a slot, so a cluster works). Reads are one `ZREVRANGE … WITHSCORES`
+//! plus `ZCARD` per page, whatever the number of subjects.
 
 use crate::spend::{by_model_key, last_days, ranking_key, total_key};
 use crate::{
@@ -26,7 +27,22 @@ impl RedisStore {
     }
 
     pub(crate) async fn record_spend_now(&self, spend: Spend<'_>) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
+        // One small pipeline per key (a write and its retention), all at once: keys of one
+        // pipeline share a slot, so this works on a cluster as on one server.
+        let mut pipes = Vec::new();
+        let mut add = |key: String, member: &str, retention: std::time::Duration| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZINCRBY")
+                .arg(&key)
+                .arg(spend.micro_usd)
+                .arg(member)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(retention.as_secs())
+                .ignore();
+            pipes.push(pipe);
+        };
         for (window, retention) in [
             (SpendWindow::Day, SPEND_DAY_RETENTION),
             (SpendWindow::Month, SPEND_MONTH_RETENTION),
@@ -35,29 +51,16 @@ impl RedisStore {
             let ids = std::iter::once((SpendScope::Subject, spend.subject))
                 .chain(spend.org.map(|o| (SpendScope::Org, o)));
             for (scope, id) in ids {
-                let key = ranking_key(scope, window, &period);
-                pipe.cmd("ZINCRBY")
-                    .arg(&key)
-                    .arg(spend.micro_usd)
-                    .arg(id)
-                    .ignore()
-                    .cmd("EXPIRE")
-                    .arg(&key)
-                    .arg(retention.as_secs())
-                    .ignore();
-                let by_model = by_model_key(scope, id, window, &period);
-                pipe.cmd("ZINCRBY")
-                    .arg(&by_model)
-                    .arg(spend.micro_usd)
-                    .arg(spend.model)
-                    .ignore()
-                    .cmd("EXPIRE")
-                    .arg(&by_model)
-                    .arg(retention.as_secs())
-                    .ignore();
+                add(ranking_key(scope, window, &period), id, retention);
+                add(
+                    by_model_key(scope, id, window, &period),
+                    spend.model,
+                    retention,
+                );
             }
         }
         let total = total_key(&SpendWindow::Day.period(spend.at_ms));
+        let mut pipe = redis::pipe();
         pipe.cmd("HINCRBY")
             .arg(&total)
             .arg("micro_usd")
@@ -72,7 +75,14 @@ impl RedisStore {
             .arg(&total)
             .arg(SPEND_DAY_RETENTION.as_secs())
             .ignore();
-        self.query::<()>("the spend ledger write", &pipe).await
+        pipes.push(pipe);
+        futures_util::future::try_join_all(
+            pipes
+                .iter()
+                .map(|p| self.query::<()>("the spend ledger write", p)),
+        )
+        .await?;
+        Ok(())
     }
 
     pub(crate) async fn top_spenders_now(
@@ -146,14 +156,23 @@ impl RedisStore {
         at_ms: u64,
     ) -> Result<Vec<DayTotal>, StoreError> {
         let days = last_days(days, at_ms);
-        let mut pipe = redis::pipe();
-        for day in &days {
-            pipe.cmd("HMGET")
-                .arg(total_key(day))
-                .arg("micro_usd")
-                .arg("requests");
-        }
-        let rows: Vec<(Option<u64>, Option<u64>)> = self.query("the spend totals", &pipe).await?;
+        // One read per day: the days' keys sit in different slots of a cluster.
+        let pipes: Vec<redis::Pipeline> = days
+            .iter()
+            .map(|day| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("HMGET")
+                    .arg(total_key(day))
+                    .arg("micro_usd")
+                    .arg("requests");
+                pipe
+            })
+            .collect();
+        let rows: Vec<((Option<u64>, Option<u64>),)> = futures_util::future::try_join_all(
+            pipes.iter().map(|p| self.query("the spend totals", p)),
+        )
+        .await?;
+        let rows = rows.into_iter().map(|(r,)| r);
         Ok(days
             .into_iter()
             .zip(rows)

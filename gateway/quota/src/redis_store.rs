@@ -11,7 +11,9 @@ use std::{
     time::Duration,
 };
 
-use redis::{Script, aio::ConnectionManager};
+use redis::Script;
+
+use crate::redis_conn::{RedisConnection, RedisTarget};
 
 use crate::{
     Amounts, BucketUsage, DayTotal, Refusal, Reservation, ReserveOutcome, ReserveRequest, Spend,
@@ -24,7 +26,7 @@ const SCRIPT: &str = include_str!("quota.lua");
 /// Buckets in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     script: Script,
     timeout: Duration,
     /// Reservation ids: a random prefix drawn once per store, so replicas never collide, and
@@ -73,36 +75,29 @@ impl RedisStore {
         Self::connect_client(redis::Client::open(url).map_err(error)?, timeout).await
     }
 
-    /// Connects with `client` (built by the caller: TLS roots, cluster choice); every call is
-    /// bounded by `timeout`.
+    /// Connects with `client` (built by the caller: TLS roots); every call is bounded by
+    /// `timeout`.
     pub async fn connect_client(
         client: redis::Client,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let connection = tokio::time::timeout(
-            timeout * 4,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout {
-            what: "the connection",
-            within: timeout * 4,
-        })?
-        .map_err(error)?;
-        Ok(Self {
+        let connection = RedisConnection::connect(RedisTarget::Single(client), timeout).await?;
+        Ok(Self::with_connection(connection, timeout))
+    }
+
+    /// A store on an open `connection` (one server or a cluster), shared with other users of
+    /// the same Redis (the runtime records).
+    pub fn with_connection(connection: RedisConnection, timeout: Duration) -> Self {
+        Self {
             connection,
             script: Script::new(SCRIPT),
             timeout,
             ids: Arc::new(ReservationIds::new()),
             indexed: Arc::default(),
-        })
+        }
     }
 
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> RedisConnection {
         self.connection.clone()
     }
 

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use redis::{Script, aio::ConnectionManager};
+use redis::{
+    Script,
+    aio::{ConnectionLike, ConnectionManager},
+};
 
 use crate::{Expect, Record, StateError, StateFuture, StateStore};
 
@@ -14,15 +17,16 @@ const RECORDS_KEY: &str = "lgw:{lgw-admin}:records";
 /// The store-wide revision counter.
 const REVISION_KEY: &str = "lgw:{lgw-admin}:revision";
 
-/// Records in Redis.
+/// Records in Redis, over one server's connection (the default) or any other
+/// `ConnectionLike` (the app passes its cluster-aware one).
 #[derive(Clone)]
-pub struct RedisState {
-    connection: ConnectionManager,
+pub struct RedisState<C = ConnectionManager> {
+    connection: C,
     script: Script,
     timeout: Duration,
 }
 
-impl std::fmt::Debug for RedisState {
+impl<C> std::fmt::Debug for RedisState<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisState")
             .field("timeout", &self.timeout)
@@ -61,11 +65,22 @@ impl RedisState {
             within: timeout * 4,
         })?
         .map_err(StateError::Redis)?;
-        Ok(Self {
+        Ok(Self::with_connection(connection, timeout))
+    }
+}
+
+impl<C> RedisState<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Records over an open `connection` (shared with the quota store); every call bounded by
+    /// `timeout`. Both keys share the `{lgw-admin}` hash tag, so a cluster works.
+    pub fn with_connection(connection: C, timeout: Duration) -> Self {
+        Self {
             connection,
             script: Script::new(SCRIPT),
             timeout,
-        })
+        }
     }
 
     async fn bounded<T>(
@@ -115,7 +130,10 @@ impl RedisState {
     }
 }
 
-impl StateStore for RedisState {
+impl<C> StateStore for RedisState<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
     fn revision(&self) -> StateFuture<'_, u64> {
         Box::pin(async move {
             let mut connection = self.connection.clone();

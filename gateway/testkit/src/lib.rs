@@ -25,6 +25,7 @@ pub mod moto;
 pub mod poll;
 mod process;
 pub mod prometheus;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod tools;
 

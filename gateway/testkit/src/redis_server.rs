@@ -81,6 +81,11 @@ impl RedisServer {
         Self::spawn(port, &args).await
     }
 
+    /// Starts redis-server with `args` (its listening and mode arguments) on `port`.
+    pub(crate) async fn spawn_with(port: u16, args: &[String]) -> Option<Self> {
+        Self::spawn(port, args).await
+    }
+
     async fn spawn(port: u16, listen: &[String]) -> Option<Self> {
         if which("redis-server").is_none() {
             let message =

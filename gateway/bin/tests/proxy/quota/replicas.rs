@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 use gateway_testkit::{
     DEV_TOKEN, TestGateway, TestGatewayBuilder,
     http::{self, post_json},
+    redis_cluster::RedisCluster,
     redis_server::RedisServer,
 };
 use mock_provider::{MockConfig, MockProvider, Script};
@@ -15,6 +16,17 @@ use super::{
     ADMIN_TOKEN, BEARER, SONNET_CALL, WAIT, message, policy_dir, send, settled, with_policies,
 };
 
+/// How the replicas share Redis.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shared {
+    /// One server, plain TCP.
+    Plain,
+    /// One server over TLS with a test CA.
+    Tls,
+    /// A three-node Redis Cluster.
+    Cluster,
+}
+
 /// Two replicas sharing one Redis take 200 concurrent requests (a third streamed) against a
 /// small budget; returns (admitted, refused, the bucket after settlement).
 async fn two_replicas(
@@ -23,20 +35,32 @@ async fn two_replicas(
     configure: impl Fn(TestGatewayBuilder) -> TestGatewayBuilder,
     credential: (&'static str, String),
     label: &str,
-    tls: bool,
+    mode: Shared,
 ) -> Option<(u64, u64, serde_json::Value)> {
-    let redis = if tls {
-        RedisServer::start_tls().await?
-    } else {
-        RedisServer::start().await?
+    // Held for the test's length: the servers stop when dropped.
+    let (_server, _cluster, url, ca_file, cluster) = match mode {
+        Shared::Plain | Shared::Tls => {
+            let redis = if mode == Shared::Tls {
+                RedisServer::start_tls().await?
+            } else {
+                RedisServer::start().await?
+            };
+            let (url, ca) = (redis.url(), redis.ca_file());
+            (Some(redis), None, url, ca, false)
+        }
+        Shared::Cluster => {
+            let cluster = RedisCluster::start().await?;
+            let url = cluster.urls()[0].clone();
+            (None, Some(cluster), url, None, true)
+        }
     };
-    let ca_file = redis.ca_file();
     let mock = MockProvider::start(MockConfig::default()).await.unwrap();
     let dir = policy_dir(name, policy);
     let replica = || {
         let b = configure(with_policies(&mock, &dir))
             .env("GATEWAY__QUOTA__STORE", "redis")
-            .env("GATEWAY__QUOTA__REDIS_URL", redis.url());
+            .env("GATEWAY__QUOTA__REDIS_URL", &url)
+            .env("GATEWAY__QUOTA__REDIS_CLUSTER", cluster.to_string());
         match &ca_file {
             Some(ca) => b.env("GATEWAY__QUOTA__REDIS_CA_FILE", ca.to_str().unwrap()),
             None => b,
@@ -114,8 +138,15 @@ async fn two_replicas(
 async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
     let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, _, day)) =
-        two_replicas("exact-usd", policy, |b| b, dev, "usd_per_day", false).await
+    let Some((ok, _, day)) = two_replicas(
+        "exact-usd",
+        policy,
+        |b| b,
+        dev,
+        "usd_per_day",
+        Shared::Plain,
+    )
+    .await
     else {
         return;
     };
@@ -133,8 +164,15 @@ async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
 async fn two_replicas_sharing_redis_over_tls_never_overshoot_a_money_budget() {
     let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, refused, day)) =
-        two_replicas("exact-usd-tls", policy, |b| b, dev, "usd_per_day", true).await
+    let Some((ok, refused, day)) = two_replicas(
+        "exact-usd-tls",
+        policy,
+        |b| b,
+        dev,
+        "usd_per_day",
+        Shared::Tls,
+    )
+    .await
     else {
         return;
     };
@@ -149,12 +187,45 @@ async fn two_replicas_sharing_redis_over_tls_never_overshoot_a_money_budget() {
 }
 
 #[tokio::test]
+async fn two_replicas_sharing_a_redis_cluster_never_overshoot_a_money_budget() {
+    let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
+    let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
+    let Some((ok, refused, day)) = two_replicas(
+        "exact-usd-cluster",
+        policy,
+        |b| b,
+        dev,
+        "usd_per_day",
+        Shared::Cluster,
+    )
+    .await
+    else {
+        return;
+    };
+    let spent = day["spent"].as_u64().unwrap();
+    eprintln!("on a cluster: {ok} admitted, {refused} refused, spent {spent} of 10000 micro-USD");
+    assert!(spent <= 10_000, "spent {spent} over the limit");
+    assert_eq!(
+        spent,
+        ok * SONNET_CALL,
+        "every admitted request settled exactly once"
+    );
+}
+
+#[tokio::test]
 async fn two_replicas_sharing_redis_never_overshoot_a_daily_token_limit() {
     // The mock reports 12 + 20 + 100 + 7 = 139 tokens a call.
     let policy = "[[policy]]\nname = \"exact\"\ntokens_per_day = 5000\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, _, day)) =
-        two_replicas("exact-tokens", policy, |b| b, dev, "tokens_per_day", false).await
+    let Some((ok, _, day)) = two_replicas(
+        "exact-tokens",
+        policy,
+        |b| b,
+        dev,
+        "tokens_per_day",
+        Shared::Plain,
+    )
+    .await
     else {
         return;
     };
@@ -187,7 +258,7 @@ async fn two_replicas_sharing_redis_stop_a_run_token_at_its_max_usd() {
         identity,
         credential,
         "usd_per_day",
-        false,
+        Shared::Plain,
     )
     .await
     else {
