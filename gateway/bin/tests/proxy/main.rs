@@ -8,6 +8,7 @@ mod admin_ui;
 mod clients;
 mod clients_fallback;
 mod config_cli;
+mod demo;
 mod deploy;
 mod identity;
 mod memory_bounds;
