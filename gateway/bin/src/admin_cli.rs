@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 /// Longest an admin call may take.
 const ADMIN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a health check may take (a container runtime's check interval is seconds).
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Where the admin listener is and how to authenticate.
 #[derive(Args)]
@@ -374,6 +376,43 @@ pub(crate) fn run(target: Target, command: AdminCommand) -> ExitCode {
     }
 }
 
+/// `llm-gateway healthcheck`: exit 0 when the admin listener at `url` answers `/healthz`
+/// with 200 (a container's HEALTHCHECK; no shell or curl needed in the image).
+pub(crate) fn healthcheck(url: &str) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return ExitCode::FAILURE;
+    };
+    let target = format!("{}/healthz", url.trim_end_matches('/'));
+    let answered = runtime.block_on(async {
+        tokio::time::timeout(
+            HEALTHCHECK_TIMEOUT,
+            send(http::Method::GET, &target, "", None),
+        )
+        .await
+    });
+    match answered {
+        Ok(Ok((status, _))) if status == http::StatusCode::OK => ExitCode::SUCCESS,
+        Ok(Ok((status, _))) => {
+            let _ = writeln!(std::io::stderr(), "{target}: {status}");
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            let _ = writeln!(std::io::stderr(), "{e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{target}: no answer within {HEALTHCHECK_TIMEOUT:?}"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn send(
     method: http::Method,
     url: &str,
@@ -382,10 +421,10 @@ async fn send(
 ) -> Result<(http::StatusCode, String), String> {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    let mut req = http::Request::builder().method(method).uri(url);
+    if !token.is_empty() {
+        req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
     let bytes = match body {
         Some(b) => {
             req = req.header(http::header::CONTENT_TYPE, "application/json");

@@ -53,6 +53,17 @@ enum Command {
         #[command(subcommand)]
         command: admin_cli::AdminCommand,
     },
+    /// Exit 0 when a running gateway's admin listener answers /healthz (for container health
+    /// checks).
+    Healthcheck {
+        /// The admin listener's base URL.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:9090",
+            env = "LLM_GATEWAY_ADMIN_URL"
+        )]
+        url: String,
+    },
     /// Read recorded transcripts.
     Transcripts {
         #[command(subcommand)]
@@ -210,6 +221,7 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Admin { target, command } => admin_cli::run(target, command),
+        Command::Healthcheck { url } => admin_cli::healthcheck(&url),
         Command::Serve { config } => match Config::load(&config, &ProcessEnvironment) {
             Ok(cfg) => serve(cfg),
             Err(problems) => {
