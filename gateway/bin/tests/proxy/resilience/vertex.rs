@@ -167,7 +167,7 @@ async fn a_failed_token_exchange_falls_through_to_the_primarys_error_and_is_not_
     assert_eq!(reply.header("x-gateway-upstream"), Some("anthropic"));
     assert_eq!(pair.second.hits("/token"), 2);
     assert_eq!(pair.second.hits(PREDICT), 0, "nothing sent without a token");
-    let failed = r#"llm_gateway_upstream_errors_total{kind="credentials",provider="anthropic"}"#;
+    let failed = r#"llm_gateway_upstream_errors_total{kind="credentials",upstream="anthropic"}"#;
     assert_eq!(gw.metric(failed).await, 2.0);
     let logs = gw.logs();
     assert!(
