@@ -7,6 +7,8 @@
 //!   key and returns the provider's answer held until it commits ([`Answer`], `prefix.rs`:
 //!   error bodies and a stream's events before its first content event are held, so a failure
 //!   the client has not seen can still be retried elsewhere), then relayed by a [`Relay`];
+//! - the provider kinds beside the Anthropic Messages API: `bedrock/` (AWS Bedrock) and
+//!   `vertex/` (Google Vertex AI, with its service-account token cache);
 //! - which headers cross the proxy ([`headers`]): everything but hop-by-hop headers and the
 //!   client's credentials crosses unchanged; the provider key is injected here and nowhere else;
 //! - time bounds: connect timeout, one deadline for the whole request (streaming included),
@@ -21,8 +23,8 @@
 //!   frame as received, never re-serialized; only the bounded prefix before the commit is
 //!   held (`ERROR_HOLD_MAX_BYTES`, `PRECOMMIT_HOLD_MAX_BYTES`) and replayed unchanged;
 //! - provider errors (any status) come back as ordinary responses, unchanged (a Bedrock
-//!   target's error body excepted: rewritten as the Anthropic error it means, status and
-//!   headers kept); only transport failures become [`UpstreamError`];
+//!   or Vertex target's error body excepted: rewritten as the Anthropic error it means, status
+//!   and headers kept); only transport failures become [`UpstreamError`];
 //! - dropping the relay (client gone) drops the upstream request: the provider sees the
 //!   connection or stream closed.
 //!
