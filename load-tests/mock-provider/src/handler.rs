@@ -82,11 +82,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         }
         _ => None,
     };
-    let vertex_denied = route
-        .vertex()
-        .then(|| vertex::authorize(&shared, &parts.headers))
-        .flatten();
-    let token_headers = (route == Route::VertexToken).then(|| parts.headers.clone());
+    let vertex = vertex::early(&shared, route, &parts.headers);
     let path_model = route
         .vertex()
         .then(|| vertex::model_of(path_only(&path_and_query)).to_owned());
@@ -119,17 +115,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         cut: Cell::new(None),
         path_model,
     };
-    let response = match (denied, vertex_denied, token_headers) {
-        (Some(denied), _, _) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
-        (None, Some((status, body)), _) => vertex::error_response(status, body, &call.request_id),
-        (None, None, Some(headers)) => vertex::answer_token_request(
-            &shared.tokens,
-            &headers,
-            body.as_deref().unwrap_or_default(),
-            id,
-            &call.request_id,
-        ),
-        (None, None, None) => call.answer(body, authorized, scenario),
+    let response = match (denied, vertex) {
+        (Some(denied), _) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
+        (None, vertex::Early::Denied(status, body)) => {
+            vertex::error_response(status, body, &call.request_id)
+        }
+        (None, vertex::Early::Token { host }) => {
+            let form = body.as_deref().unwrap_or_default();
+            vertex::answer_token_request(&shared.tokens, &host, form, id, &call.request_id)
+        }
+        (None, vertex::Early::Normal) => call.answer(body, authorized, scenario),
     };
     let wait = shared.config.latency + call.stall.get();
     if !wait.is_zero() {

@@ -15,7 +15,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::MockBody;
-use crate::route;
+use crate::route::{self, Route};
 use crate::state::Shared;
 
 pub use token::ISSUED_TOKENS_MAX;
@@ -70,8 +70,36 @@ pub(crate) fn model_of(path: &str) -> &str {
     model.split_once(':').map_or(model, |(m, _)| m)
 }
 
+/// What the Vertex side decides of a request before it is recorded.
+#[derive(Debug)]
+pub(crate) enum Early {
+    /// Nothing: the handler answers as usual.
+    Normal,
+    /// A Vertex route without a valid token: this refusal.
+    Denied(StatusCode, Bytes),
+    /// A token request; `host` makes the audience its assertion must name.
+    Token { host: String },
+}
+
+/// What `route` with `headers` gets from the Vertex side.
+pub(crate) fn early(shared: &Shared, route: Route, headers: &HeaderMap) -> Early {
+    if route == Route::VertexToken {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        return Early::Token {
+            host: host.to_owned(),
+        };
+    }
+    match route.vertex().then(|| authorize(shared, headers)).flatten() {
+        Some((status, body)) => Early::Denied(status, body),
+        None => Early::Normal,
+    }
+}
+
 /// The refusal of a Vertex request without a valid bearer token, if any.
-pub(crate) fn authorize(shared: &Shared, headers: &HeaderMap) -> Option<(StatusCode, Bytes)> {
+fn authorize(shared: &Shared, headers: &HeaderMap) -> Option<(StatusCode, Bytes)> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

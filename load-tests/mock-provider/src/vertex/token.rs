@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 use tokio::time::Instant;
 
 use super::{VERTEX_CLIENT_EMAIL, VERTEX_TOKEN_EXPIRES_IN_SECS, error_body, error_response};
@@ -67,10 +67,10 @@ struct Claims {
     exp: u64,
 }
 
-/// Answers one token request with `headers` and form `body`; `id` numbers the token.
+/// Answers one token request to `host` with form `body`; `id` numbers the token.
 pub(crate) fn answer_token_request(
     tokens: &Tokens,
-    headers: &HeaderMap,
+    host: &str,
     body: &[u8],
     id: u64,
     request_id: &str,
@@ -80,10 +80,6 @@ pub(crate) fn answer_token_request(
         let message = super::default_message(status);
         return error_response(code, error_body(status, message), request_id);
     }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
     match verify(body, &format!("http://{host}/token")) {
         Ok(()) => {
             let answer = serde_json::json!({
