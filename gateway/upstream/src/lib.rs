@@ -188,7 +188,16 @@ impl Upstreams {
         let bedrock = target.is_some_and(|t| t.bedrock.is_some());
         let vertex = target.and_then(|t| t.vertex.as_ref());
         let attempt = async {
-            let (head, relay) = self.send(out, pick, start).await?;
+            let (mut head, mut relay) = self.send(out, pick, start).await?;
+            // A service account's cached token Vertex refuses (revoked, expired early) is
+            // exchanged anew and the request sent once more; a second 401 stands.
+            if head.status == http::StatusCode::UNAUTHORIZED
+                && let Some(v) = vertex
+                && v.forget_token().await
+            {
+                drop(relay);
+                (head, relay) = self.send(out, pick, start).await?;
+            }
             let anthropic_stream =
                 provider == Provider::Anthropic && sse::is_event_stream(&head.headers);
             let hold_errors = provider == Provider::Anthropic;
@@ -212,18 +221,13 @@ impl Upstreams {
             {
                 answer.replace_error_body(body);
             }
-            // Vertex's Google-shaped errors likewise; a refused token is exchanged anew.
-            if let Some(v) = vertex
+            // Vertex's Google-shaped errors likewise.
+            if vertex.is_some()
                 && let Held::ErrorBody { complete: true } = answer.held()
-            {
-                if answer.status() == http::StatusCode::UNAUTHORIZED {
-                    v.token_refused().await;
-                }
-                if let Some(body) =
+                && let Some(body) =
                     vertex::anthropic_error(answer.status().as_u16(), &answer.held_body())
-                {
-                    answer.replace_error_body(body);
-                }
+            {
+                answer.replace_error_body(body);
             }
             Ok(answer)
         };

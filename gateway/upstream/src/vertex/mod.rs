@@ -181,10 +181,15 @@ impl Target {
         })
     }
 
-    /// Vertex refused the token (401): the next request exchanges a new one.
-    pub(crate) async fn token_refused(&self) {
-        if let Some(a) = &self.account {
-            a.cache.forget().await;
+    /// Vertex refused the token (401): forgets a service account's token so the next send
+    /// exchanges a new one. False for a configured access token (nothing to renew).
+    pub(crate) async fn forget_token(&self) -> bool {
+        match &self.account {
+            Some(a) => {
+                a.cache.forget().await;
+                true
+            }
+            None => false,
         }
     }
 }

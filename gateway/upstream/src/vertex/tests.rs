@@ -125,3 +125,22 @@ async fn an_unmapped_or_path_changing_model_or_another_route_skips_the_target() 
         );
     }
 }
+
+#[test]
+fn a_service_account_key_that_does_not_parse_is_a_start_error_naming_the_target() {
+    let v = Vertex {
+        project: "p".to_owned(),
+        region: "global".to_owned(),
+        auth: VertexAuth::ServiceAccount(ServiceAccount {
+            client_email: "a@p.iam.gserviceaccount.com".to_owned(),
+            private_key: Secret::new(
+                "-----BEGIN PRIVATE KEY-----\nSECRETBYTES\n-----END PRIVATE KEY-----\n".to_owned(),
+            ),
+            token_uri: url::Url::parse("https://oauth2.googleapis.com/token").unwrap(),
+        }),
+        models: BTreeMap::new(),
+    };
+    let shown = Target::new(&v, "vertex-global").unwrap_err().to_string();
+    assert!(shown.contains("`vertex-global`"), "{shown}");
+    assert!(!shown.contains("SECRETBYTES"), "{shown}");
+}

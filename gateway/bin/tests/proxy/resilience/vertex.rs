@@ -231,3 +231,30 @@ async fn with_the_primary_out_vertexs_google_errors_reach_the_client_as_anthropi
         "the primary stays out"
     );
 }
+
+#[tokio::test]
+async fn a_token_vertex_refuses_is_exchanged_anew_and_the_request_sent_once_more() {
+    let pair = Pair::start().await;
+    let gw = start(&pair, Auth::ServiceAccount, "vertex-token-refused").await;
+    overload(&pair);
+    let refused = r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#;
+    pair.second.push_script(status(401, refused, &[]));
+    let reply = send(&gw, false, &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-gateway-upstream"), Some("vertex"));
+    assert_eq!(
+        pair.second.hits("/token"),
+        2,
+        "a new token after the refusal"
+    );
+    assert_eq!(pair.second.hits(PREDICT), 2);
+    let tokens: Vec<_> = pair
+        .second
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == PREDICT)
+        .map(|r| r.headers["authorization"].clone())
+        .collect();
+    assert_ne!(tokens[0], tokens[1]);
+    assert_eq!(spent(&gw, 1).await, SONNET_CALL, "charged once");
+}
