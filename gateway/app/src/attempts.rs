@@ -26,7 +26,10 @@ pub(crate) fn observed<'a>(
             Held::ErrorEvent(data) => Observed::ErrorEvent { data },
         },
         Err(e) => match e {
-            UpstreamError::Connect { .. } | UpstreamError::NotConfigured { .. } => {
+            // Nothing was sent: like a refused connection (retryable, not billed).
+            UpstreamError::Connect { .. }
+            | UpstreamError::NotConfigured { .. }
+            | UpstreamError::Credentials { .. } => {
                 Observed::Failed(Transport::Connect, Phase::Head)
             }
             UpstreamError::Timeout { .. } => Observed::Failed(Transport::Timeout, Phase::Head),

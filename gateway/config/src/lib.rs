@@ -32,7 +32,7 @@ pub use env::{Environment, MapEnvironment, ProcessEnvironment};
 pub use problems::{ConfigErrors, Problem};
 pub use upstreams_section::{
     AwsCredentials, Bedrock, BedrockAuth, Breaker, DEFAULT_BEDROCK_BETAS, ProviderKey, Retry,
-    Target, TargetKind, Upstream,
+    SERVICE_ACCOUNT_KEY_ID, ServiceAccount, Target, TargetKind, Upstream, Vertex, VertexAuth,
 };
 
 /// The validated configuration. Restart-time: it never changes while the gateway runs.

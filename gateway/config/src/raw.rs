@@ -195,7 +195,7 @@ pub struct Upstream {
 pub struct Fallback {
     /// Unique among the upstream's targets.
     pub name: String,
-    /// `anthropic` or `bedrock` (Vertex comes later).
+    /// `anthropic`, `bedrock` or `vertex`.
     pub kind: String,
     /// As for the primary; for `bedrock` optional (default
     /// `https://bedrock-runtime.{region}.amazonaws.com`).
@@ -207,15 +207,23 @@ pub struct Fallback {
     /// As for the primary.
     #[serde(default)]
     pub keys: Vec<toml::Value>,
-    /// `bedrock`: the AWS region, e.g. `us-east-1`.
+    /// `bedrock`: the AWS region, e.g. `us-east-1`; `vertex`: the Google Cloud region, e.g.
+    /// `us-east5` or `global`.
     pub region: Option<String>,
+    /// `vertex`: the Google Cloud project id.
+    pub project: Option<String>,
+    /// `vertex`: a Google service-account JSON key file (`client_email`, `private_key`,
+    /// `token_uri`).
+    pub credentials_file: Option<PathBuf>,
+    /// `vertex`: the variable holding a ready OAuth access token (instead of a key file).
+    pub access_token_env: Option<String>,
     /// `bedrock` with SigV4: the variable holding the access key id.
     pub aws_access_key_id_env: Option<String>,
     /// `bedrock` with SigV4: the variable holding the secret access key.
     pub aws_secret_access_key_env: Option<String>,
     /// `bedrock` with SigV4 and temporary credentials: the variable holding the session token.
     pub aws_session_token_env: Option<String>,
-    /// `bedrock`: the client's model name → the target's model id.
+    /// `bedrock`, `vertex`: the client's model name → the target's model id.
     pub models: Option<BTreeMap<String, String>>,
     /// `bedrock`: the `anthropic-beta` values passed on (default: the ones Bedrock accepts).
     pub anthropic_betas: Option<Vec<String>>,

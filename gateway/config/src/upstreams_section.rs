@@ -12,6 +12,7 @@ mod breaker;
 mod keys;
 #[cfg(test)]
 mod tests;
+mod vertex;
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -19,6 +20,7 @@ pub use bedrock::{AwsCredentials, Bedrock, BedrockAuth, DEFAULT_BEDROCK_BETAS};
 pub use breaker::Breaker;
 use gateway_core::Secret;
 use keys::{Single, target_keys};
+pub use vertex::{SERVICE_ACCOUNT_KEY_ID, ServiceAccount, Vertex, VertexAuth};
 
 use crate::{Environment, Keyless, Upstreams, raw, validate::Collector};
 
@@ -59,23 +61,25 @@ pub struct Target {
 }
 
 /// What kind of endpoint a target is, with what that kind needs beside a base URL and keys.
-/// Vertex is the next kind.
 #[derive(Debug, Clone)]
 pub enum TargetKind {
     /// The Anthropic Messages API at any base URL.
     Anthropic,
     /// AWS Bedrock `InvokeModel` / `InvokeModelWithResponseStream` (fallbacks only).
     Bedrock(Box<Bedrock>),
+    /// Google Vertex AI `rawPredict` / `streamRawPredict` (fallbacks only).
+    Vertex(Box<Vertex>),
 }
 
 impl TargetKind {
-    const NAMES: &[&str] = &["anthropic", "bedrock"];
+    const NAMES: &[&str] = &["anthropic", "bedrock", "vertex"];
 
     /// The kind's name, as in `kind = "…"`.
     pub fn as_label(&self) -> &'static str {
         match self {
             Self::Anthropic => "anthropic",
             Self::Bedrock(_) => "bedrock",
+            Self::Vertex(_) => "vertex",
         }
     }
 }
@@ -264,11 +268,12 @@ fn fallbacks(
         let target = match f.kind.as_str() {
             "anthropic" => anthropic_fallback(c, &path, f, env),
             "bedrock" => bedrock::target(c, &path, f, env),
+            "vertex" => vertex::target(c, &path, f, env),
             other => {
                 c.push(
                     &format!("{path}.kind"),
                     format!(
-                        "unknown kind `{other}`; expected one of: {} (vertex is not built yet)",
+                        "unknown kind `{other}`; expected one of: {}",
                         TargetKind::NAMES.join(", ")
                     ),
                 );
@@ -297,11 +302,14 @@ fn anthropic_fallback(
         ("aws_session_token_env", f.aws_session_token_env.is_some()),
         ("models", f.models.is_some()),
         ("anthropic_betas", f.anthropic_betas.is_some()),
+        ("project", f.project.is_some()),
+        ("credentials_file", f.credentials_file.is_some()),
+        ("access_token_env", f.access_token_env.is_some()),
     ] {
         if set {
             c.push(
                 &format!("{path}.{field}"),
-                "is a setting of `kind = \"bedrock\"` targets; remove it or change the kind",
+                "is a setting of `kind = \"bedrock\"` or `kind = \"vertex\"` targets; remove it or change the kind",
             );
         }
     }

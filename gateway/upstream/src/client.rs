@@ -35,6 +35,14 @@ pub enum ClientError {
         /// The configured file.
         file: std::path::PathBuf,
     },
+    /// A Vertex target's service-account `private_key` is not a usable RSA key.
+    #[error(
+        "upstream target `{target}`: the service account's private_key is not a usable RSA key"
+    )]
+    VertexKey {
+        /// The target's name.
+        target: String,
+    },
     /// rustls refused the TLS settings.
     #[error("tls settings: {0}")]
     Tls(#[from] rustls::Error),

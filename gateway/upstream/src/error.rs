@@ -60,6 +60,16 @@ pub enum UpstreamError {
         /// `unmapped_model` or `unsupported_route`.
         reason: &'static str,
     },
+    /// No credential could be had for the target (a Vertex service account's token exchange
+    /// failed): nothing was sent to it.
+    #[error("the {} upstream target's credentials are unavailable", provider.as_label())]
+    Credentials {
+        /// The provider.
+        provider: Provider,
+        /// Why (no token or assertion in it).
+        #[source]
+        source: crate::TokenError,
+    },
     /// The request failed after connecting (reset, protocol error).
     #[error("the {} upstream request failed", provider.as_label())]
     Request {
@@ -109,6 +119,7 @@ impl UpstreamError {
             Self::Stalled { .. } => "stall",
             Self::BrokeBeforeCommit { .. } => "broken_before_commit",
             Self::Skipped { reason, .. } => reason,
+            Self::Credentials { .. } => "credentials",
         }
     }
 }
@@ -156,6 +167,13 @@ impl From<UpstreamError> for GatewayError {
                 ErrorKind::NotConfigured,
                 format!(
                     "no configured {} upstream target can serve this model or route; use another model or ask the gateway operator to map it",
+                    provider.as_label()
+                ),
+            ),
+            UpstreamError::Credentials { provider, .. } => (
+                ErrorKind::UpstreamUnreachable,
+                format!(
+                    "the gateway could not authenticate to a {} fallback target; retry in a few seconds, and tell the gateway operator if it persists",
                     provider.as_label()
                 ),
             ),

@@ -7,6 +7,8 @@
 //!   key and returns the provider's answer held until it commits ([`Answer`], `prefix.rs`:
 //!   error bodies and a stream's events before its first content event are held, so a failure
 //!   the client has not seen can still be retried elsewhere), then relayed by a [`Relay`];
+//! - the provider kinds beside the Anthropic Messages API: `bedrock/` (AWS Bedrock) and
+//!   `vertex/` (Google Vertex AI, with its service-account token cache);
 //! - which headers cross the proxy ([`headers`]): everything but hop-by-hop headers and the
 //!   client's credentials crosses unchanged; the provider key is injected here and nowhere else;
 //! - time bounds: connect timeout, one deadline for the whole request (streaming included),
@@ -21,8 +23,8 @@
 //!   frame as received, never re-serialized; only the bounded prefix before the commit is
 //!   held (`ERROR_HOLD_MAX_BYTES`, `PRECOMMIT_HOLD_MAX_BYTES`) and replayed unchanged;
 //! - provider errors (any status) come back as ordinary responses, unchanged (a Bedrock
-//!   target's error body excepted: rewritten as the Anthropic error it means, status and
-//!   headers kept); only transport failures become [`UpstreamError`];
+//!   or Vertex target's error body excepted: rewritten as the Anthropic error it means, status
+//!   and headers kept); only transport failures become [`UpstreamError`];
 //! - dropping the relay (client gone) drops the upstream request: the provider sees the
 //!   connection or stream closed.
 //!
@@ -36,6 +38,7 @@ mod fetch;
 pub mod headers;
 mod prefix;
 mod relay;
+mod vertex;
 
 use std::{sync::Arc, time::Duration};
 
@@ -53,6 +56,7 @@ pub use error::UpstreamError;
 pub use fetch::{FETCH_BODY_MAX_BYTES, FetchFailure, Fetcher};
 pub use prefix::{Answer, ERROR_HOLD_MAX_BYTES, Held, PRECOMMIT_HOLD_MAX_BYTES};
 pub use relay::{DeadlineExceeded, Relay};
+pub use vertex::TokenError;
 
 /// One request to forward. The body is sent exactly as given, once per attempt.
 #[derive(Debug)]
@@ -87,8 +91,10 @@ struct Target {
     name: String,
     base: String,
     keys: Vec<Secret<String>>,
-    /// A Bedrock target's wire settings; `None` for the Anthropic Messages API.
+    /// A Bedrock target's wire settings; `None` for the other kinds.
     bedrock: Option<bedrock::Target>,
+    /// A Vertex target's wire settings and token; `None` for the other kinds.
+    vertex: Option<vertex::Target>,
 }
 
 /// The providers and the shared client.
@@ -112,21 +118,29 @@ impl Upstreams {
         let targets = |u: &Option<Upstream>| {
             u.iter()
                 .flat_map(Upstream::targets)
-                .map(|t| Target {
-                    name: t.name.clone(),
-                    base: t.base_url.as_str().trim_end_matches('/').to_owned(),
-                    keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
-                    bedrock: match &t.kind {
-                        TargetKind::Anthropic => None,
-                        TargetKind::Bedrock(b) => Some(bedrock::Target::new(b, &t.name, &metrics)),
-                    },
+                .map(|t| {
+                    Ok(Target {
+                        name: t.name.clone(),
+                        base: t.base_url.as_str().trim_end_matches('/').to_owned(),
+                        keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
+                        bedrock: match &t.kind {
+                            TargetKind::Bedrock(b) => {
+                                Some(bedrock::Target::new(b, &t.name, &metrics))
+                            }
+                            _ => None,
+                        },
+                        vertex: match &t.kind {
+                            TargetKind::Vertex(v) => Some(vertex::Target::new(v, &t.name)?),
+                            _ => None,
+                        },
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, ClientError>>()
         };
         let f = &config.forwarding;
         Ok(Self {
-            anthropic: targets(&config.upstreams.anthropic),
-            openai: targets(&config.upstreams.openai),
+            anthropic: targets(&config.upstreams.anthropic)?,
+            openai: targets(&config.upstreams.openai)?,
             client: client::build(f)?,
             request_timeout: f.request_timeout,
             ttft_timeout: f.retry.ttft_timeout,
@@ -170,12 +184,20 @@ impl Upstreams {
     pub async fn attempt(&self, out: &Outbound<'_>, pick: Pick) -> Result<Answer, UpstreamError> {
         let provider = out.provider;
         let start = Instant::now();
-        let bedrock = self
-            .targets(provider)
-            .get(pick.target)
-            .is_some_and(|t| t.bedrock.is_some());
+        let target = self.targets(provider).get(pick.target);
+        let bedrock = target.is_some_and(|t| t.bedrock.is_some());
+        let vertex = target.and_then(|t| t.vertex.as_ref());
         let attempt = async {
-            let (head, relay) = self.send(out, pick, start).await?;
+            let (mut head, mut relay) = self.send(out, pick, start).await?;
+            // A service account's cached token Vertex refuses (revoked, expired early) is
+            // exchanged anew and the request sent once more; a second 401 stands.
+            if head.status == http::StatusCode::UNAUTHORIZED
+                && let Some(v) = vertex
+                && v.forget_token().await
+            {
+                drop(relay);
+                (head, relay) = self.send(out, pick, start).await?;
+            }
             let anthropic_stream =
                 provider == Provider::Anthropic && sse::is_event_stream(&head.headers);
             let hold_errors = provider == Provider::Anthropic;
@@ -196,6 +218,14 @@ impl Upstreams {
                     answer.headers(),
                     &answer.held_body(),
                 )
+            {
+                answer.replace_error_body(body);
+            }
+            // Vertex's Google-shaped errors likewise.
+            if vertex.is_some()
+                && let Held::ErrorBody { complete: true } = answer.held()
+                && let Some(body) =
+                    vertex::anthropic_error(answer.status().as_u16(), &answer.held_body())
             {
                 answer.replace_error_body(body);
             }
@@ -239,9 +269,13 @@ impl Upstreams {
             .keys
             .get(pick.key)
             .ok_or(UpstreamError::NotConfigured { provider })?;
-        let request = match &target.bedrock {
-            Some(b) => {
-                let p = b.prepare(&target.base, out, key, &self.metrics, &target.name)?;
+        let prepared = match (&target.bedrock, &target.vertex) {
+            (Some(b), _) => Some(b.prepare(&target.base, out, key, &self.metrics, &target.name)?),
+            (None, Some(v)) => Some(v.prepare(&target.base, out, key, &self.fetcher()).await?),
+            (None, None) => None,
+        };
+        let request = match prepared {
+            Some(p) => {
                 let mut request = Request::builder()
                     .method(Method::POST)
                     .uri(p.uri)

@@ -24,6 +24,7 @@ use crate::route::{self, Route, Surface};
 use crate::script::{Answer, InterruptKind, Interruption, SCENARIO_HEADER, Scenario};
 use crate::sse::{self, SseBody};
 use crate::state::Shared;
+use crate::vertex;
 
 /// Largest request body read; the real upstream accepts 32 MB.
 pub const BODY_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -67,7 +68,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         Err(_) => Err(ReadError::Broken),
     };
     let bedrock = matches!(route, Route::BedrockInvoke | Route::BedrockStream);
+    // Bedrock and Vertex check their own credentials; the token endpoint takes an assertion.
     let authorized = bedrock
+        || route.vertex()
+        || route == Route::VertexToken
         || route
             .surface()
             .authorized(shared.config.expect_api_key.as_deref(), &parts.headers);
@@ -78,6 +82,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         }
         _ => None,
     };
+    let vertex = vertex::early(&shared, route, &parts.headers);
+    let path_model = route
+        .vertex()
+        .then(|| vertex::model_of(path_only(&path_and_query)).to_owned());
     let scenario = match parts.headers.get(SCENARIO_HEADER) {
         Some(value) => Some(
             value
@@ -105,10 +113,18 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
         request_id: format!("req_mock_{id}"),
         stall: Cell::new(Duration::ZERO),
         cut: Cell::new(None),
+        path_model,
     };
-    let response = match denied {
-        Some(denied) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
-        None => call.answer(body, authorized, scenario),
+    let response = match (denied, vertex) {
+        (Some(denied), _) => call.bedrock_error(StatusCode::FORBIDDEN, denied),
+        (None, vertex::Early::Denied(status, body)) => {
+            vertex::error_response(status, body, &call.request_id)
+        }
+        (None, vertex::Early::Token { host }) => {
+            let form = body.as_deref().unwrap_or_default();
+            vertex::answer_token_request(&shared.tokens, &host, form, id, &call.request_id)
+        }
+        (None, vertex::Early::Normal) => call.answer(body, authorized, scenario),
     };
     let wait = shared.config.latency + call.stall.get();
     if !wait.is_zero() {
@@ -127,6 +143,8 @@ struct Call<'a> {
     stall: Cell<Duration>,
     /// The seed of a scripted cut stream (`Script::Cut`).
     cut: Cell<Option<u64>>,
+    /// A Vertex route's model id, from its path.
+    path_model: Option<String>,
 }
 
 impl Call<'_> {
@@ -192,8 +210,14 @@ impl Call<'_> {
             let message = "Bedrock bodies carry anthropic_version \"bedrock-2023-05-31\" and no model or stream";
             return self.error(StatusCode::BAD_REQUEST, Some(message));
         }
+        if self.route.vertex()
+            && let Some(message) = vertex::contract(body)
+        {
+            return self.error(StatusCode::BAD_REQUEST, Some(message));
+        }
         let bedrock_stream = self.route == Route::BedrockStream;
-        let streaming = request.stream == Some(true) || bedrock_stream;
+        let streaming =
+            request.stream == Some(true) || bedrock_stream || self.route == Route::VertexStream;
         let scenario = header_scenario.or_else(|| {
             self.shared
                 .take_script(streaming, bedrock_stream)
@@ -224,7 +248,8 @@ impl Call<'_> {
             Surface::Anthropic => anthropic::DEFAULT_MODEL,
             Surface::OpenAi => openai::DEFAULT_MODEL,
         };
-        let model_json = json_string(request.model.as_deref().unwrap_or(default_model));
+        let model = self.path_model.as_deref().or(request.model.as_deref());
+        let model_json = json_string(model.unwrap_or(default_model));
         let canned = &self.shared.canned;
         let ids = Ids {
             id: self.id,
@@ -235,10 +260,10 @@ impl Call<'_> {
         };
         let interruption = interruption.as_ref();
         match (self.route, streaming) {
-            (Route::Messages | Route::BedrockInvoke, false) => {
+            (Route::Messages | Route::BedrockInvoke | Route::VertexPredict, false) => {
                 self.json(canned.anthropic.message(self.id, &model_json))
             }
-            (Route::Messages, true) => self.stream(
+            (Route::Messages | Route::VertexPredict | Route::VertexStream, true) => self.stream(
                 canned.anthropic.stream(self.id, &model_json),
                 interruption,
                 |_, kind, message| anthropic::stream_error(kind, message),
@@ -331,6 +356,11 @@ impl Call<'_> {
         if matches!(self.route, Route::BedrockInvoke | Route::BedrockStream) {
             let answer = bedrock::error_for_status(status.as_u16(), message);
             return self.bedrock_error(status, answer);
+        }
+        if self.route.vertex() {
+            let code = status.as_u16();
+            let body = vertex::error_body(code, message.unwrap_or(vertex::default_message(code)));
+            return vertex::error_response(status, body, &self.request_id);
         }
         let body = match self.route.surface() {
             Surface::Anthropic => {

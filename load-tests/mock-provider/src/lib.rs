@@ -5,10 +5,13 @@
 //!
 //! Owns: routing (`POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models`,
 //! `POST /v1/chat/completions`, `POST /v1/responses`, Bedrock's `POST /model/{id}/invoke` and
-//! `/invoke-with-response-stream`; anything else is a 404 in the Anthropic error shape), JSON
+//! `/invoke-with-response-stream`, Vertex's `POST /v1/projects/{p}/locations/{r}/publishers/
+//! anthropic/models/{m}:rawPredict` and `:streamRawPredict` with its token endpoint
+//! `POST /token`; anything else is a 404 in the Anthropic error shape), JSON
 //! and SSE answers built from one [`MockConfig`], credential checks (a Bedrock request's
 //! SigV4 signature verified from the request as received, or its Bedrock API key; refusals
-//! in Bedrock's 403 shape),
+//! in Bedrock's 403 shape; a Vertex request's bearer token issued by the mock's own token
+//! endpoint, which verifies the RS256 assertion of the test service account),
 //! scripted failures ([`Script`] queue or the `x-mock-scenario` header; the queue also has
 //! failures before any content and a stall before the head, for the fault matrix) and the
 //! record of every request received.
@@ -49,6 +52,7 @@ mod script;
 mod server;
 mod sse;
 mod state;
+mod vertex;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -66,6 +70,10 @@ pub use config::{
 pub use handler::BODY_MAX_BYTES;
 pub use journal::{RECORDED_BODY_BYTES_MAX, RECORDED_REQUESTS_MAX, RecordedRequest};
 pub use script::{CUT_PIECE_MAX_BYTES, OVERSIZED_FRAME_MAX_BYTES, Script};
+pub use vertex::{
+    ISSUED_TOKENS_MAX, VERTEX_ACCESS_TOKEN, VERTEX_CLIENT_EMAIL, VERTEX_PRIVATE_KEY_PEM,
+    VERTEX_TOKEN_EXPIRES_IN_SECS, vertex_service_account_json,
+};
 
 use state::Shared;
 
@@ -137,6 +145,12 @@ impl MockProvider {
     /// Every request received, oldest first (bounded, see the crate docs).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
+    }
+
+    /// The next `count` requests to the mock Vertex's token endpoint answer `status` (429 or
+    /// 503, Google-shaped) instead of a token.
+    pub fn fail_token_requests(&self, count: usize, status: u16) {
+        self.shared.tokens.fail_next(count, status);
     }
 
     /// Requests whose path (without query) equals `path`, e.g. `"/v1/messages"`.

@@ -16,6 +16,12 @@ pub(crate) enum Route {
     /// Bedrock `POST /model/{id}/invoke-with-response-stream`: the Anthropic stream as
     /// event-stream frames.
     BedrockStream,
+    /// Vertex `POST /v1/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict`.
+    VertexPredict,
+    /// Vertex `…:streamRawPredict`: the Anthropic stream, unchanged.
+    VertexStream,
+    /// The mock's OAuth token endpoint, `POST /token`.
+    VertexToken,
     NotFound,
 }
 
@@ -42,8 +48,16 @@ impl Route {
             {
                 Self::BedrockStream
             }
+            (&Method::POST, "/token") => Self::VertexToken,
+            (&Method::POST, p) if crate::vertex::route(p) == Some(false) => Self::VertexPredict,
+            (&Method::POST, p) if crate::vertex::route(p) == Some(true) => Self::VertexStream,
             _ => Self::NotFound,
         }
+    }
+
+    /// Whether the route is Vertex's `rawPredict` or `streamRawPredict`.
+    pub(crate) fn vertex(self) -> bool {
+        matches!(self, Self::VertexPredict | Self::VertexStream)
     }
 
     pub(crate) fn surface(self) -> Surface {
@@ -54,6 +68,9 @@ impl Route {
             | Self::Models
             | Self::BedrockInvoke
             | Self::BedrockStream
+            | Self::VertexPredict
+            | Self::VertexStream
+            | Self::VertexToken
             | Self::NotFound => Surface::Anthropic,
         }
     }

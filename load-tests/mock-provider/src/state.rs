@@ -14,6 +14,8 @@ use crate::script::Script;
 pub(crate) struct Shared {
     pub(crate) config: MockConfig,
     pub(crate) canned: Canned,
+    /// The mock Vertex's issued tokens and queued token failures.
+    pub(crate) tokens: crate::vertex::Tokens,
     journal: Mutex<Journal>,
     scripts: Mutex<VecDeque<Script>>,
     cancelled_streams: AtomicUsize,
@@ -26,6 +28,7 @@ impl Shared {
     pub(crate) fn new(config: MockConfig) -> Self {
         Self {
             canned: Canned::new(&config),
+            tokens: crate::vertex::Tokens::default(),
             config,
             journal: Mutex::default(),
             scripts: Mutex::default(),

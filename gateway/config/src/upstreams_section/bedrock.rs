@@ -73,6 +73,18 @@ pub(super) fn target(
     mut f: raw::Fallback,
     env: &dyn Environment,
 ) -> Option<Target> {
+    for (field, set) in [
+        ("project", f.project.is_some()),
+        ("credentials_file", f.credentials_file.is_some()),
+        ("access_token_env", f.access_token_env.is_some()),
+    ] {
+        if set {
+            c.push(
+                &format!("{path}.{field}"),
+                "is a setting of `kind = \"vertex\"` targets; remove it or change the kind",
+            );
+        }
+    }
     let region = f.region.take().filter(|r| {
         !r.is_empty()
             && r.bytes()

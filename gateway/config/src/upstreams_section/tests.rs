@@ -74,7 +74,7 @@ base_url = "https://api.anthropic.com"
 api_key_env = "ANTHROPIC_API_KEY"
 [[upstreams.anthropic.fallbacks]]
 name = "aws"
-kind = "vertex"
+kind = "azure"
 base_url = "https://x.example"
 api_key_env = "SECOND_KEY"
 [[upstreams.anthropic.fallbacks]]
@@ -108,7 +108,7 @@ retries_per_target = 9
             "forwarding.retries_per_target",
         ],
     );
-    assert!(shown.contains("vertex"), "{shown}");
+    assert!(shown.contains("bedrock, vertex"), "{shown}");
 }
 
 #[test]

@@ -56,7 +56,7 @@ pub(crate) struct Transformed {
 /// bodies first).
 #[derive(Debug, thiserror::Error)]
 #[error("the request body is not a JSON object: {0}")]
-pub(crate) struct NotAnObject(#[source] serde_json::Error);
+pub(crate) struct NotAnObject(#[source] pub(crate) serde_json::Error);
 
 /// Transforms `body` for Bedrock, with the `anthropic-beta` values of `headers` that are in
 /// `betas`.
@@ -126,7 +126,7 @@ pub(crate) fn transform(
 
 /// Cuts every member of `obj` (the object at `range` of `body`) for which `keep` is false out
 /// of the body; returns how many members are kept.
-fn remove(
+pub(crate) fn remove(
     body: &[u8],
     range: std::ops::Range<usize>,
     obj: &Object<'_>,

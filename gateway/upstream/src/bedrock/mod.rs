@@ -9,7 +9,7 @@
 //! `x-api-key`, `anthropic-beta` (its allowed values move into the body) or the client's
 //! other headers are sent to Bedrock.
 
-mod body;
+pub(crate) mod body;
 mod errors;
 mod events;
 mod sign;

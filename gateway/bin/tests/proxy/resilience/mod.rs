@@ -12,6 +12,7 @@ mod matrix;
 mod pools;
 mod storm;
 mod unanswered;
+mod vertex;
 
 use std::path::PathBuf;
 
