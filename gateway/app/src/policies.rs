@@ -83,7 +83,8 @@ pub fn check(dir: &Path) -> Result<PolicySet, PolicyErrors> {
     Ok(set)
 }
 
-/// What identifies the directory's state: file names, sizes and modification times.
+/// What identifies the directory's state: file names, sizes and modification times (of the
+/// files, not of symlinks to them).
 fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
@@ -91,7 +92,9 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
         .map(|e| {
-            let meta = e.metadata().ok();
+            // Through symlinks: a Kubernetes ConfigMap's files are links into `..data`, which
+            // an update swaps; the links themselves never change.
+            let meta = std::fs::metadata(e.path()).ok();
             (
                 e.path(),
                 meta.as_ref().map_or(0, std::fs::Metadata::len),

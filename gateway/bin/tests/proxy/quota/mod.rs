@@ -370,3 +370,46 @@ async fn a_run_scoped_token_is_stopped_at_its_max_usd() {
     assert_eq!(statuses.last(), Some(&402), "{statuses:?}");
     assert!(ok * SONNET_CALL <= 1_000 && ok >= 2, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_configmap_style_symlink_swap_of_the_policies_is_reloaded() {
+    // As Kubernetes mounts a ConfigMap: `test.toml -> ..data/test.toml`, `..data -> ..v1`;
+    // an update writes `..v2` and swaps `..data` atomically.
+    let mock = MockProvider::start(MockConfig::default()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "llm-gateway-policies-configmap-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let version = |name: &str, rpm: u32| {
+        let v = dir.join(name);
+        std::fs::create_dir_all(&v).unwrap();
+        std::fs::write(
+            v.join("test.toml"),
+            format!("[[policy]]\nname = \"mounted\"\nrequests_per_minute = {rpm}\n"),
+        )
+        .unwrap();
+    };
+    version("..v1", 1);
+    std::os::unix::fs::symlink("..v1", dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/test.toml", dir.join("test.toml")).unwrap();
+    let gw = with_policies(&mock, &dir).start().await;
+    let ok = message("claude-sonnet-4-6", 100, false);
+    assert_eq!(send(&gw, &ok).await.status, 200);
+    assert_eq!(send(&gw, &ok).await.status, 429, "the mounted limit of 1");
+
+    version("..v2", 100);
+    std::os::unix::fs::symlink("..v2", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    gw.wait_for_metric(
+        "llm_gateway_policy_reloads_total{outcome=\"applied\"}",
+        1.0,
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        send(&gw, &ok).await.status,
+        200,
+        "the swapped-in limit of 100"
+    );
+}
