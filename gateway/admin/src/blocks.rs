@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use gateway_runtime_state::{Block, BlockKind, Expect, Record, new_id, now_ms};
-use http::StatusCode;
+use gateway_runtime_state::{Block, BlockKind, Record, new_id, now_ms};
 use serde::Deserialize;
 
 use crate::Admin;
-use crate::changes::{Applied, state_refusal, view};
+use crate::changes::Applied;
 use crate::request::{Refused, json_body, lifetime_ms, reason};
 
 /// Longest a block with an expiry may last (a block without one lasts until deleted).
@@ -47,18 +46,5 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         expires_at_ms: ttl.map(|t| now.saturating_add(t)),
         revision: 0,
     });
-    let stored = admin
-        .runtime
-        .put(record, Expect::Absent)
-        .await
-        .map_err(|e| state_refusal(&e))?;
-    Ok(Applied {
-        status: StatusCode::CREATED,
-        answer: view(admin, &stored, now),
-        before: None,
-        after: serde_json::to_value(&stored).ok(),
-        reason: Some(reason),
-        metric_kind: "block_set",
-        revision: Some(stored.revision()),
-    })
+    crate::changes::create(admin, record, Some(reason), "block_set").await
 }

@@ -274,6 +274,30 @@ pub(crate) async fn delete(
     })
 }
 
+/// Stores a new `record` (it must not exist yet) and describes the change: 201 with the
+/// record as answered.
+pub(crate) async fn create(
+    admin: &Admin,
+    record: Record,
+    reason: Option<String>,
+    metric_kind: &'static str,
+) -> Result<Applied, Refused> {
+    let stored = admin
+        .runtime
+        .put(record, gateway_runtime_state::Expect::Absent)
+        .await
+        .map_err(|e| state_refusal(&e))?;
+    Ok(Applied {
+        status: StatusCode::CREATED,
+        answer: view(admin, &stored, now_ms()),
+        before: None,
+        after: serde_json::to_value(&stored).ok(),
+        reason,
+        metric_kind,
+        revision: Some(stored.revision()),
+    })
+}
+
 /// A store refusal as the admin sees it.
 pub(crate) fn state_refusal(e: &StateError) -> Refused {
     match e {

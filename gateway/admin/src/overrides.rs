@@ -6,7 +6,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use gateway_policy::{Limit, money};
-use gateway_runtime_state::{Expect, Override, Record, Scope, new_id, now_ms};
+use gateway_runtime_state::{Override, Record, Scope, new_id, now_ms};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
@@ -73,20 +73,7 @@ pub(crate) async fn create(admin: &Admin, by: &str, body: &[u8]) -> Result<Appli
         expires_at_ms: now.saturating_add(ttl),
         revision: 0,
     });
-    let stored = admin
-        .runtime
-        .put(record, Expect::Absent)
-        .await
-        .map_err(|e| state_refusal(&e))?;
-    Ok(Applied {
-        status: StatusCode::CREATED,
-        answer: view(admin, &stored, now),
-        before: None,
-        after: serde_json::to_value(&stored).ok(),
-        reason: Some(reason),
-        metric_kind: "override_set",
-        revision: Some(stored.revision()),
-    })
+    crate::changes::create(admin, record, Some(reason), "override_set").await
 }
 
 pub(crate) async fn update(

@@ -134,23 +134,18 @@ async fn two_replicas(
     Some((ok, refused, bucket))
 }
 
-#[tokio::test]
-async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
+/// Two replicas sharing Redis (`mode`) against a $0.01 daily budget: never over, every
+/// admitted request settled exactly once.
+async fn money_budget_holds(name: &str, mode: Shared) {
     let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
     let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, _, day)) = two_replicas(
-        "exact-usd",
-        policy,
-        |b| b,
-        dev,
-        "usd_per_day",
-        Shared::Plain,
-    )
-    .await
+    let Some((ok, refused, day)) =
+        two_replicas(name, policy, |b| b, dev, "usd_per_day", mode).await
     else {
         return;
     };
     let spent = day["spent"].as_u64().unwrap();
+    eprintln!("{name}: {ok} admitted, {refused} refused, spent {spent} of 10000 micro-USD");
     assert!(spent <= 10_000, "spent {spent} over the limit");
     assert_eq!(day["reserved"], 0);
     assert_eq!(
@@ -161,55 +156,18 @@ async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
 }
 
 #[tokio::test]
+async fn two_replicas_sharing_redis_never_overshoot_a_money_budget() {
+    money_budget_holds("exact-usd", Shared::Plain).await;
+}
+
+#[tokio::test]
 async fn two_replicas_sharing_redis_over_tls_never_overshoot_a_money_budget() {
-    let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
-    let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, refused, day)) = two_replicas(
-        "exact-usd-tls",
-        policy,
-        |b| b,
-        dev,
-        "usd_per_day",
-        Shared::Tls,
-    )
-    .await
-    else {
-        return;
-    };
-    let spent = day["spent"].as_u64().unwrap();
-    eprintln!("over TLS: {ok} admitted, {refused} refused, spent {spent} of 10000 micro-USD");
-    assert!(spent <= 10_000, "spent {spent} over the limit");
-    assert_eq!(
-        spent,
-        ok * SONNET_CALL,
-        "every admitted request settled exactly once"
-    );
+    money_budget_holds("exact-usd-tls", Shared::Tls).await;
 }
 
 #[tokio::test]
 async fn two_replicas_sharing_a_redis_cluster_never_overshoot_a_money_budget() {
-    let policy = "[[policy]]\nname = \"exact\"\nusd_per_day = 0.01\n";
-    let dev = ("authorization", format!("Bearer {DEV_TOKEN}"));
-    let Some((ok, refused, day)) = two_replicas(
-        "exact-usd-cluster",
-        policy,
-        |b| b,
-        dev,
-        "usd_per_day",
-        Shared::Cluster,
-    )
-    .await
-    else {
-        return;
-    };
-    let spent = day["spent"].as_u64().unwrap();
-    eprintln!("on a cluster: {ok} admitted, {refused} refused, spent {spent} of 10000 micro-USD");
-    assert!(spent <= 10_000, "spent {spent} over the limit");
-    assert_eq!(
-        spent,
-        ok * SONNET_CALL,
-        "every admitted request settled exactly once"
-    );
+    money_budget_holds("exact-usd-cluster", Shared::Cluster).await;
 }
 
 #[tokio::test]
