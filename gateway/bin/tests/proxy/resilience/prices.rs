@@ -10,7 +10,7 @@ use mock_provider::{BEDROCK_SECRET_ACCESS_KEY, Script};
 use serde_json::Value;
 
 use super::{
-    ADMIN_TOKEN, OVERLOADED, Pair, WAIT, bedrock::Auth, gateway, scratch, scrape, send, served,
+    ADMIN_TOKEN, OVERLOADED, Pair, WAIT, bedrock::Auth, gateway, scrape, scratch, send, served,
     status,
 };
 
@@ -136,8 +136,15 @@ async fn the_record_names_the_serving_target_and_key_and_the_cut_attempt_as_poss
     assert_eq!(meta.upstream, "bedrock");
     assert_eq!(meta.key_id.as_deref(), Some(BEDROCK_KEY_ID));
     assert_eq!(meta.attempts, Some(2));
-    assert_eq!(meta.possibly_billed, ["anthropic"], "the cut primary attempt");
-    assert_eq!(meta.cost_micro_usd, spent, "the record's cost is the bucket's");
+    assert_eq!(
+        meta.possibly_billed,
+        ["anthropic"],
+        "the cut primary attempt"
+    );
+    assert_eq!(
+        meta.cost_micro_usd, spent,
+        "the record's cost is the bucket's"
+    );
     assert!(meta.complete && meta.status == 200);
 
     let bytes = super::super::transcripts::all_bytes(&dir);
