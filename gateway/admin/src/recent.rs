@@ -35,6 +35,12 @@ pub struct RecentRequest {
     pub model: String,
     /// The API called (`anthropic_messages`, …).
     pub api: &'static str,
+    /// The target that served (as in `x-gateway-upstream`).
+    pub upstream: String,
+    /// The id of the key it was sent with (safe to log, never the key), when known.
+    pub key_id: Option<String>,
+    /// Attempts made (as in `x-gateway-attempts`).
+    pub attempts: u32,
     /// The status sent to the client.
     pub status: u16,
     /// Input tokens (cache reads and writes included).

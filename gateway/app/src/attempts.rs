@@ -1,8 +1,9 @@
 //! Step 7 of the pipeline, the attempt loop ([`forward`]), and the words between its two
 //! engines: what gateway-upstream's answer (or failure) looks like to gateway-resilience, and
-//! the gateway's headers on what the client gets.
+//! the gateway's headers on what the client gets, and which target and key served
+//! ([`Served`], for the outcome's consumers).
 
-use gateway_core::GatewayError;
+use gateway_core::{GatewayError, Served};
 use gateway_resilience::{Observed, Phase, Plan, Transport, Verdict};
 use gateway_upstream::{Answer, Held, Outbound, Pick, Relay, UpstreamError};
 use http::{HeaderMap, HeaderValue, Response};
@@ -61,18 +62,30 @@ pub(crate) fn label(headers: &mut HeaderMap, target: &str, attempts: u32) {
 }
 
 /// A request no target answered: the gateway's own 502/504 (or a refusal before any attempt),
-/// with the labels for [`label`] when attempts were made.
+/// with the target whose failure the client gets (the first) when attempts were made.
 #[derive(Debug)]
 pub(crate) struct Unanswered {
     pub(crate) error: GatewayError,
-    /// The target whose failure the client gets (the first), and the attempts made.
-    pub(crate) label: Option<(String, u32)>,
+    /// For [`label`] and the transcript record: the failing target, its key, the attempts.
+    pub(crate) served: Option<Served>,
 }
 
 impl From<GatewayError> for Unanswered {
     fn from(error: GatewayError) -> Self {
-        Self { error, label: None }
+        Self {
+            error,
+            served: None,
+        }
     }
+}
+
+/// An answer that committed: the response, the index of the target that gave it (for its
+/// prices) and, when the attempt loop ran, which target and key served.
+#[derive(Debug)]
+pub(crate) struct Forwarded {
+    pub(crate) response: Response<Relay>,
+    pub(crate) target: usize,
+    pub(crate) served: Option<Served>,
 }
 
 /// Step 7's attempt loop: gateway-resilience picks the target and key and judges each
@@ -83,17 +96,29 @@ pub(crate) async fn forward(
     plan: Option<Plan<'_>>,
     out: &Outbound<'_>,
     error_frame: Option<bytes::Bytes>,
-) -> Result<Response<Relay>, Unanswered> {
+) -> Result<Forwarded, Unanswered> {
     let Some(mut plan) = plan else {
         let answer = gw
             .upstreams
             .attempt(out, Pick { target: 0, key: 0 })
             .await
             .map_err(GatewayError::from)?;
-        return Ok(answer.into_response(error_frame));
+        return Ok(Forwarded {
+            response: answer.into_response(error_frame),
+            target: 0,
+            served: None,
+        });
+    };
+    let names = |target: usize, key: usize| {
+        gw.resilience
+            .as_ref()
+            .map(|r| (r.target_name(target).to_owned(), r.key_id(target, key)))
+            .unwrap_or_default()
     };
     let mut first_failure = None;
     let mut served = None;
+    // Targets of the attempts that failed after their request was sent, in order.
+    let mut possibly_billed = Vec::new();
     while let Some(attempt) = plan.next_attempt() {
         // The backoff or the provider's `retry-after` (bounded by `retry_after_max_ms`).
         if !attempt.delay.is_zero() {
@@ -105,7 +130,12 @@ pub(crate) async fn forward(
         };
         let result = gw.upstreams.attempt(out, pick).await;
         let body = error_body(&result);
-        let verdict = plan.judge(&attempt, observed(&result, &body));
+        let seen = observed(&result, &body);
+        let billed = seen.possibly_billed().is_some();
+        let verdict = plan.judge(&attempt, seen);
+        if verdict != Verdict::Serve && billed {
+            possibly_billed.push(names(attempt.target, attempt.key).0);
+        }
         if verdict != Verdict::Serve {
             tracing::info!(
                 target_name = gw
@@ -126,33 +156,41 @@ pub(crate) async fn forward(
         }
         match verdict {
             Verdict::Serve => {
-                served = Some((attempt.target, result));
+                served = Some((attempt, result));
                 break;
             }
             Verdict::Again => {
-                first_failure.get_or_insert((attempt.target, result));
+                first_failure.get_or_insert((attempt, result));
             }
             Verdict::GiveUp => {
-                first_failure.get_or_insert((attempt.target, result));
+                first_failure.get_or_insert((attempt, result));
                 break;
             }
         }
     }
-    let Some((target, result)) = served.or(first_failure) else {
+    let Some((attempt, result)) = served.or(first_failure) else {
         return Err(plan.unavailable().into());
     };
-    let name = gw.resilience.as_ref().map(|r| r.target_name(target));
+    let (upstream, key_id) = names(attempt.target, attempt.key);
+    let served = Served {
+        upstream,
+        key_id: Some(key_id),
+        attempts: plan.attempts(),
+        possibly_billed,
+    };
     let mut answer = match result {
         Ok(answer) => answer,
         Err(e) => {
             return Err(Unanswered {
                 error: e.into(),
-                label: name.map(|n| (n.to_owned(), plan.attempts())),
+                served: Some(served),
             });
         }
     };
-    if let Some(name) = name {
-        label(answer.headers_mut(), name, plan.attempts());
-    }
-    Ok(answer.into_response(error_frame))
+    label(answer.headers_mut(), &served.upstream, served.attempts);
+    Ok(Forwarded {
+        response: answer.into_response(error_frame),
+        target: attempt.target,
+        served: Some(served),
+    })
 }

@@ -13,7 +13,7 @@ use std::{
 
 use bytes::Bytes;
 use gateway_capture::Tee;
-use gateway_core::{BoxError, Outcome};
+use gateway_core::{BoxError, Outcome, Served};
 use gateway_meter::UsageMeter;
 use gateway_metering::Hold;
 use gateway_metrics::Metrics;
@@ -40,6 +40,8 @@ pub(crate) struct Open {
     pub(crate) hold: Hold,
     pub(crate) tee: Option<Tee>,
     pub(crate) recent: RecentStart,
+    /// Which target and key served (`None`: the upstream has no attempt loop).
+    pub(crate) served: Option<Served>,
 }
 
 /// What the admin API's recent-requests entry needs that only the request knew.
@@ -53,11 +55,13 @@ pub(crate) struct RecentStart {
     pub(crate) subject: String,
     pub(crate) org: Option<String>,
     pub(crate) api: &'static str,
+    /// The provider's name, the upstream of an exchange without a [`Served`].
+    pub(crate) provider: &'static str,
 }
 
 impl RecentStart {
-    /// Adds the finished exchange to the ring.
-    pub(crate) fn finish(self, model: &str, outcome: &Outcome) {
+    /// Adds the finished exchange, and the target and key that `served` it, to the ring.
+    pub(crate) fn finish(self, model: &str, outcome: &Outcome, served: Option<&Served>) {
         let u = outcome.usage;
         self.ring.push(gateway_admin::RecentRequest {
             at: humantime::format_rfc3339_millis(self.at).to_string(),
@@ -67,6 +71,9 @@ impl RecentStart {
             org: self.org,
             model: model.to_owned(),
             api: self.api,
+            upstream: served.map_or_else(|| self.provider.to_owned(), |s| s.upstream.clone()),
+            key_id: served.and_then(|s| s.key_id.clone()),
+            attempts: served.map_or(1, |s| s.attempts),
             status: outcome.status,
             input_tokens: u.input + u.cache_read + u.cache_write_5m + u.cache_write_1h,
             output_tokens: u.output,

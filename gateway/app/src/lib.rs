@@ -32,6 +32,7 @@ mod route_meters;
 mod routes;
 mod runtime_records;
 mod stack;
+mod target_prices;
 
 use std::sync::Arc;
 
@@ -52,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 use body::ResponseBody;
 pub use policies::check as check_policies;
 pub use stack::REQUEST_ID_HEADER;
+pub use target_prices::TargetPriceErrors;
 
 /// The admin listener drains quickly: its requests are short.
 const ADMIN_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -72,6 +74,9 @@ pub enum StartError {
     /// The price table is invalid.
     #[error("quota.prices_file: {0}")]
     Prices(#[source] gateway_meter::PriceErrors),
+    /// A fallback target's own price table is invalid.
+    #[error("{0}")]
+    TargetPrices(#[source] target_prices::TargetPriceErrors),
     /// The policy directory is invalid.
     #[error("quota.policies_dir:\n{0}")]
     Policies(#[source] PolicyErrors),
@@ -98,7 +103,11 @@ impl StartError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            Self::Tls(_) | Self::Prices(_) | Self::Policies(_) | Self::Redaction(_)
+            Self::Tls(_)
+                | Self::Prices(_)
+                | Self::TargetPrices(_)
+                | Self::Policies(_)
+                | Self::Redaction(_)
         )
     }
 }
@@ -165,6 +174,9 @@ impl Gateway {
         let fetch = Arc::new(auth_fetch::AuthFetch(upstreams.fetcher()));
         let q = &config.quota;
         let prices = gateway_meter::PriceTable::load(&q.prices_file).map_err(StartError::Prices)?;
+        // Every fallback's own table too: a bad one stops the start, all problems at once.
+        let target_prices = target_prices::load(config.upstreams.anthropic.as_ref())
+            .map_err(StartError::TargetPrices)?;
         let policies =
             gateway_policy::PolicySet::load_dir(&q.policies_dir).map_err(StartError::Policies)?;
         // Every policy's engine is built now: a rule the engine refuses stops the start.
@@ -199,7 +211,8 @@ impl Gateway {
         };
         let runtime = runtime_records::start(redis, q.redis_timeout).await?;
         let metering = Metering::new(prices, store, shared, q.lease, metrics.clone())
-            .with_overrides(runtime.clone());
+            .with_overrides(runtime.clone())
+            .with_target_prices(target_prices);
         let policies = Arc::new(policies::LivePolicies::new(policies));
         // The reload task prepares every stage for a new set before it swaps.
         policies::spawn_reload(

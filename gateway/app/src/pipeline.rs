@@ -259,31 +259,43 @@ async fn proxy(
     *upstream_wait = sent.elapsed();
     let response = match response {
         Ok(response) => response,
-        Err(attempts::Unanswered { error, label }) => {
-            // The provider was not reached or did not answer: still one record, no content;
-            // the hold, dropped, releases its reservation.
+        Err(attempts::Unanswered { error, served }) => {
+            // The provider was not reached or did not answer: still one record, no content
+            // (with the attempts that may have been billed); the hold, dropped, releases its
+            // reservation.
             if let Some(tee) = tee.take() {
-                tee.finish(&Outcome::unanswered(error.kind().status()));
+                tee.finish(&Outcome::unanswered(error.kind().status()), served.as_ref());
             }
-            let Some((target, made)) = label else {
+            let Some(served) = served else {
                 return Err(error);
             };
             // Attempts were made: the 502/504 says which target failed and how often we tried.
             log_refusal(&error);
             let mut r = refusal(&error, endpoint.provider(), request.request_id);
-            attempts::label(r.headers_mut(), &target, made);
+            attempts::label(r.headers_mut(), &served.upstream, served.attempts);
             return Ok(r);
         }
     };
+    let attempts::Forwarded {
+        response,
+        target,
+        served,
+    } = response;
 
     // 8. The response chain. Free routes are relayed as they are. A metered response is
     //    relayed as it arrives through its `Exchange` (every frame to the transcript tee as
     //    the provider sent it, then the usage meter; the outcome at its end, see
     //    `conclude`), then restored for the client when the policy restores: metering and
     //    transcripts see placeholders, only the client sees originals.
-    let (Some(admission), Some(api)) = (admission, endpoint.metered_api()) else {
+    let (Some(mut admission), Some(api)) = (admission, endpoint.metered_api()) else {
         return Ok(response.map(ResponseBody::Relay));
     };
+    //    The serving target's prices: the reservation was made at the primary's; a fallback
+    //    with its own table settles at its price for the model id it was sent.
+    let model = admission.hold.model().to_owned();
+    let target_model = gw.upstreams.model_id(endpoint.provider(), target, &model);
+    gw.metering
+        .served_by(&mut admission.hold, target, target_model);
     let (status, sse) = (response.status(), sse::is_event_stream(response.headers()));
     if let Some(tee) = &mut tee {
         tee.response_started(sse);
@@ -306,7 +318,9 @@ async fn proxy(
             subject: principal.subject.clone(),
             org: principal.org.clone(),
             api: api.as_label(),
+            provider: endpoint.provider().as_label(),
         },
+        served,
     };
     let mut response = gateway_redaction::restore(
         response.map(|relay| Exchange::new(relay, status, sse, open, gw.metrics.clone())),
@@ -326,11 +340,18 @@ async fn proxy(
 }
 
 /// The end of every metered exchange (its body ended, failed, or the client left): the one
-/// outcome goes to metrics, to the transcript record, to the admin API's recent requests,
-/// and to the quota store, which settles the reservation.
+/// outcome, with the target and key that served, goes to metrics, to the transcript record,
+/// to the admin API's recent requests, and to the quota store, which settles the reservation
+/// (at the serving target's prices, chosen when it served) and logs it.
 pub(crate) fn conclude(open: Open, outcome: &Outcome, metrics: &Metrics) {
-    let Open { hold, tee, recent } = open;
-    recent.finish(hold.model(), outcome);
+    let Open {
+        hold,
+        tee,
+        recent,
+        served,
+    } = open;
+    let served = served.as_ref();
+    recent.finish(hold.model(), outcome, served);
     metrics.settled(
         hold.model_label(),
         hold.org(),
@@ -338,9 +359,9 @@ pub(crate) fn conclude(open: Open, outcome: &Outcome, metrics: &Metrics) {
         outcome.cost_micro_usd,
     );
     if let Some(tee) = tee {
-        tee.finish(outcome);
+        tee.finish(outcome, served);
     }
-    hold.settle(outcome);
+    hold.settle(outcome, served);
 }
 
 /// The answer of a route whose provider has no upstream: which variable the operator sets.

@@ -7,7 +7,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use gateway_core::{Api, Outcome, Principal, Usage};
+use gateway_core::{Api, Outcome, Principal, Served, Usage};
 use gateway_policy::TranscriptMode;
 use gateway_transcript::{
     Meta, Mode, Pending, Recorder, RecorderConfig, ResponseCapture, WriterHandle,
@@ -99,6 +99,9 @@ impl Transcripts {
                 api,
                 model: request.model.to_owned(),
                 upstream: api.provider().as_label().to_owned(),
+                key_id: None,
+                attempts: None,
+                possibly_billed: Vec::new(),
                 started_at: humantime::format_rfc3339_millis(request.started_at).to_string(),
                 latency_ms: 0,
                 ttft_ms: None,
@@ -216,8 +219,10 @@ impl Tee {
         }
     }
 
-    /// Completes the record and hands it to the queue (never blocks).
-    pub fn finish(self, outcome: &Outcome) {
+    /// Completes the record with the exchange's `outcome` and the target and key that
+    /// `served` it (absent: the record keeps the provider's name), and hands it to the queue
+    /// (never blocks).
+    pub fn finish(self, outcome: &Outcome, served: Option<&Served>) {
         let Tee {
             recorder,
             mut meta,
@@ -234,6 +239,12 @@ impl Tee {
         meta.usage = outcome.usage;
         meta.usage_estimated = outcome.usage_estimated;
         meta.cost_micro_usd = outcome.cost_micro_usd;
+        if let Some(served) = served {
+            meta.upstream.clone_from(&served.upstream);
+            meta.key_id.clone_from(&served.key_id);
+            meta.attempts = Some(served.attempts);
+            meta.possibly_billed.clone_from(&served.possibly_billed);
+        }
         recorder.record(Pending {
             meta,
             mode,

@@ -227,6 +227,8 @@ pub struct Fallback {
     pub models: Option<BTreeMap<String, String>>,
     /// `bedrock`: the `anthropic-beta` values passed on (default: the ones Bedrock accepts).
     pub anthropic_betas: Option<Vec<String>>,
+    /// The target's own price table (the format of `quota.prices_file`); default: the main one.
+    pub prices_file: Option<PathBuf>,
 }
 
 /// `[[upstreams.<name>.keys]]` or `[[upstreams.<name>.fallbacks.keys]]`: one provider key.

@@ -14,7 +14,7 @@ mod keys;
 mod tests;
 mod vertex;
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{collections::BTreeSet, path::PathBuf, time::Duration};
 
 pub use bedrock::{AwsCredentials, Bedrock, BedrockAuth, DEFAULT_BEDROCK_BETAS};
 pub use breaker::Breaker;
@@ -58,6 +58,9 @@ pub struct Target {
     pub base_url: url::Url,
     /// At least one.
     pub keys: Vec<ProviderKey>,
+    /// A fallback's own price table (`prices_file`, the format of `quota.prices_file`): what
+    /// an exchange it serves is charged at. `None`: the main table.
+    pub prices_file: Option<PathBuf>,
 }
 
 /// What kind of endpoint a target is, with what that kind needs beside a base URL and keys.
@@ -207,6 +210,7 @@ pub(crate) fn upstreams(
             kind: TargetKind::Anthropic,
             base_url,
             keys,
+            prices_file: None,
         };
         let upstream = Upstream { primary, fallbacks };
         let mut seen = BTreeSet::new();
@@ -256,9 +260,19 @@ fn fallbacks(
     let mut out = Vec::new();
     for (i, value) in raw.into_iter().enumerate() {
         let path = format!("{path}.fallbacks[{i}]");
-        let Some(f) = c.section::<raw::Fallback>(&path, value) else {
+        let Some(mut f) = c.section::<raw::Fallback>(&path, value) else {
             continue;
         };
+        let prices_file = f.prices_file.take();
+        if prices_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            c.push(
+                &format!("{path}.prices_file"),
+                "must be the path of a prices file, like \"config/prices-bedrock.toml\"",
+            );
+        }
         if f.name.trim().is_empty() || !f.name.bytes().all(|b| b.is_ascii_graphic()) {
             c.push(
                 &format!("{path}.name"),
@@ -280,7 +294,7 @@ fn fallbacks(
                 None
             }
         };
-        out.extend(target);
+        out.extend(target.map(|t| Target { prices_file, ..t }));
     }
     out
 }
@@ -343,6 +357,7 @@ fn anthropic_fallback(
         kind: TargetKind::Anthropic,
         base_url: base_url?,
         keys: keys?,
+        prices_file: None,
     })
 }
 

@@ -33,7 +33,7 @@ mod usage;
 pub use api::{Api, Provider};
 pub use error::{ErrorChain, ErrorKind, GatewayError};
 pub use money::MicroUsd;
-pub use outcome::Outcome;
+pub use outcome::{Outcome, Served};
 pub use principal::Principal;
 pub use secret::{REDACTION_ANCHOR_MIN_BYTES, REDACTION_KEY_MIN_BYTES, Secret};
 pub use usage::Usage;

@@ -34,3 +34,21 @@ impl Outcome {
         }
     }
 }
+
+/// Which target and key served a metered exchange, from the attempt loop: what the transcript
+/// record, the admin API's recent requests and the settlement log say beside the [`Outcome`].
+/// When no target answered, the target and key whose failure the client got. Names and ids
+/// only, never a key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// The target's name (as in `x-gateway-upstream`).
+    pub upstream: String,
+    /// The id of the key it was sent with, safe to log; `None` when not known (an upstream
+    /// without a key pool).
+    pub key_id: Option<String>,
+    /// Attempts made (as in `x-gateway-attempts`).
+    pub attempts: u32,
+    /// The targets of earlier attempts that failed after their request was sent (the provider
+    /// may have billed them), one entry per attempt, in order.
+    pub possibly_billed: Vec<String>,
+}

@@ -154,6 +154,20 @@ impl PriceTable {
         }
     }
 
+    /// The price of the first of `ids` the table lists (each looked up as [`PriceTable::price`]
+    /// does, without the unknown-model answer), else the unknown-model default; `None` when
+    /// none is listed and unknown models are refused. For a target's table, tried with the
+    /// target's model id first and then the id the client named.
+    pub fn price_of_first<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Option<&Price> {
+        let listed = ids
+            .into_iter()
+            .find_map(|id| self.canonical(id).and_then(|c| self.models.get(c)));
+        listed.or(match &self.unknown {
+            UnknownModelAnswer::Default(price) => Some(price),
+            UnknownModelAnswer::Refuse => None,
+        })
+    }
+
     /// The configured model id `model` resolves to, if any (for logs and labels).
     pub fn canonical(&self, model: &str) -> Option<&str> {
         let stripped = self

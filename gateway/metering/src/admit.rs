@@ -96,6 +96,8 @@ pub struct Metering {
     metrics: Arc<Metrics>,
     /// The admins' runtime overrides, read per request from the current snapshot.
     overrides: Option<Arc<RuntimeState>>,
+    /// The fallback targets' own price tables, for the exchanges they serve.
+    pub(crate) target_prices: crate::TargetPrices,
 }
 
 impl Metering {
@@ -117,6 +119,7 @@ impl Metering {
             store_errors: AtomicU64::new(0),
             metrics,
             overrides: None,
+            target_prices: crate::TargetPrices::default(),
         }
     }
 

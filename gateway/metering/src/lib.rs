@@ -9,7 +9,9 @@
 //!   402 `billing_error` naming the limit and its reset);
 //! - [`Hold`]: the reservation, the meter for the response, the exchange's
 //!   [`gateway_core::Outcome`] ([`Hold::outcome`]) and its settlement ([`Hold::settle`]);
-//!   a hold dropped unsettled (the provider was never reached) charges only the request.
+//!   a hold dropped unsettled (the provider was never reached) charges only the request;
+//! - [`TargetPrices`] and [`Metering::served_by`]: an exchange a fallback target served
+//!   settles at that target's own prices (`prices_file`), not the primary's it was reserved at.
 //!
 //! Invariants: nothing leaves for the provider unreserved; usage settles even when the client
 //! disconnects; usage is keyed by subject and organisation, never by policy, so a policy edit
@@ -21,7 +23,9 @@
 mod admit;
 mod buckets;
 mod refusal;
+mod served;
 mod settle;
 
 pub use admit::{Admission, Hold, Metering};
 pub use buckets::RUN_LABEL;
+pub use served::TargetPrices;

@@ -1,7 +1,7 @@
 //! Settlement: the exchange's [`Outcome`] computed from what the meter saw, and the
 //! reservation settled with it.
 
-use gateway_core::{Outcome, Usage};
+use gateway_core::{Outcome, Served, Usage};
 use gateway_meter::UsageMeter;
 use gateway_quota::{Amounts, Spend};
 use http::StatusCode;
@@ -55,17 +55,23 @@ impl Hold {
     }
 
     /// Settles the reservation with `outcome` (in the background: settlement survives the
-    /// client leaving) and logs the usage once the store has it.
-    pub fn settle(mut self, outcome: &Outcome) {
+    /// client leaving) and logs the usage, with the target and key that `served`, once the
+    /// store has it.
+    pub fn settle(mut self, outcome: &Outcome, served: Option<&Served>) {
         let outcome = *outcome;
         let span = tracing::Span::current();
         let model = std::mem::take(&mut self.model);
+        let served = served.cloned().unwrap_or_default();
         // Logged once the store has it, so a reader of the log can read the bucket.
         let log = move |span: &tracing::Span| {
             let u = outcome.usage;
             tracing::info!(
                 parent: span,
                 model = %model,
+                upstream = %served.upstream,
+                key_id = served.key_id.as_deref(),
+                attempts = served.attempts,
+                possibly_billed = ?served.possibly_billed,
                 input = u.input,
                 output = u.output,
                 cache_read = u.cache_read,

@@ -54,8 +54,20 @@ pub struct Meta {
     pub api: Api,
     /// The model asked for.
     pub model: String,
-    /// The upstream the request went to (`anthropic`, `openai`).
+    /// The target that served (its name, as in `x-gateway-upstream`: `anthropic`, `openai`, or
+    /// a fallback's name), or whose failure the client got.
     pub upstream: String,
+    /// The id of the key that target was sent with (safe to log, never the key). Absent in
+    /// records written before it was recorded, and for upstreams without a key pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Attempts made (as in `x-gateway-attempts`). Absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// Targets of earlier attempts that failed after their request was sent, so the provider
+    /// may have billed them; one entry per attempt, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possibly_billed: Vec<String>,
     /// When the request arrived, RFC 3339 UTC with milliseconds (`2026-11-26T12:00:00.123Z`).
     pub started_at: String,
     /// Arrival to the end of the response body, milliseconds.
@@ -218,4 +230,39 @@ pub enum Line {
     Block(Block),
     /// A request.
     Record(Box<Record>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record line as written before the serving key and attempts were recorded.
+    const OLD_LINE: &str = r#"{"t":"record","v":2,"id":"r1","subject":"alice","api":"anthropic_messages","model":"claude-x","upstream":"anthropic","started_at":"2026-11-26T12:00:00.000Z","latency_ms":1,"status":200,"complete":true,"usage":{"input":1,"output":2,"cache_read":0,"cache_write_5m":0,"cache_write_1h":0},"cost_micro_usd":3,"mode":"metadata"}"#;
+
+    #[test]
+    fn older_records_read_without_the_serving_key_and_new_ones_round_trip() {
+        let Line::Record(mut record) = serde_json::from_str::<Line>(OLD_LINE).unwrap() else {
+            panic!("not a record")
+        };
+        assert_eq!((&record.meta.key_id, record.meta.attempts), (&None, None));
+        assert!(record.meta.possibly_billed.is_empty());
+        let again = serde_json::to_string(&Line::Record(record.clone())).unwrap();
+        assert!(
+            !again.contains("key_id") && !again.contains("possibly_billed"),
+            "{again}"
+        );
+        record.meta.upstream = "bedrock".to_owned();
+        record.meta.key_id = Some("AWS_ID".to_owned());
+        record.meta.attempts = Some(2);
+        record.meta.possibly_billed = vec!["anthropic".to_owned()];
+        let line = serde_json::to_string(&Line::Record(record.clone())).unwrap();
+        assert!(
+            line.contains(r#""upstream":"bedrock","key_id":"AWS_ID","attempts":2,"possibly_billed":["anthropic"]"#),
+            "{line}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Line>(&line).unwrap(),
+            Line::Record(record)
+        );
+    }
 }

@@ -170,6 +170,23 @@ impl Upstreams {
         !self.targets(provider).is_empty()
     }
 
+    /// The model id target `target` of `provider` is sent for the client's `model`: a Bedrock
+    /// target's own id (mapped, or the model when it already is one), the model as named for
+    /// the others; `None` when the target has none (it is skipped) or does not exist.
+    pub fn model_id<'a>(
+        &'a self,
+        provider: Provider,
+        target: usize,
+        model: &'a str,
+    ) -> Option<&'a str> {
+        let t = self.targets(provider).get(target)?;
+        match (&t.bedrock, &t.vertex) {
+            (Some(b), _) => b.model_id(model),
+            (None, Some(v)) => v.model_id(model),
+            (None, None) => Some(model),
+        }
+    }
+
     fn targets(&self, provider: Provider) -> &[Target] {
         match provider {
             Provider::Anthropic => &self.anthropic,

@@ -244,7 +244,7 @@ pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {
         }
         (answered(&answer, "The recent-requests log", |v| html! {
             table {
-                thead { tr { th { "At" } th { "Subject" } th { "Org" } th { "Model" } th { "API" } th.num { "Status" }
+                thead { tr { th { "At" } th { "Subject" } th { "Org" } th { "Model" } th { "API" } th { "Upstream" } th.num { "Status" }
                     th.num { "In" } th.num { "Out" } th.num { "Cost" } th.num { "ms" } th { "Session" } th { "Request id" } } }
                 tbody {
                     @for r in v["requests"].as_array().map_or(&[][..], Vec::as_slice) {
@@ -254,6 +254,7 @@ pub(crate) async fn requests(ctx: &Ctx<'_>) -> Page {
                             td { (text(&r["org"])) }
                             td { (text(&r["model"])) }
                             td { (text(&r["api"])) }
+                            td { (text(&r["upstream"])) }
                             td.num { (text(&r["status"])) }
                             td.num { (text(&r["input_tokens"])) }
                             td.num { (text(&r["output_tokens"])) }

@@ -161,6 +161,7 @@ pub(super) fn target(
         kind: TargetKind::Bedrock(Box::new(bedrock)),
         base_url: base?,
         keys,
+        prices_file: None,
     })
 }
 

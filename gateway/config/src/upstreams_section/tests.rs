@@ -187,6 +187,7 @@ region = "us-east-1"
 aws_access_key_id_env = "AWS_ID"
 aws_secret_access_key_env = "AWS_SECRET"
 models = { "claude-sonnet-4-5" = "us.anthropic.claude-sonnet-4-5-20250929-v1:0" }
+prices_file = "config/prices-bedrock.toml"
 [[upstreams.anthropic.fallbacks]]
 name = "bedrock-key"
 kind = "bedrock"
@@ -227,6 +228,31 @@ anthropic_betas = ["context-1m-2025-08-07"]
     assert!(matches!(b.auth, BedrockAuth::ApiKey));
     assert_eq!(b.betas, ["context-1m-2025-08-07"]);
     assert_eq!(u.fallbacks[1].keys[0].secret.expose(), "bedrock-api-key");
+    let prices = |t: &crate::Target| t.prices_file.clone();
+    assert_eq!(
+        prices(&u.fallbacks[0]),
+        Some("config/prices-bedrock.toml".into())
+    );
+    assert_eq!((prices(&u.primary), prices(&u.fallbacks[1])), (None, None));
+}
+
+#[test]
+fn an_empty_prices_file_is_reported_at_its_key_path() {
+    let text = config(
+        r#"
+[upstreams.anthropic]
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+[[upstreams.anthropic.fallbacks]]
+name = "second"
+kind = "anthropic"
+base_url = "https://second.example"
+api_key_env = "SECOND_KEY"
+prices_file = ""
+"#,
+    );
+    let errors = Config::parse(&text, &env()).unwrap_err();
+    crate::tests::assert_reported(&errors, &["upstreams.anthropic.fallbacks[0].prices_file"]);
 }
 
 #[test]

@@ -172,6 +172,8 @@ pub(super) fn target(
         kind: TargetKind::Vertex(Box::new(vertex)),
         base_url: base?,
         keys,
+        // Set by the caller from the fallback's `prices_file`.
+        prices_file: None,
     })
 }
 

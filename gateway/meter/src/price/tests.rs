@@ -179,3 +179,60 @@ fn globs_match_stars_anywhere() {
     assert!(glob_matches("abc", "abc"));
     assert!(!glob_matches("abc", "abcd"));
 }
+
+#[test]
+fn the_shipped_bedrock_prices_file_finds_bedrock_ids_and_mirrors_first_party_rates() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/prices-bedrock.toml");
+    let bedrock = PriceTable::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let main = shipped();
+    let cases = [
+        ("us.anthropic.claude-sonnet-4-6-v1:0", "claude-sonnet-4-6"),
+        (
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "claude-sonnet-4-5",
+        ),
+        (
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "claude-haiku-4-5",
+        ),
+        (
+            "eu.anthropic.claude-sonnet-5-5-20260101-v1:0",
+            "claude-sonnet-5-5",
+        ),
+        ("claude-opus-4-6", "claude-opus-4-6"),
+    ];
+    for (id, model) in cases {
+        assert_eq!(bedrock.canonical(id), Some(model), "{id}");
+    }
+    for (id, price) in bedrock.models() {
+        assert_eq!(
+            main.price(id).ok(),
+            Some(price),
+            "{id} mirrors the main table"
+        );
+    }
+}
+
+#[test]
+fn the_first_listed_id_prices_else_the_unknown_answer() {
+    let text = |answer: &str| {
+        format!(
+            "[unknown_models]\nanswer = \"{answer}\"\n[unknown_models.default]\ninput = 9\ncache_write_5m = 9\ncache_write_1h = 9\ncache_read = 9\noutput = 9\nmax_output_tokens = 1000\n[models.a]\ninput = 1\ncache_write_5m = 1\ncache_write_1h = 1\ncache_read = 1\noutput = 1\nmax_output_tokens = 1000\naliases = [\"*vendor.a-v*\"]\n[models.b]\ninput = 2\ncache_write_5m = 2\ncache_write_1h = 2\ncache_read = 2\noutput = 2\nmax_output_tokens = 1000\n"
+        )
+    };
+    let refuse = PriceTable::parse(&text("refuse")).unwrap();
+    let input = |p: Option<&Price>| p.map(|p| p.input);
+    assert_eq!(
+        input(refuse.price_of_first(["us.vendor.a-v1:0", "b"])),
+        Some(1_000_000)
+    );
+    assert_eq!(input(refuse.price_of_first(["nope", "b"])), Some(2_000_000));
+    assert_eq!(input(refuse.price_of_first(["nope", "neither"])), None);
+    let default = PriceTable::parse(&text("default")).unwrap();
+    assert_eq!(
+        input(default.price_of_first(["nope", "b"])),
+        Some(2_000_000),
+        "a later listed id wins over the default"
+    );
+    assert_eq!(input(default.price_of_first(["nope"])), Some(9_000_000));
+}

@@ -20,6 +20,7 @@ fn target(name: &str, keys: &[&str]) -> Target {
                 secret: Secret::new(format!("sk-{id}")),
             })
             .collect(),
+        prices_file: None,
     }
 }
 

@@ -71,7 +71,7 @@ impl Target {
     }
 
     /// The Bedrock model id of the client's `model`: mapped, or already a Bedrock id.
-    fn model_id<'a>(&'a self, model: &'a str) -> Option<&'a str> {
+    pub(crate) fn model_id<'a>(&'a self, model: &'a str) -> Option<&'a str> {
         match self.models.get(model) {
             Some(id) => Some(id),
             None => model.contains("anthropic.").then_some(model),

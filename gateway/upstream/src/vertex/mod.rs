@@ -84,7 +84,7 @@ impl Target {
 
     /// The Vertex model id of the client's `model`: mapped, or already a Vertex id (with
     /// `@`, and nothing that would change the path).
-    fn model_id<'a>(&'a self, model: &'a str) -> Option<&'a str> {
+    pub(crate) fn model_id<'a>(&'a self, model: &'a str) -> Option<&'a str> {
         match self.models.get(model) {
             Some(id) => Some(id),
             None => (model.contains('@')

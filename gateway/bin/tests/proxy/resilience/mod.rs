@@ -10,6 +10,7 @@ mod bedrock_faults;
 mod breaker;
 mod matrix;
 mod pools;
+mod prices;
 mod storm;
 mod unanswered;
 mod vertex;

@@ -1,7 +1,8 @@
 //! When no target answers at all: the gateway's own 502 (unreachable) or 504 (no answer in
 //! time) still carries `x-gateway-upstream` (the target whose failure the client gets: the
 //! primary's) and `x-gateway-attempts`; attempts that failed after their request was sent are
-//! counted as possibly billed, refused connections are not.
+//! counted as possibly billed (and listed so in the transcript record), refused connections
+//! are not.
 
 use std::time::Duration;
 
@@ -58,4 +59,28 @@ async fn every_target_stalling_is_a_504_with_the_attempts_counted_as_possibly_bi
         );
         assert!(m.contains(&line), "{line} missing from\n{m}");
     }
+    // The record of the unanswered request says whose failure the client got and which
+    // attempts may have been billed.
+    let dir = gw.transcripts_dir().to_owned();
+    let library =
+        gateway_testkit::poll::poll_until("one transcript record", super::WAIT, || async {
+            gateway_transcript::read::Library::load_dir(&dir)
+                .ok()
+                .filter(|l| !l.records().is_empty())
+        })
+        .await;
+    let [record] = library.records() else {
+        panic!("one request, one record: {:?}", library.records())
+    };
+    assert_eq!(
+        (
+            record.meta.upstream.as_str(),
+            record.meta.attempts,
+            record.meta.status
+        ),
+        ("anthropic", Some(2), 504)
+    );
+    assert_eq!(record.meta.key_id.as_deref(), Some("ANTHROPIC_API_KEY"));
+    assert_eq!(record.meta.possibly_billed, ["anthropic", "second"]);
+    assert_eq!(record.meta.cost_micro_usd, 0);
 }

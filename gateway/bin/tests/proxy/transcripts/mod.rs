@@ -84,7 +84,7 @@ fn sample(metrics: &str, series: &str) -> u64 {
 }
 
 /// Every byte of every transcript file under `dir`, decompressed.
-fn all_bytes(dir: &Path) -> Vec<u8> {
+pub(super) fn all_bytes(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
