@@ -110,8 +110,7 @@ pub(crate) async fn forward(
         });
     };
     let names = |target: usize, key: usize| {
-        gw.resilience
-            .as_ref()
+        gw.resilience(out.provider)
             .map(|r| (r.target_name(target).to_owned(), r.key_id(target, key)))
             .unwrap_or_default()
     };
@@ -139,12 +138,10 @@ pub(crate) async fn forward(
         if verdict != Verdict::Serve {
             tracing::info!(
                 target_name = gw
-                    .resilience
-                    .as_ref()
+                    .resilience(out.provider)
                     .map(|r| r.target_name(attempt.target)),
                 key_id = gw
-                    .resilience
-                    .as_ref()
+                    .resilience(out.provider)
                     .map(|r| r.key_id(attempt.target, attempt.key)),
                 status = result.as_ref().ok().map(|a| a.status().as_u16()),
                 error = result

@@ -125,6 +125,8 @@ pub struct Gateway {
     /// Retry, key-pool and fallback decisions for the Anthropic upstream (others get one
     /// attempt).
     resilience: Option<gateway_resilience::Resilience>,
+    /// The same for the OpenAI upstream (its key pool and OpenAI-compatible fallbacks).
+    resilience_openai: Option<gateway_resilience::Resilience>,
     /// Declared upstreams without their key, for the 503 that says which variable to set.
     keyless: Vec<gateway_config::Keyless>,
     prefixes: Vec<String>,
@@ -144,6 +146,14 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// The retry, key-pool and fallback decisions of `provider`'s upstream.
+    pub(crate) fn resilience(&self, provider: Provider) -> Option<&gateway_resilience::Resilience> {
+        match provider {
+            Provider::Anthropic => self.resilience.as_ref(),
+            Provider::OpenAi => self.resilience_openai.as_ref(),
+        }
+    }
+
     /// Builds every stage: loads prices and policies, connects the quota store.
     pub async fn new(config: &Config) -> Result<Self, StartError> {
         // One registry for every stage, served at the admin listener's /metrics.
@@ -234,6 +244,9 @@ impl Gateway {
             ),
             upstreams,
             resilience: config.upstreams.anthropic.as_ref().map(|u| {
+                gateway_resilience::Resilience::new(u, &config.forwarding.retry, metrics.clone())
+            }),
+            resilience_openai: config.upstreams.openai.as_ref().map(|u| {
                 gateway_resilience::Resilience::new(u, &config.forwarding.retry, metrics.clone())
             }),
             keyless: config.upstreams.keyless.clone(),
@@ -386,7 +399,10 @@ impl AdminState for Gateway {
 
     fn before_scrape(&self) {
         self.metrics.sync_auth_failures(&self.auth.failure_counts());
-        if let Some(r) = &self.resilience {
+        for r in [&self.resilience, &self.resilience_openai]
+            .into_iter()
+            .flatten()
+        {
             r.sync_breaker_gauges(std::time::Instant::now());
         }
         let budget = self.intake.budget();
@@ -410,12 +426,12 @@ impl AdminState for Gateway {
     }
 
     fn breakers(&self) -> Vec<(String, &'static str)> {
-        self.resilience.as_ref().map_or_else(Vec::new, |r| {
-            r.breakers(std::time::Instant::now())
-                .into_iter()
-                .map(|b| (format!("{}/{}", b.target, b.model), b.state.as_label()))
-                .collect()
-        })
+        [&self.resilience, &self.resilience_openai]
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.breakers(std::time::Instant::now()))
+            .map(|b| (format!("{}/{}", b.target, b.model), b.state.as_label()))
+            .collect()
     }
 
     fn quota_store(&self) -> &Arc<dyn gateway_quota::Store> {

@@ -163,10 +163,10 @@ async fn proxy(
         return Err(not_configured(gw, endpoint.provider()));
     }
     //    The attempt plan, before the body is read: a bad `x-gateway-fallback` is a 400 that
-    //    costs nothing. Anthropic routes only (the other upstream gets one attempt).
-    let mut plan = match (&gw.resilience, endpoint.provider()) {
-        (Some(r), Provider::Anthropic) => Some(r.plan(&head.headers)?),
-        _ => None,
+    //    costs nothing. Each provider's upstream has its own targets, pools and budget.
+    let mut plan = match gw.resilience(endpoint.provider()) {
+        Some(r) => Some(r.plan(&head.headers)?),
+        None => None,
     };
 
     // 2. Read the body, bounded: later stages (quota estimate, redaction, transcripts) need

@@ -170,19 +170,6 @@ pub(crate) fn upstreams(
         let Some(u) = c.section::<raw::Upstream>(&path, value) else {
             continue;
         };
-        if name != "anthropic" {
-            for (field, set) in [
-                ("keys", !u.keys.is_empty()),
-                ("fallbacks", !u.fallbacks.is_empty()),
-            ] {
-                if set {
-                    c.push(
-                        &format!("{path}.{field}"),
-                        "key pools and fallbacks are supported for upstreams.anthropic only",
-                    );
-                }
-            }
-        }
         let target_name = u.name.clone().unwrap_or_else(|| name.clone());
         let base_url = base_url(c, &path, &u.base_url);
         let single = Single {
@@ -201,7 +188,7 @@ pub(crate) fn upstreams(
             }
             Err(None) => None,
         };
-        let fallbacks = fallbacks(c, &path, u.fallbacks, env);
+        let fallbacks = fallbacks(c, &path, u.fallbacks, env, &name);
         let (Some(base_url), Some(keys)) = (base_url, keys) else {
             continue;
         };
@@ -250,6 +237,7 @@ fn fallbacks(
     path: &str,
     raw: Vec<toml::Value>,
     env: &dyn Environment,
+    upstream: &str,
 ) -> Vec<Target> {
     if raw.len() > FALLBACKS_MAX {
         c.push(
@@ -279,11 +267,22 @@ fn fallbacks(
                 "must be a non-empty name of visible ASCII characters (it is sent as x-gateway-upstream)",
             );
         }
-        let target = match f.kind.as_str() {
-            "anthropic" => anthropic_fallback(c, &path, f, env),
-            "bedrock" => bedrock::target(c, &path, f, env),
-            "vertex" => vertex::target(c, &path, f, env),
-            other => {
+        let target = match (upstream, f.kind.as_str()) {
+            ("anthropic", "anthropic") | ("openai", "openai") => {
+                anthropic_fallback(c, &path, f, env)
+            }
+            ("anthropic", "bedrock") => bedrock::target(c, &path, f, env),
+            ("anthropic", "vertex") => vertex::target(c, &path, f, env),
+            ("openai", other) => {
+                c.push(
+                    &format!("{path}.kind"),
+                    format!(
+                        "`{other}` is not a kind for upstreams.openai: its fallbacks are OpenAI-compatible endpoints, kind = \"openai\""
+                    ),
+                );
+                None
+            }
+            (_, other) => {
                 c.push(
                     &format!("{path}.kind"),
                     format!(

@@ -196,8 +196,9 @@ impl Upstreams {
 
     /// Sends `out` to the picked target with the picked key and holds the answer until it
     /// commits (see [`Answer`]); transport failures, stalls past `ttft_timeout_ms` and streams
-    /// broken before their first content event are errors. Only Anthropic answers are held
-    /// past their head; others commit at it.
+    /// broken before their first content event are errors. Error answers are held (bounded)
+    /// for judging; a success commits at its head, except an Anthropic stream, held to its
+    /// first content event.
     pub async fn attempt(&self, out: &Outbound<'_>, pick: Pick) -> Result<Answer, UpstreamError> {
         let provider = out.provider;
         let start = Instant::now();
@@ -217,10 +218,8 @@ impl Upstreams {
             }
             let anthropic_stream =
                 provider == Provider::Anthropic && sse::is_event_stream(&head.headers);
-            let hold_errors = provider == Provider::Anthropic;
-            if !hold_errors {
-                return Ok(prefix::unheld(head, relay, self.stream_keepalive));
-            }
+            // Error answers of every provider are held (bounded) to be judged; successes
+            // commit at the head except Anthropic streams, held to their first content event.
             let mut answer = prefix::hold(head, relay, anthropic_stream, self.stream_keepalive)
                 .await
                 .map_err(|e| UpstreamError::BrokeBeforeCommit {

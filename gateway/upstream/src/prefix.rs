@@ -113,17 +113,6 @@ impl Answer {
 #[derive(Debug)]
 pub(crate) struct BrokeBeforeCommit(pub(crate) gateway_core::BoxError);
 
-/// An answer that commits at its head (a provider whose answers are not held).
-pub(crate) fn unheld(head: Parts, relay: Relay, keepalive: Option<std::time::Duration>) -> Answer {
-    Answer {
-        head,
-        held: VecDeque::new(),
-        relay,
-        state: Held::Committed,
-        keepalive,
-    }
-}
-
 /// Reads `relay` until the answer commits (see the module docs).
 pub(crate) async fn hold(
     head: Parts,

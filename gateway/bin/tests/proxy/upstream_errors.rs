@@ -38,15 +38,20 @@ async fn provider_errors_pass_through_with_status_body_and_retry_headers() {
         "the provider's request id"
     );
 
-    for status in [400u16, 401, 429, 500] {
+    // OpenAI errors pass through unchanged too. A 5xx is retried once on the same target
+    // (both answers scripted here), then the first one is what the client gets; the 401
+    // comes last because it takes the only key out until restart.
+    for (status, tries) in [(400u16, 1usize), (429, 1), (500, 2), (401, 1)] {
         let body = format!(
             r#"{{"error":{{"message":"status {status}","type":"x","param":null,"code":null}}}}"#
         );
-        mock.push_script(Script::Status {
-            status,
-            headers: vec![],
-            body: body.clone(),
-        });
+        for _ in 0..tries {
+            mock.push_script(Script::Status {
+                status,
+                headers: vec![],
+                body: body.clone(),
+            });
+        }
         let reply = http::send(post_json(
             &gw.url("/v1/chat/completions"),
             &[BEARER],
@@ -55,6 +60,10 @@ async fn provider_errors_pass_through_with_status_body_and_retry_headers() {
         .await;
         assert_eq!(reply.status.as_u16(), status);
         assert_eq!(reply.text(), body);
+        assert_eq!(
+            reply.header("x-gateway-attempts"),
+            Some(tries.to_string().as_str())
+        );
     }
 }
 

@@ -9,6 +9,7 @@ mod bedrock_errors;
 mod bedrock_faults;
 mod breaker;
 mod matrix;
+mod openai;
 mod pools;
 mod prices;
 mod storm;
