@@ -14,7 +14,7 @@ use crate::{Error, NAMESPACE};
 /// Handles of the resilience families.
 #[derive(Debug, Clone)]
 pub struct ResilienceMetrics {
-    /// `upstream_attempts_total{target,outcome,phase}`: every call to a target, by how it
+    /// `upstream_attempts_total{target,model,outcome,phase}`: every call to a target, by how it
     /// ended and in which phase that was decided.
     pub attempts_total: IntCounterVec,
     /// `upstream_fallbacks_total{from,to,reason}`: a request moved to the next target.
@@ -67,8 +67,8 @@ impl ResilienceMetrics {
         Ok(Self {
             attempts_total: counter_vec(
                 "upstream_attempts_total",
-                "Calls to an upstream target by outcome and the phase it was decided in.",
-                &["target", "outcome", "phase"],
+                "Calls to an upstream target by model (the price table's id, or other), outcome and the phase it was decided in.",
+                &["target", "model", "outcome", "phase"],
             )?,
             fallbacks_total: counter_vec(
                 "upstream_fallbacks_total",

@@ -150,7 +150,12 @@ impl<'a> Plan<'a> {
         };
         let m = &self.r.metrics.resilience;
         m.attempts_total
-            .with_label_values(&[state.name.as_str(), class.as_label(), phase])
+            .with_label_values(&[
+                state.name.as_str(),
+                self.model.as_deref().unwrap_or(gateway_metrics::OTHER),
+                class.as_label(),
+                phase,
+            ])
             .inc();
         if let Some(reason) = possibly_billed {
             m.possibly_billed_total

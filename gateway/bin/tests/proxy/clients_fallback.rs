@@ -143,7 +143,7 @@ async fn claude_code_gets_bedrocks_answer_when_the_primary_overloads() {
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
     let served = calls as f64;
     assert_eq!(
-        f.gw.metric(r#"llm_gateway_upstream_attempts_total{outcome="served",phase="committed",target="bedrock"}"#)
+        f.gw.metric(r#"llm_gateway_upstream_attempts_total{model="claude-sonnet-4-6",outcome="served",phase="committed",target="bedrock"}"#)
             .await,
         served
     );

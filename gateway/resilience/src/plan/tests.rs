@@ -93,7 +93,7 @@ fn an_overloaded_primary_is_retried_once_then_the_fallback_serves() {
         m.contains(r#"llm_gateway_upstream_fallbacks_total{from="anthropic",reason="status_529",to="fb0"} 1"#),
         "{m}"
     );
-    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{outcome="retryable",phase="head",target="anthropic"} 2"#), "{m}");
+    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{model="other",outcome="retryable",phase="head",target="anthropic"} 2"#), "{m}");
 }
 
 #[test]

@@ -202,9 +202,16 @@ async fn a_virtual_key_authenticates_with_its_budget_until_revoked() {
     let token = reply.json()["token"].as_str().unwrap().to_owned();
     let id = reply.json()["id"].as_str().unwrap().to_owned();
 
-    for _ in 0..2 {
+    for n in 1..=2 {
         let reply = with_key(&gw, &token).await;
         assert_eq!(reply.status, 200, "{}", reply.text());
+        // Settled before the next: the budget holds one reservation at a time.
+        gw.wait_for_metric(
+            "llm_gateway_quota_settlements_total",
+            f64::from(n),
+            super::WAIT,
+        )
+        .await;
     }
     // The key's requests are the subject's (and org's), its budget its own bucket.
     let rpm = settled(&gw, 2, "ci-nightly", "requests_per_minute").await;

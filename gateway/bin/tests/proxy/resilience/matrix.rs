@@ -42,8 +42,8 @@ async fn before_headers_a_refused_connection_is_retried_once_then_falls_back() {
     assert_eq!(spent(&gw, 1).await, SONNET_CALL, "charged once");
     let m = scrape(&gw).await;
     assert!(m.contains(r#"llm_gateway_upstream_fallbacks_total{from="anthropic",reason="connect",to="second"} 1"#), "{m}");
-    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{outcome="retryable",phase="head",target="anthropic"} 2"#), "{m}");
-    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{outcome="served",phase="committed",target="second"} 1"#), "{m}");
+    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{model="claude-sonnet-4-6",outcome="retryable",phase="head",target="anthropic"} 2"#), "{m}");
+    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{model="claude-sonnet-4-6",outcome="served",phase="committed",target="second"} 1"#), "{m}");
 }
 
 #[tokio::test]
@@ -216,7 +216,7 @@ async fn before_commit_an_error_event_or_a_reset_after_message_start_falls_back_
         "only the served stream is charged"
     );
     let m = scrape(&gw).await;
-    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{outcome="retryable",phase="before_commit",target="anthropic"} 2"#), "{m}");
+    assert!(m.contains(r#"llm_gateway_upstream_attempts_total{model="claude-sonnet-4-6",outcome="retryable",phase="before_commit",target="anthropic"} 2"#), "{m}");
     // Both were sent and started answering: the provider may bill them.
     for reason in ["error_event", "broken"] {
         let line = format!(

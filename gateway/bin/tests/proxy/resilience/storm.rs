@@ -101,7 +101,7 @@ async fn clients_retrying_on_their_own_get_no_gateway_retries_beyond_the_budget(
         refused
     );
     assert_eq!(
-        gw.metric(r#"llm_gateway_upstream_attempts_total{outcome="retryable",phase="head",target="anthropic"}"#)
+        gw.metric(r#"llm_gateway_upstream_attempts_total{model="claude-sonnet-4-6",outcome="retryable",phase="head",target="anthropic"}"#)
             .await,
         calls
     );
