@@ -10,6 +10,39 @@
 mod bedrock;
 mod breaker;
 mod keys;
+/// A target's model map (`models`: the client's id → the target's), checked: at most
+/// [`MODELS_MAX`] entries, each id visible ASCII without any byte of `forbidden` (they would
+/// change the request path); `expected` says what an id looks like.
+fn model_map(
+    c: &mut Collector<'_>,
+    path: &str,
+    raw: std::collections::BTreeMap<String, String>,
+    forbidden: &[u8],
+    expected: &str,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let before = c.problems.len();
+    if raw.len() > MODELS_MAX {
+        c.push(
+            &format!("{path}.models"),
+            format!("at most {MODELS_MAX} models, got {}", raw.len()),
+        );
+    }
+    for (from, to) in &raw {
+        if from.trim().is_empty()
+            || to.is_empty()
+            || !to
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !forbidden.contains(&b))
+        {
+            c.push(
+                &format!("{path}.models.{from}"),
+                format!("`{to}` must be {expected}"),
+            );
+        }
+    }
+    (c.problems.len() == before).then_some(raw)
+}
+
 #[cfg(test)]
 mod tests;
 mod vertex;
@@ -30,6 +63,8 @@ const RETRIES_PER_TARGET_MAX: u64 = 3;
 const KEYS_PER_TARGET_MAX: usize = 64;
 /// The most fallbacks one upstream may hold.
 const FALLBACKS_MAX: usize = 8;
+/// The most entries of a target's model map.
+const MODELS_MAX: usize = 256;
 
 /// One API family's targets, in the order they are tried.
 #[derive(Debug, Clone)]

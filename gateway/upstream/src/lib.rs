@@ -31,6 +31,7 @@
 //! Not here: routing (which provider a path goes to), which target and key to try and when
 //! (gateway-resilience), authentication, metering.
 
+mod anthropic_error;
 mod bedrock;
 mod client;
 mod error;

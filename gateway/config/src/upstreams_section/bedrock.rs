@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use gateway_core::Secret;
 
-use super::{ProviderKey, Target, TargetKind, base_url, keys};
+use super::{ProviderKey, Target, TargetKind, base_url, keys, model_map};
 use crate::{Environment, raw, validate::Collector};
 
 /// The `anthropic-beta` values passed on to Bedrock when a target lists none: the betas
@@ -25,9 +25,6 @@ pub const DEFAULT_BEDROCK_BETAS: &[&str] = &[
     "tool-search-tool-2025-10-19",
     "tool-examples-2025-10-29",
 ];
-
-/// The most entries of a target's model map.
-const MODELS_MAX: usize = 256;
 
 /// A Bedrock target's settings beside its name, base URL and keys.
 #[derive(Debug, Clone)]
@@ -103,7 +100,13 @@ pub(super) fn target(
         }
         (None, None) => None,
     };
-    let models = models(c, path, f.models.take().unwrap_or_default());
+    let models = model_map(
+        c,
+        path,
+        f.models.take().unwrap_or_default(),
+        b"/",
+        "a Bedrock model id like `us.anthropic.claude-sonnet-4-5-20250929-v1:0` (visible ASCII, no `/`)",
+    );
     let betas = f.anthropic_betas.take().unwrap_or_else(|| {
         DEFAULT_BEDROCK_BETAS
             .iter()
@@ -208,30 +211,4 @@ fn aws_credentials(
         secret_access_key: secret_access_key??,
         session_token: session_token?,
     })
-}
-
-fn models(
-    c: &mut Collector<'_>,
-    path: &str,
-    raw: BTreeMap<String, String>,
-) -> Option<BTreeMap<String, String>> {
-    let before = c.problems.len();
-    if raw.len() > MODELS_MAX {
-        c.push(
-            &format!("{path}.models"),
-            format!("at most {MODELS_MAX} models, got {}", raw.len()),
-        );
-    }
-    for (from, to) in &raw {
-        if from.trim().is_empty()
-            || to.is_empty()
-            || !to.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
-        {
-            c.push(
-                &format!("{path}.models.{from}"),
-                format!("`{to}` must be a Bedrock model id like `us.anthropic.claude-sonnet-4-5-20250929-v1:0` (visible ASCII, no `/`)"),
-            );
-        }
-    }
-    (c.problems.len() == before).then_some(raw)
 }

@@ -11,11 +11,9 @@ use std::{collections::BTreeMap, path::Path};
 use gateway_core::Secret;
 use serde::Deserialize;
 
-use super::{ProviderKey, Target, TargetKind, base_url};
+use super::{ProviderKey, Target, TargetKind, base_url, model_map};
 use crate::{Environment, raw, validate::Collector};
 
-/// The most entries of a target's model map.
-const MODELS_MAX: usize = 256;
 /// The largest service-account key file read (real ones are about 2.3 KB).
 const CREDENTIALS_FILE_MAX_BYTES: u64 = 64 * 1024;
 /// The key id of a service-account target's one-entry pool (its secret is unused).
@@ -125,7 +123,13 @@ pub(super) fn target(
         (None, Some(region)) => url::Url::parse(&default_base_url(region)).ok(),
         (None, None) => None,
     };
-    let models = models(c, path, f.models.take().unwrap_or_default());
+    let models = model_map(
+        c,
+        path,
+        f.models.take().unwrap_or_default(),
+        b"/:?#%",
+        "a Vertex model id like `claude-sonnet-4-5@20250929` (visible ASCII, none of `/ : ? # %`)",
+    );
     let (auth, keys) = match (f.credentials_file.take(), f.access_token_env.take()) {
         (Some(file), None) => {
             let account = service_account(c, &format!("{path}.credentials_file"), &file)?;
@@ -244,34 +248,6 @@ fn service_account(c: &mut Collector<'_>, path: &str, file: &Path) -> Option<Ser
         private_key: private_key?,
         token_uri: token_uri?,
     })
-}
-
-fn models(
-    c: &mut Collector<'_>,
-    path: &str,
-    raw: BTreeMap<String, String>,
-) -> Option<BTreeMap<String, String>> {
-    let before = c.problems.len();
-    if raw.len() > MODELS_MAX {
-        c.push(
-            &format!("{path}.models"),
-            format!("at most {MODELS_MAX} models, got {}", raw.len()),
-        );
-    }
-    for (from, to) in &raw {
-        if from.trim().is_empty()
-            || to.is_empty()
-            || !to
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b':' | b'?' | b'#' | b'%'))
-        {
-            c.push(
-                &format!("{path}.models.{from}"),
-                format!("`{to}` must be a Vertex model id like `claude-sonnet-4-5@20250929` (visible ASCII, none of `/ : ? # %`)"),
-            );
-        }
-    }
-    (c.problems.len() == before).then_some(raw)
 }
 
 #[cfg(test)]

@@ -107,21 +107,32 @@ pub(crate) fn transform(
         let list = serde_json::to_string(&passed).unwrap_or_else(|_| "[]".to_owned());
         first.push_str(&format!(",\"anthropic_beta\":{list}"));
     }
-    if kept > 0 {
-        first.push(',');
-    }
-    let at = after_open_brace(body, whole)
-        .ok_or_else(|| NotAnObject(serde::de::Error::custom("no opening brace")))?;
-    edits.insert(at, first);
-    let body = edits
-        .apply(body)
-        .ok_or_else(|| NotAnObject(serde::de::Error::custom("overlapping edits")))?;
+    let body = insert_first(body, edits, kept, first)?;
     Ok(Transformed {
         body,
         model,
         stream,
         stripped,
     })
+}
+
+/// Applies `edits` to `body` with the members `first` (JSON text) inserted right after the
+/// opening brace, followed by a comma when `kept` other members remain.
+pub(crate) fn insert_first(
+    body: &[u8],
+    mut edits: Edits,
+    kept: usize,
+    mut first: String,
+) -> Result<Vec<u8>, NotAnObject> {
+    if kept > 0 {
+        first.push(',');
+    }
+    let at = after_open_brace(body, 0..body.len())
+        .ok_or_else(|| NotAnObject(serde::de::Error::custom("no opening brace")))?;
+    edits.insert(at, first);
+    edits
+        .apply(body)
+        .ok_or_else(|| NotAnObject(serde::de::Error::custom("overlapping edits")))
 }
 
 /// Cuts every member of `obj` (the object at `range` of `body`) for which `keep` is false out

@@ -38,30 +38,12 @@ pub(crate) fn anthropic_error(status: u16, headers: &HeaderMap, body: &[u8]) -> 
         .map(|v| v.split(':').next().unwrap_or(v));
     let kind = match exception {
         Some(name) => anthropic_error_type(name),
-        None => by_status(status),
+        None => crate::anthropic_error::type_by_status(status),
     };
     let message = parsed
         .and_then(|e| e.message)
         .unwrap_or_else(|| format!("Bedrock answered {status} {}", exception.unwrap_or("")));
-    // Anthropic's key order (a `json!` map would sort the keys).
-    let message = serde_json::to_string(message.trim_end()).unwrap_or_else(|_| "\"\"".to_owned());
-    Some(Bytes::from(format!(
-        r#"{{"type":"error","error":{{"type":"{kind}","message":{message}}}}}"#
-    )))
-}
-
-/// Anthropic's error type for a status, when Bedrock named no exception.
-fn by_status(status: u16) -> &'static str {
-    match status {
-        400 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        _ => "api_error",
-    }
+    Some(Bytes::from(crate::anthropic_error::body(kind, &message)))
 }
 
 #[cfg(test)]

@@ -199,11 +199,7 @@ fn error_event(exception: &str, payload: &[u8], out: &mut Vec<u8>) {
         .ok()
         .and_then(|e| e.message)
         .unwrap_or_else(|| format!("Bedrock {exception}"));
-    let message = serde_json::to_string(&message).unwrap_or_else(|_| "\"\"".to_owned());
-    let data = format!(
-        r#"{{"type":"error","error":{{"type":"{}","message":{message}}}}}"#,
-        anthropic_error_type(exception)
-    );
+    let data = crate::anthropic_error::body(anthropic_error_type(exception), &message);
     out.extend_from_slice(b"event: error\ndata: ");
     out.extend_from_slice(data.as_bytes());
     out.extend_from_slice(b"\n\n");

@@ -142,18 +142,7 @@ impl Target {
             BedrockAuth::ApiKey => sign::bearer(&mut headers, key),
         }
         // Unsigned: they do not change what is asked.
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(if t.stream {
-                EVENT_STREAM_CONTENT_TYPE
-            } else {
-                "application/json"
-            }),
-        );
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
+        crate::headers::insert_accept(&mut headers, t.stream, EVENT_STREAM_CONTENT_TYPE);
         Ok(Prepared {
             uri,
             headers,

@@ -3,9 +3,9 @@
 //! replaced). Everything else, `stream` included, stays byte for byte: removed members are
 //! cut out with the Bedrock transform's member cutter, the version inserted after the brace.
 
-use gateway_core::json::{Edits, Object, after_open_brace};
+use gateway_core::json::{Edits, Object};
 
-use crate::bedrock::body::{NotAnObject, remove};
+use crate::bedrock::body::{NotAnObject, insert_first, remove};
 
 /// What Vertex's `rawPredict` wants in `anthropic_version`.
 pub(crate) const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
@@ -34,16 +34,8 @@ pub(crate) fn transform(body: &[u8]) -> Result<Transformed, NotAnObject> {
     let kept = remove(body, whole.clone(), &obj, &mut edits, |key| {
         !matches!(key, "model" | "anthropic_version")
     });
-    let mut first = format!("\"anthropic_version\":\"{VERTEX_ANTHROPIC_VERSION}\"");
-    if kept > 0 {
-        first.push(',');
-    }
-    let at = after_open_brace(body, whole)
-        .ok_or_else(|| NotAnObject(serde::de::Error::custom("no opening brace")))?;
-    edits.insert(at, first);
-    let body = edits
-        .apply(body)
-        .ok_or_else(|| NotAnObject(serde::de::Error::custom("overlapping edits")))?;
+    let first = format!("\"anthropic_version\":\"{VERTEX_ANTHROPIC_VERSION}\"");
+    let body = insert_first(body, edits, kept, first)?;
     Ok(Transformed {
         body,
         model,

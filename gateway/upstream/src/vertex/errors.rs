@@ -42,15 +42,11 @@ pub(crate) fn anthropic_error(status: u16, body: &[u8]) -> Option<Bytes> {
         .status
         .as_deref()
         .and_then(by_google_status)
-        .unwrap_or_else(|| by_status(status));
+        .unwrap_or_else(|| crate::anthropic_error::type_by_status(status));
     let message = error
         .message
         .unwrap_or_else(|| format!("Vertex AI answered {}", error.code));
-    // Anthropic's key order (a `json!` map would sort the keys).
-    let message = serde_json::to_string(message.trim_end()).unwrap_or_else(|_| "\"\"".to_owned());
-    Some(Bytes::from(format!(
-        r#"{{"type":"error","error":{{"type":"{kind}","message":{message}}}}}"#
-    )))
+    Some(Bytes::from(crate::anthropic_error::body(kind, &message)))
 }
 
 /// Anthropic's error type for a Google RPC status name.
@@ -65,20 +61,6 @@ fn by_google_status(name: &str) -> Option<&'static str> {
         "INTERNAL" | "UNKNOWN" | "DEADLINE_EXCEEDED" | "ABORTED" | "CANCELLED" => "api_error",
         _ => return None,
     })
-}
-
-/// Anthropic's error type for an HTTP status, when Google named no status.
-fn by_status(status: u16) -> &'static str {
-    match status {
-        400 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        _ => "api_error",
-    }
 }
 
 #[cfg(test)]

@@ -162,18 +162,7 @@ impl Target {
         for beta in out.headers.get_all("anthropic-beta") {
             headers.append("anthropic-beta", beta.clone());
         }
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(if t.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            }),
-        );
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
+        crate::headers::insert_accept(&mut headers, t.stream, "text/event-stream");
         Ok(Prepared {
             uri,
             headers,
