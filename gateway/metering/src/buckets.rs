@@ -4,7 +4,7 @@
 use gateway_core::Principal;
 use gateway_policy::{Limit, Policy, Scope, Who};
 use gateway_quota::{Bucket, Measure, Window};
-use gateway_runtime_state::{FileValue, Scope as RuntimeScope, Snapshot, effective_limit};
+use gateway_runtime_state::{Scope as RuntimeScope, Snapshot, effective_value};
 
 /// A policy scope's key part and id.
 fn scope_parts(scope: Scope<'_>) -> (&'static str, &str) {
@@ -69,11 +69,12 @@ pub(crate) fn for_request(
         }
         // Some override is stored: each limit of each scope through the one precedence rule.
         Some(snapshot) => {
+            let matched = Who::from(who);
             let file = |scope: Scope<'_>| {
                 policy.and_then(|p| {
-                    p.buckets(&Who::from(who))
+                    p.buckets(&matched)
                         .find(|(s, _)| *s == scope)
-                        .map(|(_, l)| (l.clone(), &p.origin))
+                        .map(|(_, l)| l)
                 })
             };
             let scopes = [
@@ -83,26 +84,19 @@ pub(crate) fn for_request(
                     .map(|org| (Scope::Org(org), RuntimeScope::Org)),
             ];
             for (scope, runtime_scope) in scopes.into_iter().flatten() {
-                let from_file = file(scope);
+                let limits = file(scope);
                 let (scope_name, id) = scope_parts(scope);
                 for limit in Limit::ALL {
-                    let file_value = from_file.as_ref().and_then(|(limits, origin)| {
-                        limits.get(limit).map(|value| FileValue {
-                            value,
-                            file: origin.file.clone(),
-                            line: u32::try_from(origin.line).unwrap_or(u32::MAX),
-                        })
-                    });
-                    let effective = effective_limit(
+                    let value = effective_value(
                         snapshot,
                         who,
                         runtime_scope,
                         limit.key(),
-                        file_value.as_ref(),
+                        limits.and_then(|l| l.get(limit)),
                         None,
                         now_ms,
                     );
-                    if let Some(value) = effective.value {
+                    if let Some(value) = value {
                         push(scope_name, id, limit, value);
                     }
                 }

@@ -74,6 +74,30 @@ impl RedisConnection {
     }
 }
 
+impl RedisConnection {
+    /// Sends `groups` (pipelines whose keys share a slot; answers ignored): as one pipeline to
+    /// one server, one round trip; group by group, all at once, to a cluster.
+    pub(crate) async fn write_groups(&self, groups: &[Pipeline]) -> redis::RedisResult<()> {
+        match self {
+            Self::Single(c) => {
+                let mut all = redis::pipe();
+                for cmd in groups.iter().flat_map(Pipeline::cmd_iter) {
+                    all.add_command(cmd.clone()).ignore();
+                }
+                all.query_async::<()>(&mut c.clone()).await
+            }
+            Self::Cluster(c) => {
+                futures_util::future::try_join_all(groups.iter().map(|g| {
+                    let mut c = c.clone();
+                    async move { g.query_async::<()>(&mut c).await }
+                }))
+                .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {

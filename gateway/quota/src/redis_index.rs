@@ -102,7 +102,7 @@ impl RedisStore {
         if fresh.is_empty() {
             return;
         }
-        // One small pipeline per index key: they sit in different slots of a cluster.
+        // One small pipeline per index key (they sit in different slots of a cluster).
         let pipes: Vec<redis::Pipeline> = fresh
             .iter()
             .map(|(idx, key)| {
@@ -118,15 +118,8 @@ impl RedisStore {
                 pipe
             })
             .collect();
-        let written = tokio::time::timeout(
-            self.timeout(),
-            futures_util::future::try_join_all(pipes.iter().map(|p| {
-                let mut connection = self.connection();
-                async move { p.query_async::<()>(&mut connection).await }
-            })),
-        )
-        .await
-        .map(|r| r.map(|_| ()));
+        let connection = self.connection();
+        let written = tokio::time::timeout(self.timeout(), connection.write_groups(&pipes)).await;
         if !matches!(written, Ok(Ok(()))) {
             // Forget them so the next reservation tries again.
             let mut seen = self

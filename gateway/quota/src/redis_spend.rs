@@ -1,7 +1,7 @@
 //! The spend ledger in Redis: one sorted set per (scope, period) ranking subjects or
 //! organisations by micro-USD (`ZINCRBY`), one hash per day of totals (`HINCRBY`), each with
-//! its retention (`EXPIRE`), written key by key and all at once per settled request (keys of
-//! one pipeline share a slot, so a cluster works). Reads are one `ZREVRANGE … WITHSCORES`
+//! its retention (`EXPIRE`), written in one round trip per settled request (key by key on a
+//! cluster, where the keys sit in different slots). Reads are one `ZREVRANGE … WITHSCORES`
 //! plus `ZCARD` per page, whatever the number of subjects.
 
 use crate::spend::{by_model_key, last_days, ranking_key, total_key};
@@ -27,8 +27,8 @@ impl RedisStore {
     }
 
     pub(crate) async fn record_spend_now(&self, spend: Spend<'_>) -> Result<(), StoreError> {
-        // One small pipeline per key (a write and its retention), all at once: keys of one
-        // pipeline share a slot, so this works on a cluster as on one server.
+        // One small pipeline per key (a write and its retention): one round trip to a server,
+        // key by key (all at once) to a cluster, where the keys sit in different slots.
         let mut pipes = Vec::new();
         let mut add = |key: String, member: &str, retention: std::time::Duration| {
             let mut pipe = redis::pipe();
@@ -76,13 +76,13 @@ impl RedisStore {
             .arg(SPEND_DAY_RETENTION.as_secs())
             .ignore();
         pipes.push(pipe);
-        futures_util::future::try_join_all(
-            pipes
-                .iter()
-                .map(|p| self.query::<()>("the spend ledger write", p)),
-        )
-        .await?;
-        Ok(())
+        tokio::time::timeout(self.timeout(), self.connection().write_groups(&pipes))
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "the spend ledger write",
+                within: self.timeout(),
+            })?
+            .map_err(StoreError::Redis)
     }
 
     pub(crate) async fn top_spenders_now(

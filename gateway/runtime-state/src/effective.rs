@@ -55,6 +55,42 @@ pub struct Effective {
     pub source: Source,
 }
 
+/// Why a limit has its value: the rule's decision, borrowed from the snapshot.
+enum Decision<'a> {
+    Block(&'a crate::Block),
+    Override(&'a crate::Override, u64),
+    File,
+    Default,
+}
+
+/// The rule itself: a block of `who`; else the newest active override of that subject or org
+/// naming `limit`; else the file's value (`has_file`); else the default.
+fn decide<'a>(
+    snapshot: &'a Snapshot,
+    who: &Principal,
+    scope: Scope,
+    limit: &str,
+    has_file: bool,
+    now_ms: u64,
+) -> Decision<'a> {
+    if let Some(block) = snapshot.blocked(who, now_ms) {
+        return Decision::Block(block);
+    }
+    let target = match scope {
+        Scope::Subject => Some(who.subject.as_str()),
+        Scope::Org => who.org.as_deref(),
+    };
+    if let Some((o, value)) = target.and_then(|t| snapshot.override_value(scope, t, limit, now_ms))
+    {
+        return Decision::Override(o, value);
+    }
+    if has_file {
+        Decision::File
+    } else {
+        Decision::Default
+    }
+}
+
 /// The effective value of `limit` on `who`'s `scope` bucket (its subject's, or its
 /// organisation's) at `now_ms`: a block of `who` makes it zero; else the newest active
 /// override of that subject or org that names `limit`; else `file` (the policy's value for
@@ -69,39 +105,51 @@ pub fn effective_limit(
     default: Option<u64>,
     now_ms: u64,
 ) -> Effective {
-    if let Some(block) = snapshot.blocked(who, now_ms) {
-        return Effective {
+    match (
+        decide(snapshot, who, scope, limit, file.is_some(), now_ms),
+        file,
+    ) {
+        (Decision::Block(block), _) => Effective {
             value: Some(0),
             source: Source::Block {
                 id: block.id.clone(),
             },
-        };
-    }
-    let target = match scope {
-        Scope::Subject => Some(who.subject.as_str()),
-        Scope::Org => who.org.as_deref(),
-    };
-    if let Some((o, value)) = target.and_then(|t| snapshot.override_value(scope, t, limit, now_ms))
-    {
-        return Effective {
+        },
+        (Decision::Override(o, value), _) => Effective {
             value: Some(value),
             source: Source::Override {
                 id: o.id.clone(),
                 scope,
             },
-        };
-    }
-    match file {
-        Some(f) => Effective {
+        },
+        (Decision::File, Some(f)) => Effective {
             value: Some(f.value),
             source: Source::File {
                 file: f.file.clone(),
                 line: f.line,
             },
         },
-        None => Effective {
+        (Decision::File | Decision::Default, _) => Effective {
             value: default,
             source: Source::Default,
         },
+    }
+}
+
+/// [`effective_limit`]'s value alone, for the request path: nothing is allocated.
+pub fn effective_value(
+    snapshot: &Snapshot,
+    who: &Principal,
+    scope: Scope,
+    limit: &str,
+    file: Option<u64>,
+    default: Option<u64>,
+    now_ms: u64,
+) -> Option<u64> {
+    match decide(snapshot, who, scope, limit, file.is_some(), now_ms) {
+        Decision::Block(_) => Some(0),
+        Decision::Override(_, value) => Some(value),
+        Decision::File => file,
+        Decision::Default => default,
     }
 }

@@ -34,7 +34,7 @@ mod snapshot;
 mod store;
 
 pub use audit::{AuditChain, AuditEntry, ChainError, GENESIS, line_digest, verify_chain};
-pub use effective::{Effective, FileValue, Source, effective_limit};
+pub use effective::{Effective, FileValue, Source, effective_limit, effective_value};
 pub use keys::{KEY_TOKEN_PREFIX, KeyRequest, issue_key, token_digest};
 pub use live::{RuntimeState, SYNC_INTERVAL};
 pub use record::{Block, BlockKind, Override, Record, Scope, VirtualKey, new_id};

@@ -14,8 +14,10 @@ pub struct Snapshot {
     /// The store revision it was read at.
     pub revision: u64,
     records: BTreeMap<String, Record>,
-    blocks: HashMap<(BlockKind, String), Vec<String>>,
-    overrides: HashMap<(Scope, String), Vec<String>>,
+    /// Block ids by what they match, per kind: looked up by `&str`, no allocation per request.
+    blocks: HashMap<BlockKind, HashMap<String, Vec<String>>>,
+    /// Override ids by scope and target, looked up by `&str`.
+    overrides: HashMap<Scope, HashMap<String, Vec<String>>>,
     keys: HashMap<[u8; 32], String>,
 }
 
@@ -42,12 +44,16 @@ impl Snapshot {
             match &r {
                 Record::Override(o) => s
                     .overrides
-                    .entry((o.scope, o.target.clone()))
+                    .entry(o.scope)
+                    .or_default()
+                    .entry(o.target.clone())
                     .or_default()
                     .push(id.clone()),
                 Record::Block(b) => s
                     .blocks
-                    .entry((b.kind, b.value.clone()))
+                    .entry(b.kind)
+                    .or_default()
+                    .entry(b.value.clone())
                     .or_default()
                     .push(id.clone()),
                 Record::Key(k) => {
@@ -78,17 +84,17 @@ impl Snapshot {
         if self.blocks.is_empty() {
             return None;
         }
-        let mut candidates = vec![(BlockKind::Subject, who.subject.as_str())];
-        if let Some(org) = &who.org {
-            candidates.push((BlockKind::Org, org));
-        }
-        if let Some(jti) = &who.token_id {
-            candidates.push((BlockKind::Jti, jti));
-            candidates.push((BlockKind::Key, jti));
-        }
+        let token = who.token_id.as_deref();
+        let candidates = [
+            (BlockKind::Subject, Some(who.subject.as_str())),
+            (BlockKind::Org, who.org.as_deref()),
+            (BlockKind::Jti, token),
+            (BlockKind::Key, token),
+        ];
         candidates.into_iter().find_map(|(kind, value)| {
             self.blocks
-                .get(&(kind, value.to_owned()))?
+                .get(&kind)?
+                .get(value?)?
                 .iter()
                 .filter_map(|id| match self.records.get(id) {
                     Some(r @ Record::Block(b)) if r.active(now_ms) => Some(b),
@@ -115,7 +121,8 @@ impl Snapshot {
         now_ms: u64,
     ) -> Option<(&Override, u64)> {
         self.overrides
-            .get(&(scope, target.to_owned()))?
+            .get(&scope)?
+            .get(target)?
             .iter()
             .filter_map(|id| match self.records.get(id) {
                 Some(r @ Record::Override(o)) if r.active(now_ms) => {
@@ -134,7 +141,8 @@ impl Snapshot {
     /// Whether any active override targets `scope`/`target`.
     pub fn has_override(&self, scope: Scope, target: &str, now_ms: u64) -> bool {
         self.overrides
-            .get(&(scope, target.to_owned()))
+            .get(&scope)
+            .and_then(|by_target| by_target.get(target))
             .is_some_and(|ids| {
                 ids.iter()
                     .any(|id| self.records.get(id).is_some_and(|r| r.active(now_ms)))

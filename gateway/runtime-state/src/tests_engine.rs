@@ -97,6 +97,18 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         .unwrap();
     assert_eq!(eff("usd_per_day", Some(&file)).value, Some(9));
     assert_eq!(
+        effective_value(
+            &state.snapshot(),
+            &alice(),
+            Scope::Subject,
+            "usd_per_day",
+            Some(3),
+            None,
+            now
+        ),
+        Some(9)
+    );
+    assert_eq!(
         org_eff("usd_per_day", Some(&file)).value,
         Some(8),
         "each scope its own"
@@ -124,6 +136,19 @@ async fn block_beats_override_beats_file_beats_default_field_by_field() {
         .unwrap();
     let blocked = eff("usd_per_day", Some(&file));
     assert_eq!(blocked.value, Some(0));
+    assert_eq!(
+        effective_value(
+            &state.snapshot(),
+            &alice(),
+            Scope::Subject,
+            "usd_per_day",
+            Some(3),
+            Some(1),
+            now
+        ),
+        Some(0),
+        "the request path's value follows the same rule"
+    );
     assert_eq!(org_eff("usd_per_day", None).value, Some(0));
     assert_eq!(
         blocked.source,

@@ -105,6 +105,27 @@ pub fn strip_inbound(headers: &mut HeaderMap) {
     }
 }
 
+/// `accept` for a translated target's answer (`stream_type` when streaming, else JSON) and
+/// `accept-encoding: identity` (its body is decoded or re-framed, never relayed compressed).
+pub(crate) fn insert_accept(
+    headers: &mut http::HeaderMap,
+    stream: bool,
+    stream_type: &'static str,
+) {
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static(if stream {
+            stream_type
+        } else {
+            "application/json"
+        }),
+    );
+    headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,25 +185,4 @@ mod tests {
         );
         assert_eq!(out["anthropic-version"], "2026-10-21");
     }
-}
-
-/// `accept` for a translated target's answer (`stream_type` when streaming, else JSON) and
-/// `accept-encoding: identity` (its body is decoded or re-framed, never relayed compressed).
-pub(crate) fn insert_accept(
-    headers: &mut http::HeaderMap,
-    stream: bool,
-    stream_type: &'static str,
-) {
-    headers.insert(
-        header::ACCEPT,
-        HeaderValue::from_static(if stream {
-            stream_type
-        } else {
-            "application/json"
-        }),
-    );
-    headers.insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("identity"),
-    );
 }
