@@ -257,6 +257,9 @@ fn bench(c: &mut Criterion) {
                 total
             })
         });
+        if samples.borrow().is_empty() {
+            continue; // filtered out on the command line
+        }
         let (p50, p99) = percentiles(&mut samples.borrow_mut());
         eprintln!(
             "latency {name} ({} bytes): p50 {p50:?}, p99 {p99:?}",

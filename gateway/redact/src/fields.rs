@@ -10,6 +10,12 @@
 //! - OpenAI Responses: `instructions`, `input` (string or items: `content`,
 //!   `function_call.arguments`, `function_call_output.output`, custom tool `input`); never
 //!   `encrypted_content`, reasoning `summary`, ids or file data.
+//!
+//! Beside what is scanned, a few members are *tagged* ([`Tag`]) so the walk can tie a tool
+//! result to the call that produced it (`tool_use.id` ↔ `tool_result.tool_use_id`, Chat
+//! `tool_calls[].id` ↔ `tool_call_id`, Responses `call_id`) and learn which file the call
+//! read (`input.file_path`, a shell `command`, or the call's `arguments`): see
+//! [`crate::json::hints`].
 
 use gateway_core::Api;
 
@@ -40,6 +46,26 @@ pub(crate) enum Ctx {
     Items,
     /// One OpenAI Responses input item.
     Item,
+    /// The top level of an Anthropic `tool_use.input` object: scanned like
+    /// [`Ctx::AllStrings`], with the file-path and command members tagged.
+    ToolInput,
+}
+
+/// What a member says about tool calls and their results (never about detection itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// The id of a tool call (`tool_use.id`, Chat `tool_calls[].id`).
+    CallId,
+    /// The id of the call a result answers (`tool_use_id`, Chat `tool_call_id`).
+    ResultRef,
+    /// Responses `call_id`: a call's id on a `function_call`, a reference on its output.
+    CallKey,
+    /// A file path argument (`file_path`, `path`, `notebook_path`).
+    Path,
+    /// A shell command (`command`): a plain `cat FILE` names the file it reads.
+    Command,
+    /// A call's JSON-encoded arguments (Chat, Responses), which may hold a file path.
+    Arguments,
 }
 
 /// What a child value is: scanned if it is a string, and the context if it is a container.
@@ -47,15 +73,30 @@ pub(crate) enum Ctx {
 pub(crate) struct Slot {
     pub(crate) scan: bool,
     pub(crate) ctx: Ctx,
+    /// Set on the few members the call ↔ result hints need.
+    pub(crate) tag: Option<Tag>,
 }
 
 const SKIP: Slot = Slot {
     scan: false,
     ctx: Ctx::Skip,
+    tag: None,
 };
 
 const fn slot(scan: bool, ctx: Ctx) -> Slot {
-    Slot { scan, ctx }
+    Slot {
+        scan,
+        ctx,
+        tag: None,
+    }
+}
+
+const fn tagged(scan: bool, tag: Tag) -> Slot {
+    Slot {
+        scan,
+        ctx: Ctx::Skip,
+        tag: Some(tag),
+    }
 }
 
 /// Where each value of an API's request body sits, as far as redaction cares.
@@ -76,6 +117,11 @@ impl FieldMap for Api {
     fn member(self, parent: Ctx, key: &[u8]) -> Slot {
         match (self, parent, key) {
             (_, Ctx::AllStrings, _) => slot(true, Ctx::AllStrings),
+            (_, Ctx::ToolInput, b"file_path" | b"path" | b"notebook_path") => {
+                tagged(true, Tag::Path)
+            }
+            (_, Ctx::ToolInput, b"command") => tagged(true, Tag::Command),
+            (_, Ctx::ToolInput, _) => slot(true, Ctx::AllStrings),
             (Api::AnthropicMessages, Ctx::Root, b"system") => slot(true, Ctx::Content),
             (Api::AnthropicMessages | Api::OpenAiChat, Ctx::Root, b"messages") => {
                 slot(false, Ctx::Messages)
@@ -86,20 +132,25 @@ impl FieldMap for Api {
             (Api::OpenAiChat, Ctx::Message, b"tool_calls") => slot(false, Ctx::ToolCalls),
             (Api::OpenAiChat, Ctx::Message, b"function_call") => slot(false, Ctx::Function),
             (Api::OpenAiChat, Ctx::ToolCall, b"function") => slot(false, Ctx::Function),
-            (Api::OpenAiChat, Ctx::Function, b"arguments") => slot(true, Ctx::Skip),
+            (Api::OpenAiChat, Ctx::Message, b"tool_call_id") => tagged(false, Tag::ResultRef),
+            (Api::OpenAiChat, Ctx::ToolCall, b"id") => tagged(false, Tag::CallId),
+            (Api::OpenAiChat, Ctx::Function, b"arguments") => tagged(true, Tag::Arguments),
             (Api::OpenAiResponses, Ctx::Item, b"content" | b"output") => slot(true, Ctx::Content),
-            (Api::OpenAiResponses, Ctx::Item, b"arguments") => slot(true, Ctx::Skip),
+            (Api::OpenAiResponses, Ctx::Item, b"arguments") => tagged(true, Tag::Arguments),
+            (Api::OpenAiResponses, Ctx::Item, b"call_id") => tagged(false, Tag::CallKey),
             (Api::OpenAiResponses, Ctx::Item, b"input") => slot(true, Ctx::AllStrings),
             (_, Ctx::Block, b"text") => slot(true, Ctx::Skip),
             (Api::AnthropicMessages, Ctx::Block, b"content") => slot(true, Ctx::Content),
-            (Api::AnthropicMessages, Ctx::Block, b"input") => slot(true, Ctx::AllStrings),
+            (Api::AnthropicMessages, Ctx::Block, b"input") => slot(true, Ctx::ToolInput),
+            (Api::AnthropicMessages, Ctx::Block, b"id") => tagged(false, Tag::CallId),
+            (Api::AnthropicMessages, Ctx::Block, b"tool_use_id") => tagged(false, Tag::ResultRef),
             _ => SKIP,
         }
     }
 
     fn element(self, parent: Ctx) -> Slot {
         match parent {
-            Ctx::AllStrings => slot(true, Ctx::AllStrings),
+            Ctx::AllStrings | Ctx::ToolInput => slot(true, Ctx::AllStrings),
             Ctx::Messages => slot(false, Ctx::Message),
             Ctx::Content => slot(true, Ctx::Block),
             Ctx::ToolCalls => slot(false, Ctx::ToolCall),

@@ -15,7 +15,9 @@
 //!   extent, base64-encoded private keys…), connection-string passwords, HTTP auth, and a
 //!   `KEY=VALUE` lexer judging by variable name and value shape, which looks past per-line
 //!   prefixes (line numbers of file reads, diff `+`, `>` quotes) in raw and escaped text.
-//!   Confirmed values are redacted everywhere in the request.
+//!   A tool result is also judged as the file its call read (the walk ties results to calls
+//!   by id; `.env`, `.pgpass`, `.htpasswd`, token, key and `.git-credentials` files have
+//!   rules of their own). Confirmed values are redacted everywhere in the request.
 //! - **Placeholders** `gwx_<kind>_<16 base32>`, HMAC-SHA256 of the value under the tenant
 //!   key, or under a key derived from it per organisation ([`Scope`]): stable across turns
 //!   and restarts so prompt caches keep hitting, never shared between two organisations.

@@ -9,14 +9,19 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{CachedFinding, Entry, HistoryCache, Key};
 use crate::config::RedactorConfig;
-use crate::detect::{Engine, Finding, prefilter};
+use crate::detect::Engine;
+use crate::detect::file::FileKind;
 use crate::error::RedactError;
-use crate::json::{self, Decoded, Mode, StrSpan};
+use crate::json::hints::{self, Tagged};
+use crate::json::{self, StrSpan};
 use crate::placeholder::{Kind, Minter};
 use crate::report::{Report, RestoreMap, SecretValue};
 use gateway_core::Api;
 
 mod propagate;
+mod scratch;
+
+use scratch::Scratch;
 
 /// Bump when detection changes, so cached results from an older rule set are not reused.
 const RULESET_VERSION: &[u8] = b"gateway-redact rules v1";
@@ -108,63 +113,6 @@ impl<'a> Redaction<'a> {
     }
 }
 
-/// Decoding scratch reused across the strings of one call.
-#[derive(Default)]
-struct Scratch {
-    l1: Decoded,
-    l2: Decoded,
-    found: Vec<Finding>,
-    anchors: prefilter::Scratch,
-}
-
-/// Which decode layers a string went through.
-#[derive(Clone, Copy)]
-struct Layers {
-    json: bool,
-    nested: bool,
-}
-
-impl Scratch {
-    /// Decodes `raw` (JSON-unescaping if `json`, then one lenient nested decode if the text
-    /// still holds escapes) and returns the layers used.
-    fn decode(&mut self, raw: &[u8], json: bool) -> Layers {
-        if json {
-            self.l1.decode(raw, Mode::Strict);
-        }
-        let t1: &[u8] = if json { &self.l1.text } else { raw };
-        // The second decode is for JSON documents carried in a string (tool arguments, a
-        // JSON file in a tool result); escaped line breaks and quotes in other text are
-        // handled by the rules themselves.
-        let nested = looks_like_json(t1)
-            && json::has_nested_escapes(t1)
-            && self.l2.decode(t1, Mode::Lenient) > 0;
-        Layers { json, nested }
-    }
-
-    fn text<'s>(&'s self, raw: &'s [u8], l: Layers) -> &'s [u8] {
-        if l.nested {
-            &self.l2.text
-        } else if l.json {
-            &self.l1.text
-        } else {
-            raw
-        }
-    }
-
-    fn to_raw(&self, s: usize, e: usize, l: Layers) -> (usize, usize) {
-        let (s, e) = if l.nested {
-            (self.l2.raw_start(s), self.l2.raw_end(e))
-        } else {
-            (s, e)
-        };
-        if l.json {
-            (self.l1.raw_start(s), self.l1.raw_end(e))
-        } else {
-            (s, e)
-        }
-    }
-}
-
 fn u32_of(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -234,8 +182,23 @@ impl Redactor {
             });
         }
         let mut units = Vec::new();
-        json::walk(body, api, &mut |s| units.push(s))?;
-        Ok(self.run(body, &units, true, Some(cache), scope))
+        let mut owners = Vec::new();
+        let mut tags = Vec::new();
+        json::walk(body, api, &mut |v| {
+            if v.scan {
+                units.push(v.span);
+                owners.push(v.owner);
+            }
+            if let Some(tag) = v.tag {
+                tags.push(Tagged {
+                    tag,
+                    span: v.span,
+                    owner: v.owner,
+                });
+            }
+        })?;
+        let files = hints::file_kinds(body, &owners, &tags);
+        Ok(self.run(body, &units, &files, true, Some(cache), scope))
     }
 
     /// Redacts plain text (an SSE text delta, a log line). No JSON decoding; text holding
@@ -253,27 +216,46 @@ impl Redactor {
             end: text.len(),
             escaped: false,
         };
-        self.run(text.as_bytes(), &[unit], false, None, scope)
+        self.run(text.as_bytes(), &[unit], &[], false, None, scope)
     }
 
     /// Keyed BLAKE3 (the key derived from the tenant key and the rule set): unguessable, so
     /// nobody can craft a string that collides with another's cached (empty) result, and
     /// several times faster than SHA-256 on long history blocks.
-    fn cache_key(&self, raw: &[u8]) -> Key {
-        let d = blake3::keyed_hash(&self.cache_salt, raw);
+    /// The file kind (when the string is a credential file's content) is part of the key:
+    /// the same text read from `.env` and from `notes.txt` is judged differently.
+    fn cache_key(&self, raw: &[u8], file: Option<FileKind>) -> Key {
+        let d = match file {
+            None => blake3::keyed_hash(&self.cache_salt, raw),
+            Some(kind) => blake3::Hasher::new_keyed(&self.cache_salt)
+                .update(&[0, kind.code()])
+                .update(raw)
+                .finalize(),
+        };
         let mut k = [0u8; 16];
         k.copy_from_slice(&d.as_bytes()[..16]);
         k
     }
 
     /// Detection on one string value; findings in raw coordinates of that value.
-    fn scan(&self, raw: &[u8], json: bool, scratch: &mut Scratch) -> Vec<CachedFinding> {
+    fn scan(
+        &self,
+        raw: &[u8],
+        json: bool,
+        file: Option<FileKind>,
+        scratch: &mut Scratch,
+    ) -> Vec<CachedFinding> {
         let layers = scratch.decode(raw, json);
         let mut found = std::mem::take(&mut scratch.found);
         found.clear();
         let mut anchors = std::mem::take(&mut scratch.anchors);
         let text = scratch.text(raw, layers);
-        self.engine.detect(text, &mut anchors, &mut found);
+        match file {
+            None => self.engine.detect(text, &mut anchors, &mut found),
+            Some(kind) => self
+                .engine
+                .detect_in_file(text, kind, &mut anchors, &mut found),
+        }
         let mut out = Vec::with_capacity(found.len());
         for f in &found {
             let value = &text[f.start..f.end];
@@ -297,6 +279,7 @@ impl Redactor {
         &self,
         src: &'a [u8],
         units: &[StrSpan],
+        files: &[Option<FileKind>],
         json: bool,
         cache: Option<&HistoryCache>,
         scope: Scope<'_>,
@@ -305,11 +288,14 @@ impl Redactor {
         let mut scratch = Scratch::default();
         let mut results: Vec<Entry> = Vec::with_capacity(units.len());
         let empty: Entry = Arc::from(Vec::new());
-        for u in units {
+        for (i, u) in units.iter().enumerate() {
             let raw = &src[u.start..u.end];
+            let file = files.get(i).copied().flatten();
             report.strings_scanned += 1;
             let key = match cache {
-                Some(c) if c.enabled() && raw.len() >= CACHE_MIN_BYTES => Some(self.cache_key(raw)),
+                Some(c) if c.enabled() && raw.len() >= CACHE_MIN_BYTES => {
+                    Some(self.cache_key(raw, file))
+                }
                 _ => None,
             };
             let hit = match (&key, cache) {
@@ -322,7 +308,7 @@ impl Redactor {
                 continue;
             }
             report.bytes_scanned += raw.len() as u64;
-            let found = self.scan(raw, json && u.escaped, &mut scratch);
+            let found = self.scan(raw, json && u.escaped, file, &mut scratch);
             let entry: Entry = if found.is_empty() {
                 Arc::clone(&empty)
             } else {
@@ -399,8 +385,4 @@ impl Redactor {
             restore,
         }
     }
-}
-
-fn looks_like_json(text: &[u8]) -> bool {
-    matches!(text.trim_ascii_start().first(), Some(b'{' | b'['))
 }

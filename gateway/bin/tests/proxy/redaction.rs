@@ -34,6 +34,10 @@ struct Secrets {
     stripe: String,
     db_password: String,
     postgres_password: String,
+    /// A random value under a plain name in `.env`: a secret because of the file it is in.
+    session_signer: String,
+    /// A `.pgpass` password: no name announces it, the file's path does.
+    pgpass_password: String,
 }
 
 impl Secrets {
@@ -48,32 +52,53 @@ impl Secrets {
                 random(ALNUM, 5)
             ),
             postgres_password: random(ALNUM, 20),
+            // Fixed letter-digit-letter seams: random-looking whatever the draw.
+            session_signer: format!(
+                "{}k9q{}m4w{}",
+                random(ALNUM, 8),
+                random(ALNUM, 8),
+                random(ALNUM, 8)
+            ),
+            pgpass_password: random(ALNUM, 16),
         }
     }
 
-    fn all(&self) -> [&str; 4] {
+    fn all(&self) -> [&str; 6] {
         [
             &self.aws_key_id,
             &self.stripe,
             &self.db_password,
             &self.postgres_password,
+            &self.session_signer,
+            &self.pgpass_password,
         ]
     }
 }
 
-/// A Claude Code-shaped turn: attribution system block, a Read of `.env` and its result, a
-/// user message pasting a key and a connection string.
+/// A Claude Code-shaped turn: attribution system block, parallel Reads of `.env` and
+/// `~/.pgpass` and their results (line-numbered, as the Read tool returns files), a user
+/// message pasting a key and a connection string.
 fn turn(s: &Secrets, extra_user_text: Option<&str>) -> Value {
     let env_file = format!(
-        "PORT=3000\nNODE_ENV=production\nDATABASE_PASSWORD={}\nSTRIPE_SECRET_KEY={}\n",
-        s.db_password, s.stripe
+        "PORT=3000\nNODE_ENV=production\nDATABASE_PASSWORD={}\nSTRIPE_SECRET_KEY={}\nSESSION_SIGNER={}\n",
+        s.db_password, s.stripe, s.session_signer
+    );
+    let pgpass = format!(
+        "     1→# hostname:port:database:username:password\n     2→db.internal:5432:prod:app:{}\n",
+        s.pgpass_password
     );
     let mut messages = vec![
         json!({"role": "user", "content": [{"type": "text", "text": format!(
             "<system-reminder>use the tools</system-reminder>Deploy with AWS key {} and postgres://app:{}@db.internal:5432/prod",
             s.aws_key_id, s.postgres_password)}]}),
-        json!({"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/work/app/.env"}}]}),
-        json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": env_file}]}),
+        json!({"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/work/app/.env"}},
+            {"type": "tool_use", "id": "toolu_02", "name": "Read", "input": {"file_path": "/home/dev/.pgpass"}}
+        ]}),
+        json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01", "content": env_file},
+            {"type": "tool_result", "tool_use_id": "toolu_02", "content": pgpass}
+        ]}),
     ];
     if let Some(text) = extra_user_text {
         messages.push(json!({"role": "user", "content": text}));
@@ -132,6 +157,13 @@ async fn secrets_in_a_claude_code_request_never_reach_the_provider_and_placehold
         assert!(
             body.contains("db.internal:5432/prod"),
             "only the password of a URL goes: {body}"
+        );
+        let pgpass = parsed["messages"][2]["content"][1]["content"]
+            .as_str()
+            .unwrap();
+        assert!(
+            pgpass.contains("     2→db.internal:5432:prod:app:gwx_"),
+            "only the .pgpass password goes: {pgpass}"
         );
     }
     // Turn two resends turn one's history: the same placeholders, byte for byte, so the

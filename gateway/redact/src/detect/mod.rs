@@ -6,6 +6,7 @@
 
 pub(crate) mod assign;
 mod check;
+pub(crate) mod file;
 pub(crate) mod judge;
 mod lines;
 mod name;
@@ -21,6 +22,7 @@ use regex_automata::{Anchored, Input, meta};
 use crate::config::ExtraRule;
 use crate::error::RedactError;
 use crate::placeholder::{self, Kind};
+use file::{FILE_RULES, FileKind};
 use prefilter::Anchors;
 use vendor::{Check, Start, VENDOR_RULES};
 
@@ -159,6 +161,15 @@ impl Engine {
             kind,
             priority,
         }));
+        rules.extend(FILE_RULES.iter().map(|&(name, file)| RuleInfo {
+            name,
+            kind: match file {
+                FileKind::KeyFile => Kind::Pem,
+                FileKind::GitCredentials => Kind::UrlPassword,
+                _ => Kind::Env,
+            },
+            priority: 1,
+        }));
         anchors.extend(
             STRUCTURAL_ANCHORS
                 .iter()
@@ -282,6 +293,37 @@ impl Engine {
             return;
         }
         self.pair_aws_secrets(text, &mut found);
+        self.resolve(&mut found);
+        out.extend(
+            found
+                .into_iter()
+                .filter(|f| !overlaps_placeholder(text, f.start, f.end)),
+        );
+    }
+
+    /// [`Self::detect`] for the content of a `kind` file (known by the path a tool call
+    /// read it from): the content rules plus the file format's own ([`file`]).
+    pub(crate) fn detect_in_file(
+        &self,
+        text: &[u8],
+        kind: FileKind,
+        scratch: &mut prefilter::Scratch,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut found = Vec::new();
+        self.detect(text, scratch, &mut found);
+        let mut spans = Vec::new();
+        file::find(text, kind, &mut spans);
+        if spans.is_empty() {
+            out.extend(found);
+            return;
+        }
+        let first_file_rule = VENDOR_RULES.len() + SPECIAL.len();
+        found.extend(spans.into_iter().map(|(start, end, i)| Finding {
+            start,
+            end,
+            rule: rule_id(first_file_rule + i),
+        }));
         self.resolve(&mut found);
         out.extend(
             found

@@ -81,6 +81,26 @@ fn is_in(word: &[u8], set: &[&[u8]]) -> bool {
     set.binary_search(&word).is_ok()
 }
 
+/// Framework prefixes that ship values to the browser, and names that say their value is
+/// public: name rules off (formats still win).
+fn browser_public(words: &Words) -> bool {
+    let first = words.get(0);
+    let second = if words.len > 1 { words.get(1) } else { b"" };
+    first == b"vite"
+        || (first == b"next" && second == b"public")
+        || (first == b"expo" && second == b"public")
+        || (first == b"react" && second == b"app")
+        || words
+            .iter()
+            .any(|w| w == b"public" || w == b"publishable" || w == b"pub")
+}
+
+/// Whether a variable's value is public by design (browser-shipped prefixes, `PUBLIC`,
+/// `PUBLISHABLE`, Supabase's `ANON` key): even in a `.env` file it is no secret.
+pub(crate) fn public_name(name: &[u8]) -> bool {
+    Words::split(name).is_some_and(|w| browser_public(&w) || w.iter().any(|w| w == b"anon"))
+}
+
 /// Whether a variable name asks for its value to be treated as a secret.
 pub(crate) fn sensitive_name(name: &[u8]) -> bool {
     let Some(words) = Words::split(name) else {
@@ -89,17 +109,7 @@ pub(crate) fn sensitive_name(name: &[u8]) -> bool {
     if words.len == 0 || words.get(0) == b"gwx" {
         return false;
     }
-    // Framework prefixes that ship values to the browser: name rules off (formats still win).
-    let first = words.get(0);
-    let second = if words.len > 1 { words.get(1) } else { b"" };
-    if first == b"vite"
-        || (first == b"next" && second == b"public")
-        || (first == b"expo" && second == b"public")
-        || (first == b"react" && second == b"app")
-        || words
-            .iter()
-            .any(|w| w == b"public" || w == b"publishable" || w == b"pub")
-    {
+    if browser_public(&words) {
         return false;
     }
     let last = words.get(words.len - 1);

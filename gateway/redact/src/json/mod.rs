@@ -1,8 +1,10 @@
 //! JSON plumbing: a validating, zero-copy walker that reports the string values a surface
 //! wants scanned, an unescaper that keeps an offset map back to the raw bytes, and the
-//! JSON string escaper used by restore.
+//! JSON string escaper used by restore; [`hints`] ties tool results to the files their calls
+//! read.
 
 mod escape;
+pub(crate) mod hints;
 mod unescape;
 mod walk;
 

@@ -1,11 +1,12 @@
 //! A strict RFC 8259 walker over raw bytes. It never builds a tree: it validates the whole
 //! body and hands each string value that the field map ([`crate::fields`]) marks as conversation text to a
-//! callback, as a raw byte range.
+//! callback, as a raw byte range, with the tagged members the call ↔ result hints need
+//! ([`crate::fields::Tag`]) and the [`Owner`] of each.
 
 use crate::error::RedactError;
 use gateway_core::Api;
 
-use crate::fields::{Ctx, FieldMap, Slot};
+use crate::fields::{Ctx, FieldMap, Slot, Tag};
 
 /// Arrays/objects deeper than this are refused; agent bodies stay well under 32.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -21,29 +22,55 @@ pub(crate) struct StrSpan {
     pub(crate) escaped: bool,
 }
 
+/// The objects a string sits in, as far as tool calls go: its message (an Anthropic or
+/// Chat message, a Responses item) and its outermost block (a content block, a Chat tool
+/// call). Ordinals count objects in body order from 1; 0 is "none".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Owner {
+    pub(crate) message: u32,
+    pub(crate) block: u32,
+}
+
+/// One string the walk reports: scanned (`scan`), tagged (`tag`), or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Visit {
+    pub(crate) span: StrSpan,
+    pub(crate) scan: bool,
+    pub(crate) tag: Option<Tag>,
+    pub(crate) owner: Owner,
+}
+
 #[derive(Clone, Copy)]
 struct Frame {
     object: bool,
     ctx: Ctx,
     first: bool,
+    owner: Owner,
 }
 
 struct Walker<'a> {
     src: &'a [u8],
     pos: usize,
+    /// The last [`Owner`] ordinal handed out.
+    objects: u32,
 }
 
 fn fail(offset: usize, reason: &'static str) -> RedactError {
     RedactError::InvalidJson { offset, reason }
 }
 
-/// Validates `src` as one JSON value and calls `visit` for every string value to scan.
+/// Validates `src` as one JSON value and calls `visit` for every non-empty string value to
+/// scan or tagged.
 pub(crate) fn walk(
     src: &[u8],
     surface: Api,
-    visit: &mut dyn FnMut(StrSpan),
+    visit: &mut dyn FnMut(Visit),
 ) -> Result<(), RedactError> {
-    let mut w = Walker { src, pos: 0 };
+    let mut w = Walker {
+        src,
+        pos: 0,
+        objects: 0,
+    };
     let mut stack: Vec<Frame> = Vec::with_capacity(16);
     w.ws();
     w.value(surface.root(), &mut stack, visit)?;
@@ -83,6 +110,29 @@ pub(crate) fn walk(
 }
 
 impl<'a> Walker<'a> {
+    /// The owner of a new object in context `ctx` under `parent`: a message (or Responses
+    /// item) starts a fresh one; the outermost block (or Chat tool call) in it gets its own
+    /// ordinal, and blocks nested in that block (tool result content) share it.
+    fn owner_of(&mut self, ctx: Ctx, parent: Owner) -> Owner {
+        match ctx {
+            Ctx::Message | Ctx::Item => {
+                self.objects += 1;
+                Owner {
+                    message: self.objects,
+                    block: 0,
+                }
+            }
+            Ctx::Block | Ctx::ToolCall if parent.block == 0 => {
+                self.objects += 1;
+                Owner {
+                    block: self.objects,
+                    ..parent
+                }
+            }
+            _ => parent,
+        }
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
             self.pos += 1;
@@ -108,28 +158,41 @@ impl<'a> Walker<'a> {
         &mut self,
         slot: Slot,
         stack: &mut Vec<Frame>,
-        visit: &mut dyn FnMut(StrSpan),
+        visit: &mut dyn FnMut(Visit),
     ) -> Result<(), RedactError> {
         let Some(&b) = self.src.get(self.pos) else {
             return Err(fail(self.pos, "expected a value"));
         };
+        let parent = stack.last().map_or(Owner::default(), |f| f.owner);
         match b {
             b'{' | b'[' => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(RedactError::TooDeep { limit: MAX_DEPTH });
                 }
                 self.pos += 1;
+                let object = b == b'{';
+                let owner = if object {
+                    self.owner_of(slot.ctx, parent)
+                } else {
+                    parent
+                };
                 stack.push(Frame {
-                    object: b == b'{',
+                    object,
                     ctx: slot.ctx,
                     first: true,
+                    owner,
                 });
                 Ok(())
             }
             b'"' => {
                 let span = self.string()?;
-                if slot.scan && span.end > span.start {
-                    visit(span);
+                if (slot.scan || slot.tag.is_some()) && span.end > span.start {
+                    visit(Visit {
+                        span,
+                        scan: slot.scan,
+                        tag: slot.tag,
+                        owner: parent,
+                    });
                 }
                 Ok(())
             }
@@ -264,8 +327,10 @@ mod tests {
 
     fn scanned(body: &str, surface: Api) -> Result<Vec<String>, RedactError> {
         let mut out = Vec::new();
-        walk(body.as_bytes(), surface, &mut |s| {
-            out.push(body[s.start..s.end].to_owned());
+        walk(body.as_bytes(), surface, &mut |v| {
+            if v.scan {
+                out.push(body[v.span.start..v.span.end].to_owned());
+            }
         })?;
         Ok(out)
     }

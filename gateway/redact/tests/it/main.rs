@@ -11,6 +11,7 @@
 mod common;
 
 mod api;
+mod file_hints;
 mod negatives;
 mod properties;
 mod recall;

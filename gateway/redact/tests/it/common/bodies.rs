@@ -43,8 +43,10 @@ fn anthropic(messages: Value) -> Value {
 }
 
 /// A body carrying `text` in `ctx`, and the surface to redact it as.
+/// The tool calls name neutral files (`cat notes.txt`, `notes.txt`): these tables measure
+/// detection by content alone; files known by their path are `file_hints.rs`'s.
 pub(crate) fn body(ctx: Context, text: &str) -> (Value, Api) {
-    let tool_use = json!({"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "cat .env"}});
+    let tool_use = json!({"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "cat notes.txt"}});
     match ctx {
         Context::UserText => (
             anthropic(json!([{"role": "user", "content": text}])),
@@ -92,7 +94,7 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Api) {
         }
         Context::OpenAiToolMessage => (
             json!({"model": "gpt-5", "messages": [
-                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": "{\"path\":\".env\"}"}}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": "{\"path\":\"notes.txt\"}"}}]},
                 {"role": "tool", "tool_call_id": "call_1", "content": text}
             ]}),
             Api::OpenAiChat,
