@@ -74,6 +74,15 @@ pub(crate) fn assignment(text: &[u8], hit: usize) -> (Option<(usize, usize)>, us
     while e > s && matches!(text[e - 1], b'.' | b'-') {
         e -= 1;
     }
+    // A search tool's context line (`app/.env-3-NAME=…`): the name starts after the prefix.
+    if text[s..e].contains(&b'-')
+        && let Some(ls) = line_start(text, s)
+    {
+        let p = lines::skip_prefix(text, ls, e);
+        if s < p && p < e {
+            s = p;
+        }
+    }
     let name = &text[s..e];
     // Cheapest test first: most anchor hits in code have no assignment after the name.
     let span = value_after(text, s, e)

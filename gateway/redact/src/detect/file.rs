@@ -14,11 +14,11 @@
 //!
 //! Everything the content rules find (sensitive names, vendor formats, PEM blocks, URL
 //! passwords) is found whatever the path; these rules only add. Lines are read past the
-//! same per-line prefixes as the assignment lexer (line numbers, diff `+`, `>` quotes), in
-//! raw and escaped text, and only value bytes are ever reported.
+//! per-line prefixes of a file read (line numbers, diff `+`, `>` quotes), in raw and escaped
+//! text, and only value bytes are ever reported.
 
 use super::judge;
-use super::lines::{next_line, skip_prefix};
+use super::lines::{next_line, skip_file_prefix};
 use super::name::public_name;
 
 /// The credential-file formats recognised by path.
@@ -136,7 +136,7 @@ fn lines(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
                 }
             }
         };
-        Some((skip_prefix(text, start, end), end))
+        Some((skip_file_prefix(text, start, end), end))
     })
 }
 
@@ -228,29 +228,34 @@ fn env_value(text: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     (!jwt && random_token(&text[vs..ve])).then_some((vs, ve))
 }
 
-/// The fifth `:`-separated field of a `.pgpass` line (`\:` escapes a colon).
+/// The fifth `:`-separated field of a `.pgpass` line (`\:` escapes a colon), when the
+/// line has the format's shape: a port (or `*`) second, no blanks, `@` or `://` before it.
 fn pgpass_password(text: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     if text.get(s) == Some(&b'#') {
         return None;
     }
+    let mut cuts = [0usize; 4];
     let mut fields = 0;
     let mut i = s;
-    while i < e {
+    while i < e && fields < 4 {
         match text[i] {
             b'\\' => i += 1,
             b':' => {
+                cuts[fields] = i;
                 fields += 1;
-                if fields == 4 {
-                    let v = (i + 1, e);
-                    let value = &text[v.0..v.1];
-                    return (!value.is_empty() && value != b"*").then_some(v);
-                }
             }
+            b' ' | b'\t' | b'@' => return None,
             _ => {}
         }
         i += 1;
     }
-    None
+    if fields < 4 {
+        return None;
+    }
+    let port = &text[cuts[0] + 1..cuts[1]];
+    let port_ok = port == b"*" || (!port.is_empty() && port.iter().all(u8::is_ascii_digit));
+    let value = &text[cuts[3] + 1..e];
+    (port_ok && !value.is_empty() && value != b"*").then_some((cuts[3] + 1, e))
 }
 
 /// The hash of a `user:hash` line (bcrypt, `$apr1$`, `{SHA}`, crypt).

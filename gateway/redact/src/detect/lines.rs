@@ -5,7 +5,9 @@
 //! - line numbers: right-aligned digits then `→` (Claude Code's Read tool), a tab (`cat -n`;
 //!   in escaped text the two bytes `\t`) or `:` (`grep -n`);
 //! - a unified-diff marker `+` (a `-` stays part of the name, where it does no harm);
-//! - `>` quote markers, possibly nested.
+//! - `>` quote markers, possibly nested;
+//! - a search tool's file prefix (`grep -n`, ripgrep, Claude Code's Grep): `PATH:N:`, a
+//!   context line's `PATH-N-`, or `PATH:` without numbers, where `PATH` looks like a path.
 //!
 //! The YAML list dash (`- KEY=value`) is one of the line leads the lexer accepts after the
 //! prefix. Skipping only moves a position forward; the name and value spans the lexer finds
@@ -83,10 +85,63 @@ fn number_separator(text: &[u8], p: usize, end: usize) -> Option<usize> {
     }
 }
 
+/// How far into a line a search tool's file prefix may reach.
+const MAX_PATH_PREFIX: usize = LINE_LOOKBACK;
+
+/// A path as search tools print it: no blanks or `=`, and a `/`, `\` or leading `.`; not a
+/// URL.
+fn path_like(t: &[u8]) -> bool {
+    !t.is_empty()
+        && memchr::memmem::find(t, b"://").is_none()
+        && !t
+            .iter()
+            .any(|&b| matches!(b, b' ' | b'\t' | b'=' | b'"' | b'\''))
+        && !t.ends_with(b"\\")
+        && (t[0] == b'.' || t.iter().any(|&b| b == b'/' || b == b'\\'))
+}
+
+/// After a search tool's file prefix at `p` (`PATH:N:`, `PATH-N-`, `PATH:`): its end.
+fn path_prefix(text: &[u8], p: usize, end: usize) -> Option<usize> {
+    let line = &text[p..end.min(p + MAX_PATH_PREFIX)];
+    let mut bare = None;
+    for (i, &sep) in line.iter().enumerate() {
+        if sep != b':' && sep != b'-' {
+            continue;
+        }
+        if !path_like(&line[..i]) {
+            continue;
+        }
+        let digits = line[i + 1..]
+            .iter()
+            .take(MAX_DIGITS + 1)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if (1..=MAX_DIGITS).contains(&digits) && line.get(i + 1 + digits) == Some(&sep) {
+            return Some(p + i + digits + 2);
+        }
+        let drive_or_url = matches!(line.get(i + 1), Some(b'/' | b'\\'));
+        if sep == b':' && bare.is_none() && !drive_or_url {
+            bare = Some(p + i + 1);
+        }
+    }
+    bare
+}
+
 /// The position after the per-line prefix of the line starting at `ls` (never past `end`):
-/// blanks, an optional line number with its separator, blanks, `>` quote markers and one
-/// diff `+`. Returns `ls` when there is no prefix.
+/// blanks, a search tool's file prefix, then [`skip_file_prefix`]'s. Returns `ls` when there
+/// is no prefix.
 pub(super) fn skip_prefix(text: &[u8], ls: usize, end: usize) -> usize {
+    let p = skip_blanks(text, ls, end);
+    match path_prefix(text, p, end) {
+        Some(after) => skip_file_prefix(text, after, end),
+        None => skip_file_prefix(text, p, end),
+    }
+}
+
+/// The prefix a tool puts before each line of one file (no search-tool path: a file's own
+/// `host:port:` fields must not be taken for one): blanks, an optional line number with its
+/// separator, blanks, `>` quote markers and one diff `+`.
+pub(super) fn skip_file_prefix(text: &[u8], ls: usize, end: usize) -> usize {
     let mut p = skip_blanks(text, ls, end);
     let digits = text[p..end]
         .iter()
@@ -145,10 +200,13 @@ pub(super) fn words_before(text: &[u8], s: usize, max: usize) -> Vec<u8> {
     out
 }
 
-/// A line number as a word: digits, optionally ending in `:`.
+/// A line number as a word: digits, optionally ending in `:`; or a search tool's whole
+/// `PATH:N:` / `PATH-N-` prefix.
 pub(super) fn is_line_number(w: &[u8]) -> bool {
     let digits = w.strip_suffix(b":").unwrap_or(w);
-    !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.iter().all(u8::is_ascii_digit)
+    let number =
+        !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.iter().all(u8::is_ascii_digit);
+    number || path_prefix(w, 0, w.len()) == Some(w.len())
 }
 
 #[cfg(test)]
@@ -183,7 +241,12 @@ mod tests {
 
     #[test]
     fn prefixes_are_skipped_and_content_is_not() {
-        let cases: [(&str, &str); 12] = [
+        let cases: [(&str, &str); 17] = [
+            ("/app/.env:3:DB_PASSWORD=x", "DB_PASSWORD=x"),
+            ("app/.env-12-  KEY=x", "KEY=x"),
+            ("C:\\app\\.env:3:KEY=x", "KEY=x"),
+            (".env:KEY=x", "KEY=x"),
+            ("https://h/x:KEY=x", "https://h/x:KEY=x"),
             ("     12→DB_PASSWORD=x", "DB_PASSWORD=x"),
             ("     12→  key: x", "key: x"),
             ("    7\tDB_PASSWORD=x", "DB_PASSWORD=x"),

@@ -84,7 +84,15 @@ pub(crate) fn url_password(text: &[u8], p: usize) -> Option<(usize, usize)> {
         s -= 1;
     }
     if p - s < 2 || !text[s].is_ascii_alphabetic() {
-        return None;
+        // A prefix ran into the scheme (`app/.env-2-https://…`, a search tool's context
+        // line): take the scheme without `-` and `.`, which real schemes rarely use.
+        s = p;
+        while s > 0 && (text[s - 1].is_ascii_alphanumeric() || text[s - 1] == b'+') && p - s < 32 {
+            s -= 1;
+        }
+        if p - s < 2 || !text[s].is_ascii_alphabetic() {
+            return None;
+        }
     }
     let a = p + 3;
     let authority = text[a..]

@@ -335,3 +335,16 @@ fn placeholders_are_keyed_per_organisation_and_detection_is_not() {
             .is_unchanged()
     );
 }
+
+#[test]
+fn grep_output_lines_prefixed_with_path_and_number() {
+    for text in [
+        "/app/.env:3:DB_PASSWORD=Sup3r-Secret-42",
+        "app/.env:12:  STRIPE_SECRET_KEY=Sup3r-Secret-42",
+        "app/.env-3-DB_PASSWORD=Sup3r-Secret-42",
+        "C:\\app\\.env:3:DB_PASSWORD=Sup3r-Secret-42",
+    ] {
+        let (out, _) = redact(&user(text));
+        assert!(!out.contains("Sup3r-Secret-42"), "{text}: {out}");
+    }
+}

@@ -240,7 +240,12 @@ fn structured_credential_files_are_redacted_in_every_context() {
         Encoding::UnicodeEscape,
         Encoding::Fenced,
     ];
-    let forms = [LineForm::Plain, LineForm::Arrow, LineForm::Tab];
+    let forms = [
+        LineForm::Plain,
+        LineForm::Arrow,
+        LineForm::Tab,
+        LineForm::Grep,
+    ];
     let tally = tally_recall(&mut rng, &encodings, &forms, false, |_| {
         fakes.iter().map(|f| (f.clone(), f.text.clone())).collect()
     });

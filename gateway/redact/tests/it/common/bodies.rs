@@ -180,6 +180,9 @@ pub(crate) enum LineForm {
     Diff,
     /// A quoted message: `> ` before every line.
     Quote,
+    /// A search tool's output (`grep -n -C`, ripgrep, Claude Code's Grep): `PATH:N:` on
+    /// matching lines, `PATH-N-` on context lines.
+    Grep,
 }
 
 pub(crate) const ALL_LINE_FORMS: &[LineForm] = &[
@@ -189,6 +192,7 @@ pub(crate) const ALL_LINE_FORMS: &[LineForm] = &[
     LineForm::Colon,
     LineForm::Diff,
     LineForm::Quote,
+    LineForm::Grep,
 ];
 
 /// `text` with `form`'s prefix on every line, numbering from `first`.
@@ -203,6 +207,8 @@ pub(crate) fn prefix_lines(text: &str, form: LineForm, first: usize) -> String {
             LineForm::Colon => format!("{n}:{l}"),
             LineForm::Diff => format!("+{l}"),
             LineForm::Quote => format!("> {l}"),
+            LineForm::Grep if n.is_multiple_of(2) => format!("src/app/.env-{n}-{l}"),
+            LineForm::Grep => format!("/home/dev/app/.env:{n}:{l}"),
         }
     });
     let body = numbered.collect::<Vec<_>>().join("\n");
