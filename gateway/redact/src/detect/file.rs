@@ -145,6 +145,11 @@ pub(crate) fn find(text: &[u8], kind: FileKind, out: &mut Vec<(usize, usize, usi
     let rule = kind.rule_index();
     let public = matches!(kind, FileKind::KeyFile) && public_material(text);
     for (s, e) in lines(text) {
+        // A line holding one of our placeholders was redacted already: judging what is left
+        // of it again could find a different field (and a second pass must change nothing).
+        if memchr::memmem::find(&text[s..e], b"gwx_").is_some() {
+            continue;
+        }
         let span = match kind {
             FileKind::Env => env_value(text, s, e),
             FileKind::Pgpass => pgpass_password(text, s, e),

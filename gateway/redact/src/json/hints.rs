@@ -6,7 +6,9 @@
 //!
 //! A result answers the call whose id it names; the strings it covers are those of its
 //! owner: an Anthropic `tool_result` block (and the blocks nested in it), a Chat `tool`
-//! message, a Responses `function_call_output` item. Ids are compared as raw bytes.
+//! message, a Responses `function_call_output` item. Ids are compared as raw bytes. The
+//! call's own input strings are that file too (a `Write`'s `content`, an `Edit`'s
+//! `new_string`, a Chat/Responses call's `arguments`).
 
 use std::collections::HashMap;
 
@@ -49,8 +51,8 @@ pub(crate) struct Tagged {
 /// The file kind of each unit (by index), or an empty vector when no result in the body
 /// answers a call that read a credential file (the common case, which allocates nothing).
 pub(crate) fn file_kinds(src: &[u8], units: &[Owner], tags: &[Tagged]) -> Vec<Option<FileKind>> {
-    let answers = |t: &&Tagged| matches!(t.tag, Tag::ResultRef | Tag::CallKey);
-    if !tags.iter().any(|t| answers(&t)) {
+    let names_a_file = |t: &Tagged| matches!(t.tag, Tag::Path | Tag::Command | Tag::Arguments);
+    if !tags.iter().any(names_a_file) {
         return Vec::new();
     }
     let mut scratch = Decoded::default();
@@ -96,9 +98,9 @@ pub(crate) fn file_kinds(src: &[u8], units: &[Owner], tags: &[Tagged]) -> Vec<Op
             answered.insert(t.owner, *kind);
         }
     }
-    if answered.is_empty() {
-        return Vec::new();
-    }
+    // The call's own input is that file too: a `Write` of `.env`'s `content`, an `Edit`'s
+    // `new_string` (the wizard writing the key it was given into the project).
+    answered.extend(read.iter().map(|(owner, kind)| (*owner, *kind)));
     units
         .iter()
         .map(|u| {

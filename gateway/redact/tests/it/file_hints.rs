@@ -384,3 +384,29 @@ fn each_result_is_judged_by_its_own_call() {
         assert!(!String::from_utf8_lossy(out.body()).contains(value));
     }
 }
+
+#[test]
+fn a_write_or_edit_of_a_credential_file_is_judged_as_that_file() {
+    let value = "wk7Qp2Lx9Rm4Tz8Lb5Nc";
+    let edit = "ab3Xk9Lm2Pq7Rt4Vw8Yz";
+    let (body, _) = anthropic(json!([
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "w1", "name": "Write", "input": {"file_path": "/app/.env.local", "content": format!("PORT=3000\nACME_INGEST={value}\n")}},
+            {"type": "tool_use", "id": "e1", "name": "Edit", "input": {"file_path": "/app/.env", "old_string": "ACME_INGEST=", "new_string": format!("ACME_INGEST={edit}")}},
+            {"type": "tool_use", "id": "w2", "name": "Write", "input": {"file_path": "/app/src/build.txt", "content": "BUILD_ID=b7Q2mX9kL4pW8tZ3nR5v"}}
+        ]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "w1", "content": "File created successfully at: /app/.env.local"},
+            {"type": "tool_result", "tool_use_id": "e1", "content": "The file /app/.env has been updated."},
+            {"type": "tool_result", "tool_use_id": "w2", "content": "File created successfully at: /app/src/build.txt"}
+        ]}
+    ]));
+    let raw = serde_json::to_vec(&body).unwrap();
+    let out = redactor()
+        .redact_request(&raw, Api::AnthropicMessages, &HistoryCache::disabled())
+        .unwrap();
+    let text = String::from_utf8(out.body().to_vec()).unwrap();
+    assert!(!text.contains(value) && !text.contains(edit), "{text}");
+    assert!(text.contains("PORT=3000") && text.contains("BUILD_ID=b7Q2mX9kL4pW8tZ3nR5v"));
+    assert!(text.contains("\"old_string\":\"ACME_INGEST=\""));
+}

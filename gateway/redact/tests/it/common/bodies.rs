@@ -77,7 +77,7 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Api) {
             anthropic(json!([
                 {"role": "user", "content": "write it"},
                 {"role": "assistant", "content": [{"type": "thinking", "thinking": "ok", "signature": "c2ln"},
-                    {"type": "tool_use", "id": "toolu_02", "name": "Write", "input": {"file_path": "/app/.env", "content": text}}]},
+                    {"type": "tool_use", "id": "toolu_02", "name": "Write", "input": {"file_path": "/app/notes.txt", "content": text}}]},
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_02", "content": "done"}]}
             ])),
             Api::AnthropicMessages,
@@ -100,7 +100,7 @@ pub(crate) fn body(ctx: Context, text: &str) -> (Value, Api) {
             Api::OpenAiChat,
         ),
         Context::OpenAiToolArguments => {
-            let args = json!({"path": ".env", "content": text}).to_string();
+            let args = json!({"path": "notes.txt", "content": text}).to_string();
             (
                 json!({"model": "gpt-5", "messages": [
                     {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": args}}]},
