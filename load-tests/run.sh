@@ -24,7 +24,8 @@
 # llm-gateway; to compare two builds), NGINX=auto|off (auto: when nginx is installed, the same
 # fixed-rate and max runs also go through a plain nginx reverse proxy, the baseline the
 # gateway's overhead is judged against; also for (d)), PERF_OUT (a `perf record` of the
-# gateway during its max run), STREAM=on|off (default on: run (d)), STREAM_RATE (default
+# gateway during its max run), PERF_STREAM_OUT (the same during round 1's streaming run through
+# the gateway), STREAM=on|off (default on: run (d)), STREAM_RATE (default
 # RATE), STREAM_DELTAS (20), SOAK=on|off (default on: run (f); off for quick runs),
 # SOAK_STREAMS (10000; each needs one open file in loadgen and in the mock and two in the
 # gateway, its client and its upstream connection: the script raises the soft open-file limit
@@ -315,8 +316,15 @@ for round in $(seq "$ROUNDS"); do
         echo "== round $round/$ROUNDS, streaming: $STREAM_RATE req/s, $STREAM_DELTAS deltas each" >&2
         loadgen "direct-stream-$round" --stream --url "$DIRECT_URL" --rate "$STREAM_RATE" \
             --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+        STREAM_PERF_PID=
+        if [[ -n ${PERF_STREAM_OUT:-} && $round == 1 ]]; then
+            perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$GATEWAY_PID" \
+                -o "$PERF_STREAM_OUT" >"$WORK/perf-stream.out" 2>&1 &
+            STREAM_PERF_PID=$!
+        fi
         loadgen "gateway-stream-$round" --stream --url "$GATEWAY_URL" --rate "$STREAM_RATE" \
             --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
+        if [[ -n $STREAM_PERF_PID ]]; then kill -INT "$STREAM_PERF_PID"; wait "$STREAM_PERF_PID" || true; fi
         if [[ -n $NGINX_URL ]]; then
             loadgen "nginx-stream-$round" --stream --url "$NGINX_URL" --rate "$STREAM_RATE" \
                 --duration "$DURATION" --warmup "$WARMUP" --connections "$RATE_CONNECTIONS"
