@@ -297,6 +297,7 @@ impl Engine {
         out.extend(
             found
                 .into_iter()
+                .filter_map(|f| on_char_boundaries(text, f))
                 .filter(|f| !overlaps_placeholder(text, f.start, f.end)),
         );
     }
@@ -328,6 +329,7 @@ impl Engine {
         out.extend(
             found
                 .into_iter()
+                .filter_map(|f| on_char_boundaries(text, f))
                 .filter(|f| !overlaps_placeholder(text, f.start, f.end)),
         );
     }
@@ -420,6 +422,20 @@ impl Engine {
             .find(|m| p < m.end() && m.start() < m.end())?;
         Some((m.start(), m.end()))
     }
+}
+
+/// `f` shrunk to whole UTF-8 characters (a value cut at a length bound may end inside one,
+/// and splicing there would leave invalid UTF-8, hence invalid JSON); `None` if nothing is
+/// left.
+fn on_char_boundaries(text: &[u8], mut f: Finding) -> Option<Finding> {
+    let continuation = |i: usize| text.get(i).is_some_and(|&b| b & 0xC0 == 0x80);
+    while f.start < f.end && continuation(f.start) {
+        f.start += 1;
+    }
+    while f.end > f.start && continuation(f.end) {
+        f.end -= 1;
+    }
+    (f.start < f.end).then_some(f)
 }
 
 /// Whether `[s, e)` touches a `gwx_…` placeholder (never redact our own output).

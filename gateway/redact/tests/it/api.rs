@@ -348,3 +348,22 @@ fn grep_output_lines_prefixed_with_path_and_number() {
         assert!(!out.contains("Sup3r-Secret-42"), "{text}: {out}");
     }
 }
+
+#[test]
+fn a_value_cut_at_its_length_bound_never_splits_a_character() {
+    // The value runs past the lexer's 1 KiB bound inside multi-byte characters: the
+    // replacement must end on a character boundary, or the body would not be UTF-8 (JSON).
+    for pad in 0..4 {
+        let text = format!(
+            "Pass=ass/ass{}=ass/@{}",
+            "x".repeat(pad),
+            "\u{FFFD}".repeat(400)
+        );
+        let (out, report) = redact(&user(&text));
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+            "{pad}"
+        );
+        assert_eq!(report.count("sensitive-assignment"), 1, "{pad}");
+    }
+}
