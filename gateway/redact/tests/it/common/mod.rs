@@ -463,8 +463,40 @@ pub(crate) const SENSITIVE_NAMES: &[&str] = &[
     "token",
 ];
 
+/// Words that make the redactor take a value for a documentation placeholder (`yoUR8…`
+/// reads as "your"): a generated secret never contains one, whatever the seed.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "your",
+    "xxxx",
+    "changeme",
+    "example",
+    "placeholder",
+    "dummy",
+    "redacted",
+    "replace",
+    "insert",
+    "sample",
+    "todo",
+    "fixme",
+    "notreal",
+    "here",
+    "fake",
+    "opensesame",
+    "mask",
+];
+
 /// A secret-shaped value of the kinds people keep in `.env` files.
 pub(crate) fn env_value(rng: &mut Rng) -> String {
+    loop {
+        let v = env_value_draw(rng);
+        let lower = v.to_ascii_lowercase();
+        if !PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+            return v;
+        }
+    }
+}
+
+fn env_value_draw(rng: &mut Rng) -> String {
     match rng.below(7) {
         0 => {
             let n = 12 + rng.below(30);
