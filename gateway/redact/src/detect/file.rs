@@ -268,10 +268,13 @@ fn htpasswd_hash(text: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     let colon = text[s..e].iter().position(|&b| b == b':')? + s;
     let user = &text[s..colon];
     let hash = &text[colon + 1..e];
+    let user_ok = |b: &u8| b.is_ascii_alphanumeric() || b"._@-".contains(b);
+    // crypt, bcrypt and `{SHA}` base64 alphabets.
+    let hash_ok = |b: &u8| b.is_ascii_alphanumeric() || b"./$=+{}".contains(b);
     let plausible = !user.is_empty()
-        && !user.contains(&b' ')
+        && user.iter().all(user_ok)
         && hash.len() >= 13
-        && !hash.contains(&b' ')
+        && hash.iter().all(hash_ok)
         && (hash.starts_with(b"$") || hash.starts_with(b"{") || hash.len() == 13);
     plausible.then_some((colon + 1, e))
 }

@@ -319,13 +319,24 @@ impl Engine {
             out.extend(found);
             return;
         }
+        // Content findings win every overlap: a file rule's span that overlaps one is
+        // dropped, not merged, so that a second pass (which skips lines holding a
+        // placeholder) finds nothing new.
         let first_file_rule = VENDOR_RULES.len() + SPECIAL.len();
-        found.extend(spans.into_iter().map(|(start, end, i)| Finding {
-            start,
-            end,
-            rule: rule_id(first_file_rule + i),
-        }));
-        self.resolve(&mut found);
+        let content = found.len();
+        for (start, end, i) in spans {
+            if !found[..content]
+                .iter()
+                .any(|f| f.start < end && start < f.end)
+            {
+                found.push(Finding {
+                    start,
+                    end,
+                    rule: rule_id(first_file_rule + i),
+                });
+            }
+        }
+        found.sort_by_key(|f| f.start);
         out.extend(
             found
                 .into_iter()

@@ -278,6 +278,14 @@ fn credential_files_named_by_their_call_are_redacted_in_every_call_shape_and_lin
                         let out = redactor()
                             .redact_request(&raw, api, &HistoryCache::disabled())
                             .unwrap();
+                        let twice = redactor()
+                            .redact_request(out.body(), api, &HistoryCache::disabled())
+                            .unwrap();
+                        assert!(
+                            twice.is_unchanged(),
+                            "{} in {call:?}: a second pass changed",
+                            file.family
+                        );
                         let text = decoded(out.body());
                         let gone = file.secrets.iter().all(|s| !text.contains(s.as_str()));
                         let kept = file.keep.iter().all(|k| text.contains(k));
