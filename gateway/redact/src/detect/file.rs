@@ -308,10 +308,9 @@ fn git_credentials_user(text: &[u8], s: usize, e: usize) -> Option<(usize, usize
     let start = s + memchr::memmem::find(line, b"://")? + 3;
     let at = text[start..e].iter().position(|&b| b == b'@')? + start;
     let user = &text[start..at];
-    let token = user.len() >= 8
-        && !user.contains(&b':')
-        && !user.contains(&b'/')
-        && !judge::placeholder_or_reference(user);
+    // URL-safe bytes only (no `:`: a password after one is the URL rule's).
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || b"._~%-".contains(b);
+    let token = user.len() >= 8 && user.iter().all(safe) && !judge::placeholder_or_reference(user);
     token.then_some((start, at))
 }
 
