@@ -6,6 +6,7 @@
 use std::{
     collections::VecDeque,
     sync::{Mutex, PoisonError},
+    time::SystemTime,
 };
 
 use bytes::Bytes;
@@ -15,14 +16,21 @@ use serde::Serialize;
 use crate::request::{LIST_PAGE_MAX, page, query_param};
 use crate::{Admin, json};
 
+/// `at` as RFC 3339 with milliseconds, UTC (`2026-12-07T11:50:00.123Z`).
+fn rfc3339_millis<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*at))
+}
+
 /// Entries each replica keeps.
 pub const RECENT_REQUESTS_MAX: usize = 2_000;
 
 /// One finished exchange.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecentRequest {
-    /// When it arrived, RFC 3339.
-    pub at: String,
+    /// When it arrived; RFC 3339 with milliseconds in JSON (formatted when read, not on the
+    /// request path).
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub at: SystemTime,
     /// The gateway's request id (`x-request-id`), also the transcript record's.
     pub request_id: String,
     /// The agent session (`transcripts.session_header`), when the client sent one.

@@ -6,7 +6,7 @@
 use gateway_core::{GatewayError, Served};
 use gateway_resilience::{Observed, Phase, Plan, Transport, Verdict};
 use gateway_upstream::{Answer, Held, Outbound, Pick, Relay, UpstreamError};
-use http::{HeaderMap, HeaderValue, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::Gateway;
 
@@ -56,10 +56,15 @@ pub(crate) fn error_body(result: &Result<Answer, UpstreamError>) -> bytes::Bytes
 /// `x-gateway-attempts` on what the client gets.
 pub(crate) fn label(headers: &mut HeaderMap, target: &str, attempts: u32) {
     if let Ok(v) = HeaderValue::from_str(target) {
-        headers.insert("x-gateway-upstream", v);
+        headers.insert(UPSTREAM_HEADER, v);
     }
-    headers.insert("x-gateway-attempts", HeaderValue::from(attempts));
+    headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
 }
+
+/// The header naming the target that answered (a name, not parsed per request).
+const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gateway-upstream");
+/// The header counting the attempts made.
+const ATTEMPTS_HEADER: HeaderName = HeaderName::from_static("x-gateway-attempts");
 
 /// A request no target answered: the gateway's own 502/504 (or a refusal before any attempt),
 /// with the target whose failure the client gets (the first) when attempts were made.

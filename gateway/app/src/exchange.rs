@@ -64,7 +64,7 @@ impl RecentStart {
     pub(crate) fn finish(self, model: &str, outcome: &Outcome, served: Option<&Served>) {
         let u = outcome.usage;
         self.ring.push(gateway_admin::RecentRequest {
-            at: humantime::format_rfc3339_millis(self.at).to_string(),
+            at: self.at,
             request_id: self.request_id,
             session: self.session,
             subject: self.subject,

@@ -141,8 +141,9 @@ pub struct Gateway {
     audit_path: std::path::PathBuf,
     /// The last metered exchanges, for the admin API.
     recent: Arc<gateway_admin::RecentRequests>,
-    /// `transcripts.session_header`: the agent session of a recent request.
-    session_header: String,
+    /// `transcripts.session_header`: the agent session of a recent request (`None`: not a
+    /// valid header name, so no request carries it). Parsed once, not per request.
+    session_header: Option<http::HeaderName>,
 }
 
 impl Gateway {
@@ -264,7 +265,8 @@ impl Gateway {
             runtime,
             audit_path: config.admin.audit_path.clone(),
             recent: Arc::new(gateway_admin::RecentRequests::default()),
-            session_header: config.transcripts.session_header.clone(),
+            session_header: http::HeaderName::try_from(config.transcripts.session_header.as_str())
+                .ok(),
         })
     }
 }

@@ -310,9 +310,10 @@ async fn proxy(
                 .unwrap_or_else(SystemTime::now),
             arrival: request.arrival,
             request_id: request.request_id.to_owned(),
-            session: head
-                .headers
-                .get(gw.session_header.as_str())
+            session: gw
+                .session_header
+                .as_ref()
+                .and_then(|name| head.headers.get(name))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             subject: principal.subject.clone(),

@@ -97,8 +97,13 @@ impl Default for RequestIds {
 impl MakeRequestId for RequestIds {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        http::HeaderValue::from_str(&format!("{}-{n}", self.prefix))
-            .ok()
-            .map(RequestId::new)
+        let mut digits = itoa::Buffer::new();
+        let n = digits.format(n);
+        // One allocation, handed to the header value as it is (no formatting, no copy).
+        let mut id = String::with_capacity(self.prefix.len() + 1 + n.len());
+        id.push_str(&self.prefix);
+        id.push('-');
+        id.push_str(n);
+        http::HeaderValue::try_from(id).ok().map(RequestId::new)
     }
 }

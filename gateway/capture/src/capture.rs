@@ -18,8 +18,8 @@ use tokio::time::Instant;
 use crate::TranscriptSetupError;
 
 /// Agent ids Claude Code sends next to its session id.
-const AGENT_HEADER: &str = "x-claude-code-agent-id";
-const PARENT_AGENT_HEADER: &str = "x-claude-code-parent-agent-id";
+const AGENT_HEADER: HeaderName = HeaderName::from_static("x-claude-code-agent-id");
+const PARENT_AGENT_HEADER: HeaderName = HeaderName::from_static("x-claude-code-parent-agent-id");
 /// Longest id (session, agent) taken from a header; longer values are cut.
 const ID_MAX_BYTES: usize = 256;
 
@@ -65,14 +65,15 @@ impl Transcripts {
     /// (mode off, or its session is not in the sample).
     pub fn begin(&self, request: RequestFacts<'_>) -> Option<Tee> {
         let api = request.api;
-        let header = |name: &str| {
+        // Names resolved once (a `&str` name is parsed and hashed again on every lookup).
+        let header = |name: &HeaderName| {
             request
                 .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| truncate(v, ID_MAX_BYTES).to_owned())
         };
-        let session = header(self.session_header.as_str());
+        let session = header(&self.session_header);
         let mode = match request.policy_mode {
             PolicyMode::Off => return None,
             PolicyMode::Full { sample } | PolicyMode::Metadata { sample } => {
@@ -91,8 +92,8 @@ impl Transcripts {
             meta: Meta {
                 id: request.request_id.to_owned(),
                 session,
-                agent: header(AGENT_HEADER),
-                parent_agent: header(PARENT_AGENT_HEADER),
+                agent: header(&AGENT_HEADER),
+                parent_agent: header(&PARENT_AGENT_HEADER),
                 product: request.product.map(str::to_owned),
                 subject: request.principal.subject.clone(),
                 org: request.principal.org.clone(),

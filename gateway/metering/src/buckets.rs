@@ -41,8 +41,8 @@ pub(crate) fn for_request(
     now_ms: u64,
 ) -> Vec<Bucket> {
     let tenant = match &who.org {
-        Some(org) => format!("org:{org}"),
-        None => format!("sub:{}", who.subject),
+        Some(org) => ["org:", org].concat(),
+        None => ["sub:", &who.subject].concat(),
     };
     let mut out = Vec::new();
     let mut push = |scope_name: &'static str, id: &str, limit: Limit, value: u64| {

@@ -92,7 +92,9 @@ impl Bucket {
     /// The store key of a bucket: every bucket of one request shares `tenant` as its Redis
     /// hash tag (`{org:acme}` or `{sub:alice}`), so one script call can touch them all.
     pub fn key(tenant: &str, scope: &str, id: &str, label: &str) -> String {
-        format!("lgw:{{{tenant}}}:{scope}:{id}:{label}")
+        // One allocation of the exact length, without the formatting machinery: two per
+        // request are built on the request path.
+        ["lgw:{", tenant, "}:", scope, ":", id, ":", label].concat()
     }
 }
 

@@ -149,49 +149,82 @@ pub(crate) struct MemoryLedger {
     inner: Mutex<Ledger>,
 }
 
+/// A ranking's place: whose spend, over which window, in which period (a period's
+/// [`period_number`]). Keys are numbers, so recording a request builds no key string.
+type RankingId = (SpendScope, SpendWindow, i64);
+
+/// The period containing `at_ms` as a number: days since the epoch for a day, months since
+/// year 0 for a month (in step with [`SpendWindow::period`]'s text).
+fn period_number(window: SpendWindow, at_ms: u64) -> i64 {
+    let days = day_number(at_ms);
+    match window {
+        SpendWindow::Day => days,
+        SpendWindow::Month => {
+            let (y, m, _) = civil_from_days(days);
+            y * 12 + i64::from(m)
+        }
+    }
+}
+
+/// The UTC day containing `at_ms`, in days since the epoch.
+fn day_number(at_ms: u64) -> i64 {
+    i64::try_from(at_ms / DAY_MS).unwrap_or(0)
+}
+
 #[derive(Debug, Default)]
 struct Ledger {
-    rankings: HashMap<String, HashMap<String, u64>>,
-    totals: HashMap<String, DayTotal>,
+    /// Spend per id.
+    rankings: HashMap<RankingId, HashMap<String, u64>>,
+    /// Spend per id and model.
+    by_model: HashMap<RankingId, HashMap<String, HashMap<String, u64>>>,
+    /// The gateway's totals per day number.
+    totals: HashMap<i64, DayTotal>,
+}
+
+/// Adds `micro_usd` to `id`'s spend in `map`; allocates only for an id not yet in it.
+fn add_to(map: &mut HashMap<String, u64>, id: &str, micro_usd: u64) {
+    match map.get_mut(id) {
+        Some(spent) => *spent += micro_usd,
+        None => {
+            map.insert(id.to_owned(), micro_usd);
+        }
+    }
 }
 
 impl MemoryLedger {
     pub(crate) fn record(&self, spend: &Spend<'_>) {
         let mut l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let l = &mut *l;
+        let ids = std::iter::once((SpendScope::Subject, spend.subject))
+            .chain(spend.org.map(|o| (SpendScope::Org, o)));
         for window in [SpendWindow::Day, SpendWindow::Month] {
-            let period = window.period(spend.at_ms);
-            let mut add = |scope, id: &str| {
-                *l.rankings
-                    .entry(ranking_key(scope, window, &period))
-                    .or_default()
-                    .entry(id.to_owned())
-                    .or_default() += spend.micro_usd;
-            };
-            add(SpendScope::Subject, spend.subject);
-            if let Some(org) = spend.org {
-                add(SpendScope::Org, org);
-            }
-            let ids = std::iter::once((SpendScope::Subject, spend.subject))
-                .chain(spend.org.map(|o| (SpendScope::Org, o)));
-            for (scope, id) in ids {
-                *l.rankings
-                    .entry(by_model_key(scope, id, window, &period))
-                    .or_default()
-                    .entry(spend.model.to_owned())
-                    .or_default() += spend.micro_usd;
+            let period = period_number(window, spend.at_ms);
+            for (scope, id) in ids.clone() {
+                let ranking = (scope, window, period);
+                add_to(l.rankings.entry(ranking).or_default(), id, spend.micro_usd);
+                let models = l.by_model.entry(ranking).or_default();
+                let models = match models.get_mut(id) {
+                    Some(models) => models,
+                    None => models.entry(id.to_owned()).or_default(),
+                };
+                add_to(models, spend.model, spend.micro_usd);
             }
         }
-        let day = SpendWindow::Day.period(spend.at_ms);
-        let total = l.totals.entry(day.clone()).or_insert_with(|| DayTotal {
-            day,
+        let today = day_number(spend.at_ms);
+        let total = l.totals.entry(today).or_insert_with(|| DayTotal {
+            day: SpendWindow::Day.period(spend.at_ms),
             ..DayTotal::default()
         });
         total.micro_usd += spend.micro_usd;
         total.requests += 1;
         // Past their retention, periods go (one check per new day is enough).
         if l.totals.len() > SPEND_HISTORY_MAX_DAYS * 2 {
-            let keep = last_days(SPEND_HISTORY_MAX_DAYS, spend.at_ms);
-            l.totals.retain(|d, _| keep.contains(d));
+            let oldest = day_number(
+                spend
+                    .at_ms
+                    .saturating_sub((SPEND_HISTORY_MAX_DAYS as u64 - 1) * DAY_MS),
+            );
+            l.totals.retain(|d, _| (oldest..=today).contains(d));
         }
     }
 
@@ -206,7 +239,7 @@ impl MemoryLedger {
         let l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(ranking) = l
             .rankings
-            .get(&ranking_key(scope, window, &window.period(at_ms)))
+            .get(&(scope, window, period_number(window, at_ms)))
         else {
             return SpendPage::default();
         };
@@ -226,13 +259,18 @@ impl MemoryLedger {
 
     pub(crate) fn history(&self, days: usize, at_ms: u64) -> Vec<DayTotal> {
         let l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        last_days(days, at_ms)
-            .into_iter()
-            .map(|day| {
-                l.totals.get(&day).cloned().unwrap_or(DayTotal {
-                    day,
-                    ..DayTotal::default()
-                })
+        let days = days.clamp(1, SPEND_HISTORY_MAX_DAYS) as u64;
+        (0..days)
+            .rev()
+            .map(|back| {
+                let at = at_ms.saturating_sub(back * DAY_MS);
+                l.totals
+                    .get(&day_number(at))
+                    .cloned()
+                    .unwrap_or_else(|| DayTotal {
+                        day: SpendWindow::Day.period(at),
+                        ..DayTotal::default()
+                    })
             })
             .collect()
     }
@@ -246,8 +284,9 @@ impl MemoryLedger {
     ) -> Vec<(String, u64)> {
         let l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<(String, u64)> = l
-            .rankings
-            .get(&by_model_key(scope, id, window, &window.period(at_ms)))
+            .by_model
+            .get(&(scope, window, period_number(window, at_ms)))
+            .and_then(|ids| ids.get(id))
             .map(|r| r.iter().map(|(m, v)| (m.clone(), *v)).collect())
             .unwrap_or_default();
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
@@ -263,7 +302,7 @@ impl MemoryLedger {
     ) -> u64 {
         let l = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         l.rankings
-            .get(&ranking_key(scope, window, &window.period(at_ms)))
+            .get(&(scope, window, period_number(window, at_ms)))
             .and_then(|r| r.get(id))
             .copied()
             .unwrap_or(0)

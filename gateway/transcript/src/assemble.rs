@@ -40,6 +40,8 @@ mod tests_reference;
 #[cfg(test)]
 mod tests_robust;
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use crate::block::BlockHashSet;
@@ -169,13 +171,17 @@ fn parse(body: &[u8]) -> Option<Value> {
 }
 
 /// The captured frames as one buffer: frames split SSE lines and UTF-8 sequences anywhere.
-/// Bounded by [`crate::ResponseCapture::MAX_BYTES`], which the capture enforces.
-fn concat(frames: &[bytes::Bytes]) -> Vec<u8> {
+/// Bounded by [`crate::ResponseCapture::MAX_BYTES`], which the capture enforces. A queued
+/// record's frames are one already ([`Pending::compact`]): then no copy.
+fn concat(frames: &[bytes::Bytes]) -> Cow<'_, [u8]> {
+    if let [one] = frames {
+        return Cow::Borrowed(one);
+    }
     let mut body = Vec::with_capacity(frames.iter().map(|f| f.len()).sum());
     for frame in frames {
         body.extend_from_slice(frame);
     }
-    body
+    Cow::Owned(body)
 }
 
 /// The one block of an error response.

@@ -146,6 +146,18 @@ impl ResponseCapture {
     pub fn truncated(&self) -> bool {
         self.truncated
     }
+
+    /// The frames copied into one buffer of exactly their length (see [`Pending::compact`]).
+    fn compact(&mut self) {
+        let mut all = Vec::with_capacity(self.bytes);
+        for frame in &self.frames {
+            all.extend_from_slice(frame);
+        }
+        self.frames.clear();
+        if !all.is_empty() {
+            self.frames.push(Bytes::from(all));
+        }
+    }
 }
 
 /// What the request path hands to the [`crate::Recorder`].
@@ -166,6 +178,18 @@ impl Pending {
     /// byte bound.
     pub fn content_bytes(&self) -> usize {
         self.request_body.len() + self.response.bytes()
+    }
+
+    /// Copies the content into buffers of its own, so that a queued record holds what
+    /// [`Pending::content_bytes`] says and no more. The request body and the response frames
+    /// are slices of the connections' read buffers (up to `HTTP1_MAX_BUF_BYTES`, 64 KiB,
+    /// each): kept as they are, a queued 10 KB record pinned several times its size, and
+    /// the queue's byte bound did not bound memory.
+    pub fn compact(&mut self) {
+        if !self.request_body.is_empty() {
+            self.request_body = Bytes::copy_from_slice(&self.request_body);
+        }
+        self.response.compact();
     }
 }
 
@@ -238,6 +262,46 @@ mod tests {
 
     /// A record line as written before the serving key and attempts were recorded.
     const OLD_LINE: &str = r#"{"t":"record","v":2,"id":"r1","subject":"alice","api":"anthropic_messages","model":"claude-x","upstream":"anthropic","started_at":"2026-11-26T12:00:00.000Z","latency_ms":1,"status":200,"complete":true,"usage":{"input":1,"output":2,"cache_read":0,"cache_write_5m":0,"cache_write_1h":0},"cost_micro_usd":3,"mode":"metadata"}"#;
+
+    #[test]
+    fn compacting_keeps_the_content_and_drops_the_shared_buffers() {
+        // Slices of one larger buffer, as hyper hands out a connection's reads.
+        let read_buffer = Bytes::from(vec![b'x'; 64 << 10]);
+        let mut response = ResponseCapture::new(true);
+        for frame in ["data: a\n", "\ndata: b", "\n\n"] {
+            response.push(&Bytes::from(frame));
+        }
+        let mut pending = Pending {
+            meta: serde_json::from_str::<Line>(OLD_LINE)
+                .map(|l| match l {
+                    Line::Record(r) => r.meta,
+                    Line::Block(_) => unreachable!(),
+                })
+                .unwrap(),
+            mode: Mode::Full,
+            request_body: read_buffer.slice(100..10_340),
+            response,
+        };
+        let before = (pending.request_body.to_vec(), pending.content_bytes());
+        assert!(!read_buffer.is_unique());
+        pending.compact();
+        assert!(
+            read_buffer.is_unique(),
+            "the record no longer pins the read buffer"
+        );
+        assert_eq!(
+            (pending.request_body.to_vec(), pending.content_bytes()),
+            before
+        );
+        assert_eq!(
+            pending.response.frames(),
+            [Bytes::from("data: a\n\ndata: b\n\n")]
+        );
+        assert!(!pending.response.truncated());
+        let mut empty = ResponseCapture::new(false);
+        empty.compact();
+        assert!(empty.frames().is_empty());
+    }
 
     #[test]
     fn older_records_read_without_the_serving_key_and_new_ones_round_trip() {

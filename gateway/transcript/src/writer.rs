@@ -332,12 +332,13 @@ impl Recorder {
 
     /// Hands `pending` to the writer. Never blocks, never does I/O: when the queue is full or
     /// shutdown has begun, the record is dropped and counted.
-    pub fn record(&self, pending: Pending) {
+    pub fn record(&self, mut pending: Pending) {
         let counters = &self.shared.counters;
         if self.shared.stop.get().is_some() {
             counters.add_dropped_closed(1);
             return;
         }
+        pending.compact();
         let bytes = pending.content_bytes();
         let before = self.shared.queued_bytes.fetch_add(bytes, Relaxed);
         if before > 0 && before + bytes > self.max_bytes {

@@ -20,12 +20,17 @@ const HOP_BY_HOP: &[HeaderName] = &[
 /// Non-standard hop-by-hop headers still sent by some clients.
 const HOP_BY_HOP_LEGACY: &[&str] = &["keep-alive", "proxy-connection"];
 
+/// Anthropic's key header (names as constants: a `&str` name is parsed on every use).
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+/// Anthropic's API version header.
+const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+
 /// The version Anthropic requires; sent only when the client sent none.
 const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Headers that are the client's credential; never forwarded.
 fn is_client_credential(name: &HeaderName) -> bool {
-    name == header::AUTHORIZATION || name.as_str() == "x-api-key"
+    name == header::AUTHORIZATION || name == X_API_KEY
 }
 
 /// Headers the client stack computes per hop (the client sets `host` and `content-length`
@@ -70,11 +75,11 @@ pub fn outbound(client: &HeaderMap, provider: Provider, api_key: &Secret<String>
         Provider::Anthropic => {
             if let Ok(mut v) = HeaderValue::from_str(api_key.expose()) {
                 v.set_sensitive(true);
-                out.insert("x-api-key", v);
+                out.insert(X_API_KEY, v);
             }
-            if !out.contains_key("anthropic-version") {
+            if !out.contains_key(ANTHROPIC_VERSION) {
                 out.insert(
-                    "anthropic-version",
+                    ANTHROPIC_VERSION,
                     HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
                 );
             }

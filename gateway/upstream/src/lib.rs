@@ -306,8 +306,8 @@ impl Upstreams {
             }
             None => {
                 let uri = match out.query {
-                    Some(q) => format!("{}{}?{q}", target.base, out.path),
-                    None => format!("{}{}", target.base, out.path),
+                    Some(q) => [target.base.as_str(), out.path, "?", q].concat(),
+                    None => [target.base.as_str(), out.path].concat(),
                 };
                 let mut request = Request::builder()
                     .method(out.method.clone())
