@@ -94,6 +94,11 @@ pub(crate) fn url_password(text: &[u8], p: usize) -> Option<(usize, usize)> {
             return None;
         }
     }
+    // A scheme glued to an identifier (`MY_postgres://`, or one of our placeholders right
+    // before `://`) is no URL's: judging it would make a second pass find new passwords.
+    if s > 0 && text[s - 1] == b'_' {
+        return None;
+    }
     let a = p + 3;
     let authority = text[a..]
         .iter()
