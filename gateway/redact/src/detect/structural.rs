@@ -112,6 +112,11 @@ pub(crate) fn url_password(text: &[u8], p: usize) -> Option<(usize, usize)> {
         })
         .count();
     let auth = &text[a..a + authority];
+    // Holding one of our placeholders, the authority was redacted already (its password, or
+    // text that decided where it ends): judged again it could end elsewhere.
+    if memchr::memmem::find(auth, b"gwx_").is_some() {
+        return None;
+    }
     let at = auth.iter().rposition(|&b| b == b'@')?;
     let colon = auth[..at].iter().position(|&b| b == b':')?;
     let (ps, pe) = (a + colon + 1, a + at);
