@@ -127,6 +127,12 @@ fn is_id_char(b: u8) -> bool {
     CROCKFORD.contains(&b)
 }
 
+/// Whether `text` holds the start of one of our placeholders: text redacted already, which
+/// the rules must not judge again (a second pass has to change nothing).
+pub(crate) fn appears_in(text: &[u8]) -> bool {
+    memchr::memmem::find(text, PREFIX).is_some()
+}
+
 /// Length of the placeholder-shaped token at the start of `s`, if there is one.
 pub(crate) fn token_len(s: &[u8]) -> Option<usize> {
     let rest = s.strip_prefix(PREFIX)?;

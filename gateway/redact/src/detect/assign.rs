@@ -9,6 +9,7 @@
 use super::judge;
 use super::lines::{self, line_start};
 use super::name::sensitive_name;
+use crate::placeholder;
 
 const MAX_NAME: usize = 96;
 const MAX_VALUE: usize = 1024;
@@ -88,7 +89,7 @@ pub(crate) fn assignment(text: &[u8], hit: usize) -> (Option<(usize, usize)>, us
     let span = value_after(text, s, e)
         // A name holding one of our placeholders is text redacted already (a value found
         // elsewhere and replaced inside it): judged again, its value would be new.
-        .filter(|_| memchr::memmem::find(name, b"gwx_").is_none() && sensitive_name(name))
+        .filter(|_| !placeholder::appears_in(name) && sensitive_name(name))
         .filter(|&(vs, ve)| {
             let quoted = vs > 0 && is_quote(text[vs - 1]);
             judge::secret_value(&text[vs..ve], quoted)

@@ -20,6 +20,7 @@
 use super::judge;
 use super::lines::{next_line, skip_file_prefix};
 use super::name::public_name;
+use crate::placeholder;
 
 /// The credential-file formats recognised by path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,7 +148,7 @@ pub(crate) fn find(text: &[u8], kind: FileKind, out: &mut Vec<(usize, usize, usi
     for (s, e) in lines(text) {
         // A line holding one of our placeholders was redacted already: judging what is left
         // of it again could find a different field (and a second pass must change nothing).
-        if memchr::memmem::find(&text[s..e], b"gwx_").is_some() {
+        if placeholder::appears_in(&text[s..e]) {
             continue;
         }
         let span = match kind {

@@ -2,6 +2,7 @@
 //! base64-encoded private keys (kubeconfig `client-key-data`), connection-string passwords (only the password goes), and HTTP `Bearer`/`Basic` values.
 
 use super::{check, judge};
+use crate::placeholder;
 
 const PEM_MAX: usize = 16 * 1024;
 
@@ -114,7 +115,7 @@ pub(crate) fn url_password(text: &[u8], p: usize) -> Option<(usize, usize)> {
     let auth = &text[a..a + authority];
     // Holding one of our placeholders, the authority was redacted already (its password, or
     // text that decided where it ends): judged again it could end elsewhere.
-    if memchr::memmem::find(auth, b"gwx_").is_some() {
+    if placeholder::appears_in(auth) {
         return None;
     }
     let at = auth.iter().rposition(|&b| b == b'@')?;
