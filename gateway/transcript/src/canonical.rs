@@ -189,11 +189,11 @@ impl<'a> Parser<'a> {
         // Fast path: no escape that serde_json spells differently (`\/`, `\uXXXX`), so the
         // token is already its canonical spelling (clients that do not escape `/` or
         // non-ASCII: nearly all agent traffic).
-        if memchr::memmem::find(t, b"\\u").is_none() && memchr::memmem::find(t, b"\\/").is_none() {
+        let inner = &t[1..t.len() - 1];
+        if !needs_respelling(inner) {
             out.extend_from_slice(t);
             return Ok(());
         }
-        let inner = &t[1..t.len() - 1];
         out.push(b'"');
         let mut i = 0;
         while let Some(found) = memchr::memchr(b'\\', &inner[i..]) {
@@ -378,6 +378,20 @@ fn unicode_escape(inner: &[u8], at: usize, out: &mut Vec<u8>) -> Result<usize, I
         }
     }
     Ok(next)
+}
+
+/// Whether a string token's text (quotes excluded) has an escape that `serde_json` spells
+/// differently (`\/`, `\uXXXX`). One `memchr` pass from escape to escape: the character
+/// after a backslash is the escape's (so `\\u` is an escaped backslash, then `u`).
+fn needs_respelling(inner: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(found) = inner.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        match inner.get(i + found + 1) {
+            Some(b'u' | b'/') => return true,
+            _ => i += found + 2,
+        }
+    }
+    false
 }
 
 /// Lowercase hex digits, as `serde_json` writes `\u00XX`.

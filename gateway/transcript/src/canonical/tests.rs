@@ -168,6 +168,23 @@ fn escapes_are_normalized() {
 }
 
 #[test]
+fn an_escaped_backslash_before_u_or_slash_is_not_an_escape_to_respell() {
+    // `\\u` and `\\/` are an escaped backslash, then a plain `u` or `/`: kept as they are,
+    // while an escape after an escaped backslash is still respelled.
+    for raw in [
+        r#""C:\\users\\x""#,
+        r#""a\\/b""#,
+        r#""\\\u00e9 \\\/""#,
+        r#""tail\\""#,
+        r#""\n\t\"\\""#,
+    ] {
+        assert_eq!(canonical(raw).unwrap(), oracle(raw), "{raw}");
+    }
+    assert_eq!(canonical(r#""C:\\users""#).unwrap(), r#""C:\\users""#);
+    assert_eq!(canonical(r#""\\\u00e9""#).unwrap(), r#""\\é""#);
+}
+
+#[test]
 fn blocks_lose_cache_control_and_thinking_signatures() {
     assert_eq!(
         block(r#"{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}"#),
