@@ -18,7 +18,9 @@
 //!   else `{"type":"error_text","text":…}` (lossy UTF-8, at most [`ERROR_TEXT_MAX_BYTES`]).
 //!
 //! The request decomposition per API is in `request`, the response reassembly in
-//! `anthropic` and `openai`, SSE framing in `sse`.
+//! `anthropic` and `openai`, SSE framing in `sse`. An Anthropic JSON response is read from
+//! raw slices (`anthropic::raw_document`: its blocks made canonical from the bytes, like the
+//! request's), falling back to the `serde_json::Value` reading for what that does not take.
 
 mod anthropic;
 mod openai;
@@ -35,6 +37,8 @@ mod tests;
 mod tests_dedup;
 #[cfg(test)]
 mod tests_openai;
+#[cfg(test)]
+mod tests_raw;
 #[cfg(test)]
 mod tests_reference;
 #[cfg(test)]
@@ -123,7 +127,23 @@ pub fn assemble(pending: &Pending) -> Assembled {
         let api = pending.meta.api;
         record.request = request::decompose(api, &pending.request_body, &mut blocks);
         let body = concat(pending.response.frames());
-        let reassembled = if (200..300).contains(&pending.meta.status) {
+        let ok = (200..300).contains(&pending.meta.status);
+        if ok
+            && api == Api::AnthropicMessages
+            && !pending.response.sse
+            && let Some((content, stop_reason)) = anthropic::raw_document(&body)
+        {
+            record.stop_reason = stop_reason;
+            let content = content.into_iter().map(|raw| blocks.add_json(raw));
+            record.response = Some(ResponseRefs {
+                content: content.collect(),
+            });
+            return Assembled {
+                record,
+                blocks: blocks.blocks,
+            };
+        }
+        let reassembled = if ok {
             reassemble(api, pending.response.sse, &body)
         } else {
             Some(Reassembled {
@@ -215,6 +235,16 @@ impl BlockSet {
             }
         }
         self.insert(Block::new(value))
+    }
+
+    /// Adds a response block that is JSON from the body, made canonical like a request block
+    /// (the same block as [`BlockSet::add`] of its value).
+    fn add_json(&mut self, raw: &serde_json::value::RawValue) -> BlockHash {
+        match self.add_raw(raw.get()) {
+            Some(hash) => hash,
+            // Not reachable for JSON serde_json accepted; the value path keeps it anyway.
+            None => self.add(serde_json::from_str(raw.get()).unwrap_or(Value::Null)),
+        }
     }
 
     /// Adds the request block `raw` (JSON from the body), made canonical the same way as

@@ -6,7 +6,9 @@
 //! `error` event becomes a block (the event as sent: `{"type":"error","error":{…}}`).
 //! Document: `content[]` as is. (Thinking signatures are dropped when blocks are added.)
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, value::RawValue};
 
 use super::{Reassembled, sse};
 
@@ -156,4 +158,30 @@ pub(super) fn document(body: Value) -> Option<Reassembled> {
             .and_then(Value::as_str)
             .map(str::to_owned),
     })
+}
+
+/// A JSON body read without building values: its `content` blocks as the raw JSON they were
+/// sent as (made canonical when added, like request blocks), its `stop_reason`.
+#[derive(serde::Deserialize)]
+struct RawDocumentFields<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    stop_reason: Option<Cow<'a, str>>,
+}
+
+/// The response of a JSON body, borrowed from it: `None` when the fast reading does not
+/// apply (not an object, an `error` document, a field of another type, a duplicate field),
+/// and then [`document`] reads it. What it yields is what [`document`] yields.
+pub(super) fn raw_document(body: &[u8]) -> Option<(Vec<&RawValue>, Option<String>)> {
+    let fields: RawDocumentFields<'_> = serde_json::from_slice(body).ok()?;
+    if fields.kind.as_deref() == Some("error") {
+        return None;
+    }
+    Some((
+        fields.content.unwrap_or_default(),
+        fields.stop_reason.map(Cow::into_owned),
+    ))
 }
