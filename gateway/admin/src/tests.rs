@@ -10,6 +10,8 @@ use super::*;
 struct State {
     store: Arc<dyn Store>,
     problems: Vec<&'static str>,
+    /// The audit log's directory, removed when the admin (which holds this state) goes.
+    _audit_dir: tempfile::TempDir,
 }
 
 impl AdminState for State {
@@ -39,11 +41,16 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
         gateway_runtime_state::MemoryState::default(),
     )))
     .unwrap();
-    let dir = std::env::temp_dir().join(format!("gw-admin-test-{}", uuid_like()));
+    let audit_dir = tempfile::Builder::new()
+        .prefix("gw-admin-test-")
+        .tempdir()
+        .unwrap();
+    let audit = AuditLog::open(&audit_dir.path().join("audit.jsonl"));
     Admin {
         state: Arc::new(State {
             store: Arc::new(MemoryStore::default()),
             problems,
+            _audit_dir: audit_dir,
         }),
         readiness: Readiness::new(
             vec!["anthropic"],
@@ -59,7 +66,7 @@ fn admin(problems: Vec<&'static str>, token: Option<&str>) -> Admin {
             .into_iter()
             .collect(),
         runtime: Arc::new(runtime),
-        audit: AuditLog::open(&dir.join("audit.jsonl")),
+        audit,
         recent: Arc::new(RecentRequests::default()),
         transcripts_dir: None,
         stale: StaleOverrides::default(),
@@ -74,17 +81,6 @@ fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
         std::task::Poll::Ready(v) => v,
         std::task::Poll::Pending => panic!("the memory state never waits"),
     }
-}
-
-/// A unique name for this test's audit log directory.
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn req(method: Method, path: &str, token: Option<&str>) -> Request<Bytes> {

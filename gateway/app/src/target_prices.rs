@@ -72,9 +72,8 @@ mod tests {
 
     #[test]
     fn every_unreadable_or_invalid_target_table_is_reported_under_its_key_path() {
-        let dir = std::env::temp_dir().join(format!("gw-target-prices-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bad = dir.join("bad.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "[models.x]\ninput = \"three\"\n").unwrap();
         let shipped = concat!(
             env!("CARGO_MANIFEST_DIR"),
