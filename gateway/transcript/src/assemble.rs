@@ -127,36 +127,14 @@ pub fn assemble(pending: &Pending) -> Assembled {
         let api = pending.meta.api;
         record.request = request::decompose(api, &pending.request_body, &mut blocks);
         let body = concat(pending.response.frames());
-        let ok = (200..300).contains(&pending.meta.status);
-        if ok
-            && api == Api::AnthropicMessages
-            && !pending.response.sse
-            && let Some((content, stop_reason)) = anthropic::raw_document(&body)
-        {
-            record.stop_reason = stop_reason;
-            let content = content.into_iter().map(|raw| blocks.add_json(raw));
-            record.response = Some(ResponseRefs {
-                content: content.collect(),
-            });
-            return Assembled {
-                record,
-                blocks: blocks.blocks,
-            };
-        }
-        let reassembled = if ok {
-            reassemble(api, pending.response.sse, &body)
+        let response = if (200..300).contains(&pending.meta.status) {
+            reassemble(api, pending.response.sse, &body, &mut blocks)
         } else {
-            Some(Reassembled {
-                content: vec![error_block(&body)],
-                stop_reason: None,
-            })
+            Some((vec![blocks.add(error_block(&body))], None))
         };
-        if let Some(reassembled) = reassembled {
-            record.stop_reason = reassembled.stop_reason;
-            let content = reassembled.content.into_iter().map(|b| blocks.add(b));
-            record.response = Some(ResponseRefs {
-                content: content.collect(),
-            });
+        if let Some((content, stop_reason)) = response {
+            record.stop_reason = stop_reason;
+            record.response = Some(ResponseRefs { content });
         }
     }
     Assembled {
@@ -174,16 +152,31 @@ struct Reassembled {
     stop_reason: Option<String>,
 }
 
-/// The response of `api` from its whole body; `None` when nothing in it could be read.
-fn reassemble(api: Api, sse: bool, body: &[u8]) -> Option<Reassembled> {
-    match (api, sse) {
+/// The response of `api` from its whole body, its blocks added to `blocks`: their hashes in
+/// order and the stop reason; `None` when nothing in it could be read. An Anthropic JSON
+/// document is read from raw slices when it can be, else through `serde_json::Value`.
+fn reassemble(
+    api: Api,
+    sse: bool,
+    body: &[u8],
+    blocks: &mut BlockSet,
+) -> Option<(Vec<BlockHash>, Option<String>)> {
+    if (api, sse) == (Api::AnthropicMessages, false)
+        && let Some((content, stop_reason)) = anthropic::raw_document(body)
+    {
+        let content = content.into_iter().map(|raw| blocks.add_json(raw));
+        return Some((content.collect(), stop_reason));
+    }
+    let reassembled = match (api, sse) {
         (Api::AnthropicMessages, true) => anthropic::stream(body),
         (Api::AnthropicMessages, false) => anthropic::document(parse(body)?),
         (Api::OpenAiChat, true) => openai::chat_stream(body),
         (Api::OpenAiChat, false) => openai::chat_document(parse(body)?),
         (Api::OpenAiResponses, true) => openai::responses_stream(body),
         (Api::OpenAiResponses, false) => openai::responses_document(parse(body)?),
-    }
+    }?;
+    let content = reassembled.content.into_iter().map(|b| blocks.add(b));
+    Some((content.collect(), reassembled.stop_reason))
 }
 
 fn parse(body: &[u8]) -> Option<Value> {

@@ -2,25 +2,30 @@
 //! `serde_json::Value` yields: the same blocks (bytes and hashes), in the same order, and the
 //! same stop reason; documents it does not read are left to the value path.
 
-use super::{BlockSet, anthropic};
+use super::{BlockHash, BlockSet, anthropic};
 
-/// Through `Value`, as before the raw reading existed.
-fn by_value(body: &str) -> (Vec<String>, Option<String>) {
-    let mut set = BlockSet::default();
-    let doc = anthropic::document(serde_json::from_str(body).unwrap()).unwrap();
-    let hashes = doc.content.into_iter().map(|b| set.add(b).to_string());
-    let hashes: Vec<String> = hashes.collect();
+/// What a reading yields: the hashes in order, then every block's bytes, and the stop reason.
+type Yield = (Vec<String>, Option<String>);
+
+fn summary(set: &BlockSet, hashes: Vec<BlockHash>, stop_reason: Option<String>) -> Yield {
+    let hashes = hashes.iter().map(ToString::to_string);
     let blocks = set.blocks.iter().map(|b| b.json().to_owned());
-    ([hashes, blocks.collect()].concat(), doc.stop_reason)
+    (hashes.chain(blocks).collect(), stop_reason)
 }
 
-fn by_raw(body: &str) -> Option<(Vec<String>, Option<String>)> {
+/// Through `Value`, as before the raw reading existed.
+fn by_value(body: &str) -> Yield {
+    let mut set = BlockSet::default();
+    let doc = anthropic::document(serde_json::from_str(body).unwrap()).unwrap();
+    let hashes = doc.content.into_iter().map(|b| set.add(b)).collect();
+    summary(&set, hashes, doc.stop_reason)
+}
+
+fn by_raw(body: &str) -> Option<Yield> {
     let mut set = BlockSet::default();
     let (content, stop_reason) = anthropic::raw_document(body.as_bytes())?;
-    let hashes = content.into_iter().map(|raw| set.add_json(raw).to_string());
-    let hashes: Vec<String> = hashes.collect();
-    let blocks = set.blocks.iter().map(|b| b.json().to_owned());
-    Some(([hashes, blocks.collect()].concat(), stop_reason))
+    let hashes = content.into_iter().map(|raw| set.add_json(raw)).collect();
+    Some(summary(&set, hashes, stop_reason))
 }
 
 #[test]
