@@ -12,7 +12,8 @@ use std::{collections::BTreeMap, hint::black_box};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gateway_core::{Api, Usage};
-use gateway_transcript::{BlockLedger, Meta, Mode, Pending, ResponseCapture, assemble::assemble};
+use gateway_transcript::assemble::{BlockMemo, assemble, assemble_with};
+use gateway_transcript::{BlockLedger, Meta, Mode, Pending, ResponseCapture};
 use serde_json::json;
 
 fn meta() -> Meta {
@@ -107,6 +108,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 out.clear();
                 let assembled = assemble(black_box(&pending));
+                assembled.write_lines(&mut ledger, &mut out).unwrap();
+                black_box(out.len())
+            })
+        });
+        // The writer's way: its memo has seen these blocks (the previous turn sent them).
+        let mut memo = BlockMemo::default();
+        assemble_with(&pending, &mut memo);
+        group.bench_function(format!("{name}/{}B/memo", body.len()), |b| {
+            b.iter(|| {
+                out.clear();
+                let assembled = assemble_with(black_box(&pending), &mut memo);
                 assembled.write_lines(&mut ledger, &mut out).unwrap();
                 black_box(out.len())
             })

@@ -23,6 +23,7 @@
 //! request's), falling back to the `serde_json::Value` reading for what that does not take.
 
 mod anthropic;
+mod memo;
 mod openai;
 #[cfg(test)]
 mod reference;
@@ -36,6 +37,8 @@ mod tests;
 #[cfg(test)]
 mod tests_dedup;
 #[cfg(test)]
+mod tests_memo;
+#[cfg(test)]
 mod tests_openai;
 #[cfg(test)]
 mod tests_raw;
@@ -47,6 +50,9 @@ mod tests_robust;
 use std::borrow::Cow;
 
 use serde_json::{Value, json};
+
+pub use memo::BlockMemo;
+use memo::BuildKind;
 
 use crate::block::BlockHashSet;
 use crate::record::{FORMAT_VERSION, ResponseRefs};
@@ -111,8 +117,25 @@ enum RecordLine<'a> {
 
 /// Builds the record: decomposes the redacted request into blocks, reassembles the response
 /// from its frames (SSE events or one JSON document). Never fails: what cannot be parsed is
-/// left out and the metadata is still recorded.
+/// left out and the metadata is still recorded. Builds every block afresh; the writer uses
+/// [`assemble_with`].
 pub fn assemble(pending: &Pending) -> Assembled {
+    assemble_blocks(pending, BlockSet::default())
+}
+
+/// [`assemble`], looking blocks up in `memo` first and remembering those it builds: the same
+/// record, cheaper when its blocks came before.
+pub fn assemble_with(pending: &Pending, memo: &mut BlockMemo) -> Assembled {
+    assemble_blocks(
+        pending,
+        BlockSet {
+            memo: Some(memo),
+            ..BlockSet::default()
+        },
+    )
+}
+
+fn assemble_blocks(pending: &Pending, mut blocks: BlockSet<'_>) -> Assembled {
     let mut record = Record {
         v: FORMAT_VERSION,
         meta: pending.meta.clone(),
@@ -122,7 +145,6 @@ pub fn assemble(pending: &Pending) -> Assembled {
         response: None,
         response_truncated: pending.response.truncated(),
     };
-    let mut blocks = BlockSet::default();
     if pending.mode == Mode::Full {
         let api = pending.meta.api;
         record.request = request::decompose(api, &pending.request_body, &mut blocks);
@@ -159,7 +181,7 @@ fn reassemble(
     api: Api,
     sse: bool,
     body: &[u8],
-    blocks: &mut BlockSet,
+    blocks: &mut BlockSet<'_>,
 ) -> Option<(Vec<BlockHash>, Option<String>)> {
     if (api, sse) == (Api::AnthropicMessages, false)
         && let Some((content, stop_reason)) = anthropic::raw_document(body)
@@ -209,15 +231,16 @@ fn error_block(body: &[u8]) -> Value {
 
 /// The blocks of one record, each once, in first-reference order. Canonical JSON is written
 /// into one reused scratch buffer and hashed there; only a block not yet in the set is copied
-/// out.
+/// out. With a memo, a block built from the same raw bytes before is taken from it instead.
 #[derive(Debug, Default)]
-pub(crate) struct BlockSet {
+pub(crate) struct BlockSet<'m> {
     blocks: Vec<Block>,
     seen: BlockHashSet,
     scratch: Vec<u8>,
+    memo: Option<&'m mut BlockMemo>,
 }
 
-impl BlockSet {
+impl BlockSet<'_> {
     /// Adds a response block built as a value (without its top-level `cache_control`, and
     /// without `signature` if it is a thinking block) and returns its hash.
     fn add(&mut self, mut value: Value) -> BlockHash {
@@ -243,7 +266,35 @@ impl BlockSet {
     /// Adds the request block `raw` (JSON from the body), made canonical the same way as
     /// [`BlockSet::add`]; `None` only if `raw` is not JSON.
     pub(crate) fn add_raw(&mut self, raw: &str) -> Option<BlockHash> {
-        self.build(|out| crate::canonical::write_block(raw, out).is_ok())
+        self.build_from(BuildKind::Value, raw, |out| {
+            crate::canonical::write_block(raw, out).is_ok()
+        })
+    }
+
+    /// Adds the block that `write` writes in canonical form from `raw` alone, built as `kind`
+    /// (the memo's key): taken from the memo when it has it.
+    pub(crate) fn build_from(
+        &mut self,
+        kind: BuildKind,
+        raw: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) -> Option<BlockHash> {
+        let Some(memo) = self.memo.as_deref_mut() else {
+            return self.build(write);
+        };
+        let scratch = &mut self.scratch;
+        let block = memo.get_or_build(kind, raw.as_bytes(), || {
+            scratch.clear();
+            if !write(scratch) {
+                return None;
+            }
+            let json = std::str::from_utf8(scratch).ok()?;
+            Some(Block::from_parts(
+                BlockHash::of_canonical(scratch),
+                json.into(),
+            ))
+        })?;
+        Some(self.insert(block))
     }
 
     /// Adds the block that `write` writes in canonical form (it returns false on failure).
@@ -257,7 +308,7 @@ impl BlockSet {
             && let Ok(json) = std::str::from_utf8(&scratch)
         {
             self.seen.insert(h);
-            self.blocks.push(Block::from_parts(h, json.to_owned()));
+            self.blocks.push(Block::from_parts(h, json.into()));
         }
         self.scratch = scratch;
         hash

@@ -1,7 +1,7 @@
 //! Content-addressed blocks: a message's content block (or a tool definition, a system
 //! prompt part, a response block) stored once per partition and referenced by its hash.
 
-use std::{collections::HashSet, fmt, sync::LazyLock};
+use std::{collections::HashSet, fmt, sync::Arc, sync::LazyLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -130,12 +130,13 @@ impl<'de> Deserialize<'de> for BlockHash {
 }
 
 /// One stored block (line `{"t":"block","h":"…","v":…}`), held as its canonical JSON text so
-/// the writer copies bytes instead of serializing a tree.
+/// the writer copies bytes instead of serializing a tree. The text is shared (`Arc`): a block
+/// the writer remembers ([`crate::assemble::BlockMemo`]) is not copied into each record.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Block {
     /// [`BlockHash::of_canonical`] of the JSON.
     pub h: BlockHash,
-    json: String,
+    json: Arc<str>,
 }
 
 impl Block {
@@ -148,12 +149,12 @@ impl Block {
     pub(crate) fn from_canonical(json: String) -> Self {
         Self {
             h: BlockHash::of_canonical(json.as_bytes()),
-            json,
+            json: json.into(),
         }
     }
 
     /// The block of canonical `json` whose hash `h` the caller computed.
-    pub(crate) fn from_parts(h: BlockHash, json: String) -> Self {
+    pub(crate) fn from_parts(h: BlockHash, json: Arc<str>) -> Self {
         Self { h, json }
     }
 
@@ -190,7 +191,7 @@ impl fmt::Debug for Block {
 impl Serialize for Block {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let raw = serde_json::value::RawValue::from_string(self.json.clone())
+        let raw = serde_json::value::RawValue::from_string(self.json.to_string())
             .map_err(serde::ser::Error::custom)?;
         let mut out = s.serialize_struct("Block", 2)?;
         out.serialize_field("h", &self.h)?;
@@ -211,7 +212,7 @@ impl<'de> Deserialize<'de> for Block {
         let stored = Stored::deserialize(d)?;
         Ok(Self {
             h: stored.h,
-            json: canonical_json(&stored.v),
+            json: canonical_json(&stored.v).into(),
         })
     }
 }

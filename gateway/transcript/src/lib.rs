@@ -5,8 +5,10 @@
 //! Owns: the record and line format ([`record`], [`block`]), turning what the request path
 //! captured into a record and blocks ([`assemble`], run on the writer thread, never on the
 //! request path; request blocks are sliced from the body's bytes and written in canonical
-//! form by `canonical`, without a `Value` tree, and block lines are pre-encoded bytes), the bounded queue and background writer ([`writer`]), the embedded file
-//! sink ([`file_sink`]) and reading sessions back ([`read`], shown by [`render`]).
+//! form by `canonical`, without a `Value` tree, and block lines are pre-encoded bytes; the
+//! writer keeps a bounded [`assemble::BlockMemo`] so resent blocks are not built again), the
+//! bounded queue and background writer ([`writer`]), the embedded file sink ([`file_sink`])
+//! and reading sessions back ([`read`], shown by [`render`]).
 //!
 //! Invariants:
 //! - The request path only builds a [`Pending`] (cheap: `Bytes` clones and numbers) and

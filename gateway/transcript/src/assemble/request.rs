@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use serde_json::{Value, json};
 
 use super::BlockSet;
+use super::memo::BuildKind;
 use crate::Api;
 use crate::canonical;
 use crate::record::{MessageRefs, RequestRefs};
@@ -31,7 +32,7 @@ const UNKNOWN_ROLE: &str = "unknown";
 const NULL: &[u8] = b"null";
 
 /// The conversation of a request body; `None` when the body is not a JSON object.
-pub(super) fn decompose(api: Api, body: &[u8], blocks: &mut BlockSet) -> Option<RequestRefs> {
+pub(super) fn decompose(api: Api, body: &[u8], blocks: &mut BlockSet<'_>) -> Option<RequestRefs> {
     let body = std::str::from_utf8(body).ok()?;
     let body = Members::of(body)?;
     let mut refs = RequestRefs {
@@ -111,11 +112,11 @@ fn canonical_or_null(raw: Option<&str>, out: &mut Vec<u8>) -> bool {
 
 /// A text block built from the JSON string token `raw`: `{"text":…,"type":"text"}`
 /// (canonical: keys sorted). `None` for an empty string.
-fn text(raw: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
+fn text(raw: &str, blocks: &mut BlockSet<'_>) -> Option<crate::BlockHash> {
     if raw.trim() == r#""""# {
         return None;
     }
-    blocks.build(|out| {
+    blocks.build_from(BuildKind::Text, raw, |out| {
         out.extend_from_slice(br#"{"text":"#);
         let ok = canonical::write_string(raw, out).is_ok();
         out.extend_from_slice(br#","type":"text"}"#);
@@ -125,7 +126,7 @@ fn text(raw: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
 
 /// Content: a string is one text block, an array one block per element, anything else
 /// (other than null) one block.
-fn content(value: Option<&str>, blocks: &mut BlockSet) -> Vec<crate::BlockHash> {
+fn content(value: Option<&str>, blocks: &mut BlockSet<'_>) -> Vec<crate::BlockHash> {
     let Some(value) = value else {
         return Vec::new();
     };
@@ -157,14 +158,14 @@ fn role(message: &Members<'_>) -> String {
 }
 
 /// A message that is not an object: one block of role `unknown`.
-fn opaque_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+fn opaque_message(message: &str, blocks: &mut BlockSet<'_>) -> MessageRefs {
     MessageRefs {
         role: UNKNOWN_ROLE.to_owned(),
         content: blocks.add_raw(message).into_iter().collect(),
     }
 }
 
-fn anthropic_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+fn anthropic_message(message: &str, blocks: &mut BlockSet<'_>) -> MessageRefs {
     let Some(members) = Members::of(message) else {
         return opaque_message(message, blocks);
     };
@@ -174,7 +175,7 @@ fn anthropic_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
     }
 }
 
-fn chat_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
+fn chat_message(message: &str, blocks: &mut BlockSet<'_>) -> MessageRefs {
     let Some(members) = Members::of(message) else {
         return opaque_message(message, blocks);
     };
@@ -204,7 +205,7 @@ fn chat_message(message: &str, blocks: &mut BlockSet) -> MessageRefs {
 }
 
 /// A Chat `tool_calls[]` entry as a `tool_call` block (as [`tool_call_block`] builds it).
-fn tool_call(call: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
+fn tool_call(call: &str, blocks: &mut BlockSet<'_>) -> Option<crate::BlockHash> {
     let call = Members::of(call);
     let function = call
         .as_ref()
@@ -223,7 +224,7 @@ fn tool_call(call: &str, blocks: &mut BlockSet) -> Option<crate::BlockHash> {
     })
 }
 
-fn responses_input(input: Option<&str>, blocks: &mut BlockSet) -> Vec<MessageRefs> {
+fn responses_input(input: Option<&str>, blocks: &mut BlockSet<'_>) -> Vec<MessageRefs> {
     match input.map(kind) {
         Some(b'"') => vec![MessageRefs {
             role: "user".to_owned(),
@@ -237,7 +238,7 @@ fn responses_input(input: Option<&str>, blocks: &mut BlockSet) -> Vec<MessageRef
     }
 }
 
-fn responses_item(item: &str, blocks: &mut BlockSet) -> MessageRefs {
+fn responses_item(item: &str, blocks: &mut BlockSet<'_>) -> MessageRefs {
     let members = Members::of(item);
     let string = |m: &Members<'_>, key: &str| {
         m.get(key)

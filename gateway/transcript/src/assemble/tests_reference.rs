@@ -10,7 +10,7 @@ use super::{BlockSet, reference, request};
 use crate::Api;
 use crate::canonical::tests::{Choices, arb_value, spell};
 
-const APIS: [Api; 3] = [
+pub(super) const APIS: [Api; 3] = [
     Api::AnthropicMessages,
     Api::OpenAiChat,
     Api::OpenAiResponses,
@@ -30,13 +30,13 @@ fn agree(api: Api, raw: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn spelled(value: &Value, seed: u64) -> String {
+pub(super) fn spelled(value: &Value, seed: u64) -> String {
     let mut raw = String::new();
     spell(value, &mut Choices(seed), &mut raw);
     raw
 }
 
-fn corpus() -> Vec<Value> {
+pub(super) fn corpus() -> Vec<Value> {
     let mut bodies = vec![
         json!({"model": "gpt-5", "messages": [
             {"role": "developer", "content": "Be terse."},
@@ -128,7 +128,7 @@ fn bodies_that_are_not_json_have_no_request() {
 }
 
 /// A message-shaped value: mostly what clients send, sometimes not.
-fn arb_message() -> impl Strategy<Value = Value> {
+pub(super) fn arb_message() -> impl Strategy<Value = Value> {
     let text = "[a-z é\"\\\\/\n]{0,8}";
     let block = prop_oneof![
         text.prop_map(|t| json!({"type": "text", "text": t})),

@@ -18,7 +18,7 @@ use std::{
 };
 
 use super::{FAILURE_LOG_INTERVAL, Msg, RecorderConfig, Shared, ShutdownReport, Sink, SinkError};
-use crate::assemble::{Assembled, assemble};
+use crate::assemble::{Assembled, BlockMemo, assemble_with};
 
 /// The sink call that failed.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +44,9 @@ pub(super) struct Worker {
     last_warn: Option<Instant>,
     failures_since_warn: u64,
     last_assemble_warn: Option<Instant>,
+    /// The blocks built lately, so resent history is not built again (bounded by
+    /// [`BlockMemo::MAX_BYTES`]).
+    memo: BlockMemo,
 }
 
 impl Worker {
@@ -68,6 +71,7 @@ impl Worker {
             last_warn: None,
             failures_since_warn: 0,
             last_assemble_warn: None,
+            memo: BlockMemo::default(),
         }
     }
 
@@ -139,9 +143,12 @@ impl Worker {
         let counters = &self.shared.counters;
         counters.dequeued();
         let Some(pending) = queued.take() else { return };
-        match catch_unwind(AssertUnwindSafe(|| assemble(&pending))) {
+        let memo = &mut self.memo;
+        match catch_unwind(AssertUnwindSafe(|| assemble_with(&pending, memo))) {
             Ok(assembled) => self.backlog.push_back(assembled),
             Err(_) => {
+                // Whatever the memo holds was built whole, but start afresh all the same.
+                self.memo.clear();
                 counters.add_dropped_unassembled(1);
                 let now = Instant::now();
                 if self
