@@ -284,33 +284,23 @@ impl BlockSet<'_> {
         };
         let scratch = &mut self.scratch;
         let block = memo.get_or_build(kind, raw.as_bytes(), || {
-            scratch.clear();
-            if !write(scratch) {
-                return None;
-            }
+            let h = write_canonical(scratch, write)?;
             let json = std::str::from_utf8(scratch).ok()?;
-            Some(Block::from_parts(
-                BlockHash::of_canonical(scratch),
-                json.into(),
-            ))
+            Some(Block::from_parts(h, json.into()))
         })?;
         Some(self.insert(block))
     }
 
     /// Adds the block that `write` writes in canonical form (it returns false on failure).
     pub(crate) fn build(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<BlockHash> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let written = write(&mut scratch);
-        let hash = written.then(|| BlockHash::of_canonical(&scratch));
+        let hash = write_canonical(&mut self.scratch, write);
         if let Some(h) = hash
             && !self.seen.contains(&h)
-            && let Ok(json) = std::str::from_utf8(&scratch)
+            && let Ok(json) = std::str::from_utf8(&self.scratch)
         {
             self.seen.insert(h);
             self.blocks.push(Block::from_parts(h, json.into()));
         }
-        self.scratch = scratch;
         hash
     }
 
@@ -321,4 +311,14 @@ impl BlockSet<'_> {
         }
         hash
     }
+}
+
+/// Writes a block's canonical JSON into `scratch` (emptied first) with `write` and hashes it;
+/// `None` when `write` fails.
+fn write_canonical(
+    scratch: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> bool,
+) -> Option<BlockHash> {
+    scratch.clear();
+    write(scratch).then(|| BlockHash::of_canonical(scratch))
 }
