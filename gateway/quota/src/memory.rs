@@ -41,8 +41,9 @@ struct BucketState {
     resets_at_ms: Option<u64>,
     limit: u64,
     spent: u64,
-    /// Live holds: reservation id → (amount, lease end in unix ms).
-    holds: HashMap<String, (u64, u64)>,
+    /// Live holds: reservation number (see [`hold_number`]) → (amount, lease end in unix
+    /// ms). Keyed by the number, so a hold costs no copy of its id.
+    holds: HashMap<u64, (u64, u64)>,
     /// The sum of the amounts in `holds`, kept as holds come and go.
     reserved: u64,
     /// No hold expires before this (unix ms): until then, refreshing skips the scan of
@@ -92,19 +93,28 @@ impl BucketState {
         self.reserved
     }
 
-    fn hold(&mut self, id: &str, amount: u64, until: u64) {
-        if let Some((old, _)) = self.holds.insert(id.to_owned(), (amount, until)) {
+    fn hold(&mut self, number: u64, amount: u64, until: u64) {
+        if let Some((old, _)) = self.holds.insert(number, (amount, until)) {
             self.reserved = self.reserved.saturating_sub(old);
         }
         self.reserved = self.reserved.saturating_add(amount);
         self.next_expiry_ms = self.next_expiry_ms.min(until);
     }
 
-    fn release(&mut self, id: &str) {
-        if let Some((amount, _)) = self.holds.remove(id) {
+    fn release(&mut self, number: u64) {
+        if let Some((amount, _)) = self.holds.remove(&number) {
             self.reserved = self.reserved.saturating_sub(amount);
         }
     }
+}
+
+/// How the memory store's reservation ids begin: `mem-<number>`.
+const ID_PREFIX: &str = "mem-";
+
+/// The number of a reservation id this store made; `None` for any other id (whose settle
+/// then releases nothing, as no hold was taken under it here).
+fn hold_number(id: &str) -> Option<u64> {
+    id.strip_prefix(ID_PREFIX)?.parse().ok()
 }
 
 /// The state of `key`, created empty on first use; the key is copied only then. (Always
@@ -152,7 +162,8 @@ impl MemoryStore {
         let lease_end =
             now.saturating_add(u64::try_from(request.lease.as_millis()).unwrap_or(u64::MAX));
         // The id is made before the lock: nothing under it makes a system call.
-        let id = format!("mem-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let number = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{ID_PREFIX}{number}");
         let mut remaining = Vec::with_capacity(request.buckets.len());
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         for bucket in &request.buckets {
@@ -181,7 +192,7 @@ impl MemoryStore {
                     bucket.label.clone_into(&mut state.label);
                 }
                 state.limit = bucket.limit;
-                state.hold(&id, request.amounts.of(bucket.measure), lease_end);
+                state.hold(number, request.amounts.of(bucket.measure), lease_end);
             }
         }
         drop(buckets);
@@ -196,13 +207,16 @@ impl MemoryStore {
     /// The synchronous core of [`Store::settle`].
     pub fn settle_now(&self, reservation: &Reservation, actual: Amounts) {
         let now = self.clock.now_ms();
+        let number = hold_number(&reservation.id);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         for bucket in &reservation.buckets {
             let Some(state) = bucket_mut(&mut buckets, &bucket.key) else {
                 continue;
             };
             state.refresh(bucket.window, now);
-            state.release(&reservation.id);
+            if let Some(number) = number {
+                state.release(number);
+            }
             state.spent = state.spent.saturating_add(actual.of(bucket.measure));
         }
     }

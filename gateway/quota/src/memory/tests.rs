@@ -189,3 +189,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_settle_releases_only_the_hold_its_id_names() {
+    let (s, _) = store();
+    let first = granted(s.reserve_now(&request(vec![usd_day(1000)], 300)));
+    let second = granted(s.reserve_now(&request(vec![usd_day(1000)], 200)));
+    assert_eq!(hold_number(&first.id), Some(1));
+    assert_ne!(first.id, second.id);
+    // An id this store did not make releases nothing, but what was spent still counts.
+    let foreign = Reservation {
+        id: "0f3a-1".to_owned(),
+        ..first.clone()
+    };
+    assert_eq!(hold_number(&foreign.id), None);
+    s.settle_now(&foreign, Amounts::default());
+    let usage = s.usage_now("alice");
+    assert_eq!((usage[0].spent, usage[0].reserved), (0, 500));
+    s.settle_now(
+        &first,
+        Amounts {
+            micro_usd: 250,
+            ..Amounts::default()
+        },
+    );
+    let usage = s.usage_now("alice");
+    assert_eq!((usage[0].spent, usage[0].reserved), (250, 200));
+}
