@@ -229,12 +229,13 @@ impl Metering {
             metrics: self.metrics.clone(),
         };
         let snapshot = self.overrides.as_ref().map(|s| s.snapshot());
-        let buckets = buckets::for_request(
+        let buckets: Arc<[gateway_quota::Bucket]> = buckets::for_request(
             policy,
             who,
             snapshot.as_deref(),
             gateway_runtime_state::now_ms(),
-        );
+        )
+        .into();
         if buckets.is_empty() {
             return Ok(Admission {
                 body,
@@ -245,7 +246,7 @@ impl Metering {
         let mut output = capped;
         for attempt in 0..2 {
             let request = ReserveRequest {
-                buckets: buckets.clone(),
+                buckets: Arc::clone(&buckets),
                 amounts: reservation_amounts(&facts, output, price),
                 lease: self.lease,
             };

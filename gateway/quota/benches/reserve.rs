@@ -38,7 +38,8 @@ fn request(subject: &str) -> ReserveRequest {
             b("tokens_per_day", Window::Day, Measure::Tokens),
             b("usd_per_day", Window::Day, Measure::MicroUsd),
             b("usd_per_month", Window::Month, Measure::MicroUsd),
-        ],
+        ]
+        .into(),
         amounts: Amounts {
             requests: 1,
             tokens: 30_000,

@@ -29,7 +29,7 @@ mod redis_store;
 mod spend;
 mod window;
 
-use std::{fmt, future::Future, pin::Pin, time::Duration};
+use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 pub use memory::{Clock, MemoryStore, SystemClock};
 pub use redis_conn::{RedisConnection, RedisTarget};
@@ -101,8 +101,9 @@ impl Bucket {
 /// A reservation request: every bucket, the amounts to hold, the lease.
 #[derive(Clone, Debug)]
 pub struct ReserveRequest {
-    /// Every applicable bucket.
-    pub buckets: Vec<Bucket>,
+    /// Every applicable bucket (shared with the [`Reservation`] it grants: built once per
+    /// request, never copied).
+    pub buckets: Arc<[Bucket]>,
     /// What to hold.
     pub amounts: Amounts,
     /// How long the hold lasts if never settled.
@@ -115,7 +116,7 @@ pub struct Reservation {
     /// Unique id of this hold.
     pub id: String,
     /// The buckets it holds on.
-    pub buckets: Vec<Bucket>,
+    pub buckets: Arc<[Bucket]>,
     /// What it holds.
     pub amounts: Amounts,
     /// Per bucket: limit minus (spent + reserved) after this reservation.

@@ -4,7 +4,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
     time::{SystemTime, UNIX_EPOCH},
@@ -166,7 +166,7 @@ impl MemoryStore {
         let id = format!("{ID_PREFIX}{number}");
         let mut remaining = Vec::with_capacity(request.buckets.len());
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        for bucket in &request.buckets {
+        for bucket in request.buckets.iter() {
             let Some(state) = bucket_mut(&mut buckets, &bucket.key) else {
                 continue;
             };
@@ -186,7 +186,7 @@ impl MemoryStore {
             }
             remaining.push(bucket.limit - used - wanted);
         }
-        for bucket in &request.buckets {
+        for bucket in request.buckets.iter() {
             if let Some(state) = buckets.get_mut(&bucket.key) {
                 if state.label != bucket.label {
                     bucket.label.clone_into(&mut state.label);
@@ -198,7 +198,7 @@ impl MemoryStore {
         drop(buckets);
         ReserveOutcome::Granted(Reservation {
             id,
-            buckets: request.buckets.clone(),
+            buckets: Arc::clone(&request.buckets),
             amounts: request.amounts,
             remaining,
         })
@@ -209,7 +209,7 @@ impl MemoryStore {
         let now = self.clock.now_ms();
         let number = hold_number(&reservation.id);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        for bucket in &reservation.buckets {
+        for bucket in reservation.buckets.iter() {
             let Some(state) = bucket_mut(&mut buckets, &bucket.key) else {
                 continue;
             };

@@ -221,7 +221,7 @@ impl Store for RedisStore {
                 .arg("reserve")
                 .arg(u64::try_from(request.lease.as_millis()).unwrap_or(u64::MAX))
                 .arg(&id);
-            for b in &request.buckets {
+            for b in request.buckets.iter() {
                 invocation
                     .key(&b.key)
                     .arg(b.window.as_str())
@@ -234,7 +234,7 @@ impl Store for RedisStore {
             match answer.first() {
                 Some(1) => Ok(ReserveOutcome::Granted(Reservation {
                     id,
-                    buckets: request.buckets.clone(),
+                    buckets: Arc::clone(&request.buckets),
                     amounts: request.amounts,
                     remaining: answer[1..]
                         .iter()
@@ -273,7 +273,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let mut invocation = self.script.prepare_invoke();
             invocation.arg("settle").arg(&reservation.id);
-            for b in &reservation.buckets {
+            for b in reservation.buckets.iter() {
                 invocation
                     .key(&b.key)
                     .arg(b.window.as_str())

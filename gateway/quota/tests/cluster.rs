@@ -45,7 +45,7 @@ async fn buckets_index_and_ledger_work_across_a_clusters_slots() {
             },
         ];
         let request = ReserveRequest {
-            buckets,
+            buckets: buckets.into(),
             amounts: Amounts {
                 requests: 1,
                 tokens: 0,

@@ -29,7 +29,7 @@ fn bucket(
 
 fn request(buckets: Vec<Bucket>, micro_usd: u64) -> ReserveRequest {
     ReserveRequest {
-        buckets,
+        buckets: buckets.into(),
         amounts: Amounts {
             requests: 1,
             tokens: 100,

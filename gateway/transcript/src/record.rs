@@ -147,8 +147,14 @@ impl ResponseCapture {
         self.truncated
     }
 
-    /// The frames copied into one buffer of exactly their length (see [`Pending::compact`]).
+    /// The frames in one buffer of exactly their length (see [`Pending::compact`]).
     fn compact(&mut self) {
+        if self.frames.len() == 1 {
+            if let Some(frame) = self.frames.pop() {
+                self.frames.push(exact(frame));
+            }
+            return;
+        }
         let mut all = Vec::with_capacity(self.bytes);
         for frame in &self.frames {
             all.extend_from_slice(frame);
@@ -157,6 +163,20 @@ impl ResponseCapture {
         if !all.is_empty() {
             self.frames.push(Bytes::from(all));
         }
+    }
+}
+
+/// `bytes` in a buffer of its own of exactly its length: kept as it is when it is one already
+/// (no other handle shares its allocation and the allocation, from this handle's start, is no
+/// longer: a body the intake joined from several reads, a redacted or edited body), else
+/// copied (a slice of a connection's read buffer). Keeping it spares the request path a copy
+/// and an allocation of the whole body. (A buffer of ours advanced past its head would hide
+/// that head from the check; nothing on the request path slices a body it owns.)
+fn exact(bytes: Bytes) -> Bytes {
+    match bytes.try_into_mut() {
+        Ok(own) if own.capacity() == own.len() => own.freeze(),
+        Ok(loose) => Bytes::copy_from_slice(&loose),
+        Err(shared) => Bytes::copy_from_slice(&shared),
     }
 }
 
@@ -180,14 +200,15 @@ impl Pending {
         self.request_body.len() + self.response.bytes()
     }
 
-    /// Copies the content into buffers of its own, so that a queued record holds what
+    /// Puts the content in buffers of its own, so that a queued record holds what
     /// [`Pending::content_bytes`] says and no more. The request body and the response frames
-    /// are slices of the connections' read buffers (up to `HTTP1_MAX_BUF_BYTES`, 64 KiB,
+    /// may be slices of the connections' read buffers (up to `HTTP1_MAX_BUF_BYTES`, 64 KiB,
     /// each): kept as they are, a queued 10 KB record pinned several times its size, and
-    /// the queue's byte bound did not bound memory.
+    /// the queue's byte bound did not bound memory. Those are copied; a body already alone
+    /// in a buffer of its exact length is kept as it is.
     pub fn compact(&mut self) {
         if !self.request_body.is_empty() {
-            self.request_body = Bytes::copy_from_slice(&self.request_body);
+            self.request_body = exact(std::mem::take(&mut self.request_body));
         }
         self.response.compact();
     }
@@ -301,6 +322,42 @@ mod tests {
         let mut empty = ResponseCapture::new(false);
         empty.compact();
         assert!(empty.frames().is_empty());
+    }
+
+    #[test]
+    fn a_body_alone_in_a_buffer_of_its_length_is_kept_and_any_other_is_copied() {
+        // The intake's joined body: its own buffer, exactly its length.
+        let joined = Bytes::from(vec![b'j'; 10_240]);
+        let at = joined.as_ptr();
+        let kept = exact(joined);
+        assert_eq!(
+            (kept.as_ptr(), kept.len()),
+            (at, 10_240),
+            "kept, not copied"
+        );
+        // Shared with another handle: copied, and the other handle alone holds the original.
+        let shared = Bytes::from(vec![b's'; 4_096]);
+        let other = shared.clone();
+        let copied = exact(shared);
+        assert_ne!(copied.as_ptr(), other.as_ptr());
+        assert_eq!(copied, other);
+        assert!(other.is_unique());
+        // Alone but in a larger buffer (a read buffer's tail): copied to its length.
+        let mut loose = bytes::BytesMut::with_capacity(64 << 10);
+        loose.extend_from_slice(&[b'l'; 1_000]);
+        let loose = loose.freeze();
+        let loose_at = loose.as_ptr();
+        let copied = exact(loose);
+        assert_ne!(copied.as_ptr(), loose_at);
+        assert_eq!(copied.len(), 1_000);
+        // A capture of one frame alone in its buffer is kept too.
+        let frame = Bytes::from(b"{\"id\":\"msg_1\"}".to_vec());
+        let frame_at = frame.as_ptr();
+        let mut response = ResponseCapture::new(false);
+        response.push(&frame);
+        drop(frame);
+        response.compact();
+        assert_eq!(response.frames()[0].as_ptr(), frame_at);
     }
 
     #[test]

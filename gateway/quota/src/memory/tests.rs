@@ -49,7 +49,7 @@ fn rpm(limit: u64) -> Bucket {
 
 fn request(buckets: Vec<Bucket>, usd: u64) -> ReserveRequest {
     ReserveRequest {
-        buckets,
+        buckets: buckets.into(),
         amounts: Amounts {
             requests: 1,
             tokens: 10,
