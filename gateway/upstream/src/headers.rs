@@ -131,6 +131,22 @@ pub(crate) fn insert_accept(
     );
 }
 
+/// The `host` header a request to `base` carries: its host, with its port unless that is the
+/// scheme's default (what the client would compute per request). `None` when `base` is not a
+/// URI with a host (the client then computes it, or refuses the request).
+pub(crate) fn host_header(base: &str) -> Option<HeaderValue> {
+    let uri: http::Uri = base.parse().ok()?;
+    let host = uri.host()?;
+    let secure = uri.scheme_str() == Some("https");
+    let value = match uri.port_u16() {
+        Some(443) if secure => host.to_owned(),
+        Some(80) if !secure => host.to_owned(),
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +205,30 @@ mod tests {
             &key,
         );
         assert_eq!(out["anthropic-version"], "2026-10-21");
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_header;
+
+    #[test]
+    fn the_host_header_names_the_port_only_when_it_is_not_the_schemes_default() {
+        let host = |base| host_header(base).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            host("https://api.anthropic.com").as_deref(),
+            Some("api.anthropic.com")
+        );
+        assert_eq!(
+            host("https://gw.example:443/v1").as_deref(),
+            Some("gw.example")
+        );
+        assert_eq!(
+            host("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(host("http://10.0.0.1:80").as_deref(), Some("10.0.0.1"));
+        assert_eq!(host("https://[::1]:8443").as_deref(), Some("[::1]:8443"));
+        assert_eq!(host("not a uri"), None);
     }
 }

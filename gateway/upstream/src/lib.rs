@@ -47,7 +47,7 @@ use bytes::Bytes;
 use gateway_config::{Config, TargetKind, Upstream};
 use gateway_core::{Provider, Secret, sse};
 use gateway_metrics::Metrics;
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
 use tokio::time::Instant;
 
@@ -91,6 +91,10 @@ struct Target {
     /// For `x-gateway-upstream`-style labels in metrics.
     name: String,
     base: String,
+    /// The `host` header for `base` (its host, and its port unless the scheme's default), made
+    /// once: the client would otherwise format and validate it on every request. Plain targets
+    /// only (Bedrock and Vertex requests carry the headers they were signed with).
+    host: Option<HeaderValue>,
     keys: Vec<Secret<String>>,
     /// A Bedrock target's wire settings; `None` for the other kinds.
     bedrock: Option<bedrock::Target>,
@@ -123,6 +127,7 @@ impl Upstreams {
                     Ok(Target {
                         name: t.name.clone(),
                         base: t.base_url.as_str().trim_end_matches('/').to_owned(),
+                        host: headers::host_header(t.base_url.as_str()),
                         keys: t.keys.iter().map(|k| k.secret.clone()).collect(),
                         bedrock: match &t.kind {
                             TargetKind::Bedrock(b) => {
@@ -318,6 +323,11 @@ impl Upstreams {
                         source: Box::new(e),
                     })?;
                 *request.headers_mut() = headers::outbound(out.headers, provider, key);
+                if let Some(host) = &target.host {
+                    request
+                        .headers_mut()
+                        .insert(http::header::HOST, host.clone());
+                }
                 request
             }
         };

@@ -196,6 +196,9 @@ async fn body_and_headers_are_forwarded_byte_for_byte_with_only_the_provider_key
         "client token must not reach the provider"
     );
     assert_eq!(seen.headers["accept-encoding"], "identity");
+    // The provider's own authority, once, never the gateway's the client addressed.
+    let hosts: Vec<_> = seen.headers.get_all("host").iter().collect();
+    assert_eq!(hosts, [mock.addr().to_string().as_str()]);
     let all = format!("{:?}", seen.headers);
     assert!(
         !all.contains(DEV_TOKEN),
