@@ -19,6 +19,7 @@
 mod admin;
 mod org;
 mod resilience;
+mod settled;
 
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -128,6 +129,8 @@ pub struct Metrics {
     org: OnceLock<org::OrgMetrics>,
     /// Serialises the `sync_*` methods so two scrapes never add the same delta.
     sync_lock: Mutex<()>,
+    /// `tokens_total` and `cost_usd_total` handles per model, for [`Metrics::settled`].
+    settled_series: settled::SettledSeries,
 }
 
 impl Metrics {
@@ -274,6 +277,7 @@ impl Metrics {
             resilience: ResilienceMetrics::register(&registry)?,
             admin: AdminMetrics::register(&registry)?,
             sync_lock: Mutex::new(()),
+            settled_series: settled::SettledSeries::default(),
             org: OnceLock::new(),
             registry,
         };
@@ -313,25 +317,18 @@ impl Metrics {
     /// Counts the tokens and cost of one settled response under `model` (a canonical price
     /// table id, or [`OTHER`]), and under `org` when the org label is enabled.
     pub fn settled(&self, model: &str, org: Option<&str>, tokens: Usage, cost_micro_usd: u64) {
-        let counts = [
-            tokens.input,
-            tokens.output,
-            tokens.cache_read,
-            tokens.cache_write_5m,
-            tokens.cache_write_1h,
-        ];
-        for (kind, n) in TOKEN_TYPES.iter().zip(counts) {
-            // Every type gets a series, so `rate()` works before the first cache write.
-            self.tokens_total
-                .with_label_values(&[model, kind])
-                .inc_by(n);
-        }
         #[expect(
             clippy::cast_precision_loss,
             reason = "a single response's cost is far below 2^53 micro-USD"
         )]
         let usd = cost_micro_usd as f64 / 1_000_000.0;
-        self.cost_usd_total.with_label_values(&[model]).inc_by(usd);
+        self.settled_series.add(
+            &self.tokens_total,
+            &self.cost_usd_total,
+            model,
+            &tokens,
+            usd,
+        );
         if let Some(by_org) = self.org.get() {
             by_org.settled(org, &tokens, usd);
         }
