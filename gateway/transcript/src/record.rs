@@ -170,8 +170,10 @@ impl ResponseCapture {
 /// (no other handle shares its allocation and the allocation, from this handle's start, is no
 /// longer: a body the intake joined from several reads, a redacted or edited body), else
 /// copied (a slice of a connection's read buffer). Keeping it spares the request path a copy
-/// and an allocation of the whole body. (A buffer of ours advanced past its head would hide
-/// that head from the check; nothing on the request path slices a body it owns.)
+/// and an allocation of the whole body. The check sees the allocation from this handle's
+/// start only: a buffer whose head was split off and freed (a read buffer once its header
+/// bytes are gone) and whose body ends exactly at its end is kept with that head, an
+/// undercount of at most the head's bytes, within `HTTP1_MAX_BUF_BYTES`.
 fn exact(bytes: Bytes) -> Bytes {
     match bytes.try_into_mut() {
         Ok(own) if own.capacity() == own.len() => own.freeze(),
