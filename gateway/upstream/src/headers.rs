@@ -99,10 +99,15 @@ pub fn outbound(client: &HeaderMap, provider: Provider, api_key: &Secret<String>
 /// `content-length` is dropped too: the relay's size hint carries it when the body is
 /// relayed as is.
 pub fn strip_inbound(headers: &mut HeaderMap) {
+    headers.remove(header::CONTENT_LENGTH);
     let listed = connection_listed(headers);
+    // The common answer has no hop-by-hop header left: nothing to collect.
+    if !headers.keys().any(|name| is_hop_by_hop(name, &listed)) {
+        return;
+    }
     let drop: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| is_hop_by_hop(name, &listed) || *name == header::CONTENT_LENGTH)
+        .filter(|name| is_hop_by_hop(name, &listed))
         .cloned()
         .collect();
     for name in drop {
@@ -205,6 +210,41 @@ mod tests {
             &key,
         );
         assert_eq!(out["anthropic-version"], "2026-10-21");
+    }
+
+    #[test]
+    fn a_provider_answer_loses_its_hop_by_hop_headers_and_length_and_keeps_the_rest() {
+        let mut answer = map(&[
+            ("content-type", "application/json"),
+            ("content-length", "512"),
+            ("request-id", "req_1"),
+            ("retry-after", "3"),
+            ("anthropic-ratelimit-tokens-reset", "2026-12-08T03:00:00Z"),
+        ]);
+        strip_inbound(&mut answer);
+        let mut names: Vec<&str> = answer.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "anthropic-ratelimit-tokens-reset",
+                "content-type",
+                "request-id",
+                "retry-after"
+            ]
+        );
+        let mut answer = map(&[
+            ("content-type", "text/event-stream"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("request-id", "req_2"),
+        ]);
+        strip_inbound(&mut answer);
+        let mut names: Vec<&str> = answer.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-type", "request-id"]);
     }
 }
 
