@@ -47,6 +47,16 @@ pub const TOKEN_TYPES: [&str; 5] = [
     "cache_write_5m",
     "cache_write_1h",
 ];
+/// The counts of `usage`, one per type of [`TOKEN_TYPES`], in that order.
+pub(crate) fn token_counts(usage: &Usage) -> [u64; 5] {
+    [
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.cache_write_5m,
+        usage.cache_write_1h,
+    ]
+}
 /// Outcomes of `transcript_records_total{outcome}`.
 pub const TRANSCRIPT_OUTCOMES: [&str; 3] = ["written", "dropped", "failed"];
 
@@ -168,6 +178,11 @@ impl Metrics {
             &["model"],
         )?;
         registry.register(Box::new(cost_usd_total.clone()))?;
+        let tokens_total = counter_vec(
+            "tokens_total",
+            "Settled tokens by model and type.",
+            &["model", "type"],
+        )?;
         let m = Self {
             requests_total: counter_vec(
                 "requests_total",
@@ -203,11 +218,11 @@ impl Metrics {
                 "Provider failures: transport errors, 429 and 5xx answers, broken streams.",
                 &["upstream", "kind"],
             )?,
-            tokens_total: counter_vec(
-                "tokens_total",
-                "Settled tokens by model and type.",
-                &["model", "type"],
-            )?,
+            settled_series: settled::SettledSeries::new(
+                tokens_total.clone(),
+                cost_usd_total.clone(),
+            ),
+            tokens_total,
             cost_usd_total,
             quota_rejections_total: counter_vec(
                 "quota_rejections_total",
@@ -277,7 +292,6 @@ impl Metrics {
             resilience: ResilienceMetrics::register(&registry)?,
             admin: AdminMetrics::register(&registry)?,
             sync_lock: Mutex::new(()),
-            settled_series: settled::SettledSeries::default(),
             org: OnceLock::new(),
             registry,
         };
@@ -322,13 +336,7 @@ impl Metrics {
             reason = "a single response's cost is far below 2^53 micro-USD"
         )]
         let usd = cost_micro_usd as f64 / 1_000_000.0;
-        self.settled_series.add(
-            &self.tokens_total,
-            &self.cost_usd_total,
-            model,
-            &tokens,
-            usd,
-        );
+        self.settled_series.add(model, &tokens, usd);
         if let Some(by_org) = self.org.get() {
             by_org.settled(org, &tokens, usd);
         }

@@ -12,7 +12,7 @@ use prometheus::{CounterVec, IntCounterVec, Opts, Registry};
 
 use gateway_core::Usage;
 
-use crate::{NAMESPACE, TOKEN_TYPES};
+use crate::{NAMESPACE, TOKEN_TYPES, token_counts};
 
 /// The label value of principals without an organisation.
 pub const NO_ORG: &str = "none";
@@ -76,14 +76,7 @@ impl OrgMetrics {
 
     pub(crate) fn settled(&self, org: Option<&str>, tokens: &Usage, usd: f64) {
         let org = self.label(org);
-        let counts = [
-            tokens.input,
-            tokens.output,
-            tokens.cache_read,
-            tokens.cache_write_5m,
-            tokens.cache_write_1h,
-        ];
-        for (kind, n) in TOKEN_TYPES.iter().zip(counts) {
+        for (kind, n) in TOKEN_TYPES.iter().zip(token_counts(tokens)) {
             self.tokens_total
                 .with_label_values(&[org.as_str(), kind])
                 .inc_by(n);

@@ -15,7 +15,7 @@ use prometheus::{Counter, CounterVec, IntCounter, IntCounterVec};
 
 use gateway_core::Usage;
 
-use crate::TOKEN_TYPES;
+use crate::{TOKEN_TYPES, token_counts};
 
 /// Most models whose handles are kept (far above any price table's size).
 pub(crate) const MODEL_SERIES_MAX: usize = 1024;
@@ -36,14 +36,7 @@ impl ModelSeries {
     }
 
     fn add(&self, usage: &Usage, usd: f64) {
-        let counts = [
-            usage.input,
-            usage.output,
-            usage.cache_read,
-            usage.cache_write_5m,
-            usage.cache_write_1h,
-        ];
-        for (counter, n) in self.tokens.iter().zip(counts) {
+        for (counter, n) in self.tokens.iter().zip(token_counts(usage)) {
             // Every type gets a series, so `rate()` works before the first cache write.
             counter.inc_by(n);
         }
@@ -51,22 +44,26 @@ impl ModelSeries {
     }
 }
 
-/// The handles of the models settled so far.
-#[derive(Debug, Default)]
+/// The two families and the handles of the models settled so far.
+#[derive(Debug)]
 pub(crate) struct SettledSeries {
+    tokens: IntCounterVec,
+    cost: CounterVec,
     by_model: RwLock<HashMap<String, ModelSeries>>,
 }
 
 impl SettledSeries {
-    /// Adds `usage` and `usd` to `model`'s series of `tokens` and `cost`.
-    pub(crate) fn add(
-        &self,
-        tokens: &IntCounterVec,
-        cost: &CounterVec,
-        model: &str,
-        usage: &Usage,
-        usd: f64,
-    ) {
+    /// Handles into `tokens` (`tokens_total{model,type}`) and `cost` (`cost_usd_total{model}`).
+    pub(crate) fn new(tokens: IntCounterVec, cost: CounterVec) -> Self {
+        Self {
+            tokens,
+            cost,
+            by_model: RwLock::default(),
+        }
+    }
+
+    /// Adds `usage` and `usd` to `model`'s series.
+    pub(crate) fn add(&self, model: &str, usage: &Usage, usd: f64) {
         if let Some(series) = self
             .by_model
             .read()
@@ -76,7 +73,7 @@ impl SettledSeries {
             series.add(usage, usd);
             return;
         }
-        let series = ModelSeries::of(tokens, cost, model);
+        let series = ModelSeries::of(&self.tokens, &self.cost, model);
         series.add(usage, usd);
         let mut by_model = self
             .by_model
@@ -123,9 +120,9 @@ mod tests {
     #[test]
     fn kept_handles_count_into_the_families_and_models_past_the_bound_still_count() {
         let (tokens, cost) = families();
-        let series = SettledSeries::default();
-        series.add(&tokens, &cost, "claude-sonnet-4-6", &usage(10, 0), 0.5);
-        series.add(&tokens, &cost, "claude-sonnet-4-6", &usage(5, 3), 0.25);
+        let series = SettledSeries::new(tokens.clone(), cost.clone());
+        series.add("claude-sonnet-4-6", &usage(10, 0), 0.5);
+        series.add("claude-sonnet-4-6", &usage(5, 3), 0.25);
         let get = |model: &str, kind: &str| tokens.with_label_values(&[model, kind]).get();
         assert_eq!(get("claude-sonnet-4-6", "input"), 15);
         assert_eq!(get("claude-sonnet-4-6", "output"), 4);
@@ -134,11 +131,11 @@ mod tests {
         assert!((cost.with_label_values(&["claude-sonnet-4-6"]).get() - 0.75).abs() < 1e-12);
         assert_eq!(series.len(), 1);
         for i in 0..MODEL_SERIES_MAX + 5 {
-            series.add(&tokens, &cost, &format!("m{i}"), &usage(1, 0), 0.0);
+            series.add(&format!("m{i}"), &usage(1, 0), 0.0);
         }
         assert_eq!(series.len(), MODEL_SERIES_MAX);
         let past = format!("m{}", MODEL_SERIES_MAX + 4);
-        series.add(&tokens, &cost, &past, &usage(1, 0), 0.0);
+        series.add(&past, &usage(1, 0), 0.0);
         assert_eq!(get(&past, "input"), 2, "counted without a kept handle");
     }
 }
